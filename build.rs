@@ -1,0 +1,40 @@
+//! Compiles `proto/` into Rust with the protoc binary vendored by `protoc-bin-vendored`, so no
+//! system protoc is needed, and writes a descriptor set for server reflection.
+
+use std::path::{Path, PathBuf};
+
+const PROTO_ROOT: &str = "proto";
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protos = proto_files(Path::new(PROTO_ROOT))?;
+    // tonic-prost-build's own rerun lines do nothing in 0.14: print them here.
+    println!("cargo:rerun-if-changed={PROTO_ROOT}");
+    for proto in &protos {
+        println!("cargo:rerun-if-changed={}", proto.display());
+    }
+
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    let mut config = prost_build::Config::new();
+    config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(out_dir.join("regserial_descriptor.bin"))
+        // Maps encode in key order, so equal requests hash equally (request_id replay checks).
+        .btree_map(".")
+        .compile_with_config(config, &protos, &[PathBuf::from(PROTO_ROOT)])?;
+    Ok(())
+}
+
+/// Every `.proto` below `dir`, sorted so that builds are reproducible.
+fn proto_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            found.extend(proto_files(&path)?);
+        } else if path.extension().is_some_and(|ext| ext == "proto") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}
