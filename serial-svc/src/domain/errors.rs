@@ -1,0 +1,131 @@
+//! One error enum per operation. `Store` carries database failures, which the gRPC layer logs
+//! and answers as INTERNAL; every other variant is an answer for the caller.
+
+use super::serial::InvalidReason;
+
+/// A database failure: the cause is logged, never sent to the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+}
+
+/// The same `request_id` came with a different request.
+#[derive(Debug, thiserror::Error)]
+#[error("request_id was already used for a different request")]
+pub struct RequestIdReused;
+
+/// The conversions every operation error has: database failures and request id reuse.
+macro_rules! operation_error_conversions {
+    ($($name:ident),*) => {$(
+        impl From<sqlx::Error> for $name {
+            fn from(err: sqlx::Error) -> Self {
+                Self::Store(StoreError::Database(err))
+            }
+        }
+
+        impl From<RequestIdReused> for $name {
+            fn from(_: RequestIdReused) -> Self {
+                Self::RequestIdReused
+            }
+        }
+    )*};
+}
+
+/// `ClaimSerial`.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    #[error("serial not found")]
+    NotFound,
+    #[error("serial cannot be claimed: {0:?}")]
+    Refused(InvalidReason),
+    #[error("request_id was already used for a different request")]
+    RequestIdReused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// `ReleaseSerial`.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("serial not found")]
+    NotFound,
+    #[error("serial is held by another claimant")]
+    NotClaimant,
+    #[error("request_id was already used for a different request")]
+    RequestIdReused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// `AllocateSerial`.
+#[derive(Debug, thiserror::Error)]
+pub enum AllocateError {
+    #[error("no serial is available")]
+    NoneAvailable,
+    #[error("request_id was already used for a different request")]
+    RequestIdReused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// `RevokeSerial`.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    #[error("serial not found")]
+    NotFound,
+    #[error("request_id was already used for a different request")]
+    RequestIdReused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// `BatchCreateSerials`.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchCreateError {
+    /// `atomic` was set and at least one item failed: nothing was created.
+    #[error("batch rejected")]
+    Rejected { errors: Vec<super::batch::ItemError> },
+    #[error("request_id was already used for a different request")]
+    RequestIdReused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// `CreateProduct`.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateProductError {
+    #[error("product already exists")]
+    AlreadyExists,
+    #[error("parent product not found")]
+    UnknownParent,
+    #[error("warranty plan not found")]
+    UnknownPlan,
+    #[error("request_id was already used for a different request")]
+    RequestIdReused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// `CreateWarrantyPlan`.
+#[derive(Debug, thiserror::Error)]
+pub enum CreatePlanError {
+    #[error("warranty plan already exists")]
+    AlreadyExists,
+    #[error("request_id was already used for a different request")]
+    RequestIdReused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+operation_error_conversions!(
+    ClaimError,
+    ReleaseError,
+    AllocateError,
+    RevokeError,
+    BatchCreateError,
+    CreateProductError,
+    CreatePlanError
+);

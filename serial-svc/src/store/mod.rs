@@ -1,0 +1,109 @@
+//! The only module with SQL. One `Store` serves PostgreSQL and SQLite: the schema and nearly
+//! every statement are shared (times are microseconds, parameters are `$N` on both), and the
+//! few statements that differ are picked per backend with [`Tx::pick`].
+//!
+//! Invariants live in the database: uniqueness is the `serials_org_key` index, a claim is one
+//! conditional `UPDATE … RETURNING`, allocation locks with `FOR UPDATE SKIP LOCKED` on
+//! PostgreSQL and runs in the single writer transaction on SQLite, and a mutation's request key
+//! is written in the same transaction as the mutation itself.
+
+mod batch;
+mod catalog;
+mod events;
+mod request_keys;
+mod rows;
+mod serials;
+
+use shared::db::Db;
+
+/// Serial-svc's storage, on either backend. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+}
+
+/// An open write transaction: `BEGIN` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite's one writer
+/// connection, so SQLite writers queue in-process instead of failing with "database is locked".
+pub(crate) enum Tx {
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+impl Tx {
+    /// The statement for this backend, where the two dialects differ.
+    pub(crate) fn pick(&self, postgres: &'static str, sqlite: &'static str) -> &'static str {
+        match self {
+            Self::Postgres(_) => postgres,
+            Self::Sqlite(_) => sqlite,
+        }
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Postgres(tx) => tx.commit().await,
+            Self::Sqlite(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// Runs `$body` (a sqlx future built from `$conn`) on the transaction's connection: the body is
+/// type-checked once per backend.
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body.await
+            }
+            $crate::store::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body.await
+            }
+        }
+    };
+}
+
+/// Runs `$body` on a pool that serves reads: PostgreSQL's pool or SQLite's read pool.
+macro_rules! on_reader {
+    ($db:expr, $conn:ident => $body:expr) => {
+        match $db {
+            shared::db::Db::Postgres(pool) => {
+                let $conn = pool;
+                $body.await
+            }
+            shared::db::Db::Sqlite(pools) => {
+                let $conn = &pools.reader;
+                $body.await
+            }
+        }
+    };
+}
+
+pub(crate) use {on_reader, on_tx};
+
+impl Store {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Applies the backend's migrations; safe to run from many replicas at once (sqlx takes an
+    /// advisory lock on PostgreSQL).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match &self.db {
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Db::Sqlite(pools) => sqlx::migrate!("./migrations/sqlite").run(&pools.writer).await?,
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match &self.db {
+            Db::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
+            Db::Sqlite(pools) => pools.writer.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
+        }
+    }
+}

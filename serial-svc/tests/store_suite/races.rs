@@ -1,0 +1,62 @@
+//! Races are run, not argued: many tasks on a multi-threaded runtime hit one store at once.
+
+use std::collections::HashSet;
+
+use futures::future::join_all;
+use serial_svc::domain::{ClaimError, InvalidReason};
+use serial_svc::store::Store;
+
+use super::*;
+
+pub async fn concurrent_claims_of_one_serial_have_exactly_one_winner(store: Store) {
+    seed(&store, &["RACE-1"]).await;
+    let attempts = (0..64).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store.claim_serial(&ctx(t0()), None, &sn("RACE-1"), &claimant(&format!("reg-{i}"))).await
+        })
+    });
+    let results: Vec<_> = join_all(attempts).await.into_iter().map(|r| r.unwrap()).collect();
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "exactly one claim wins");
+    for result in &results {
+        if let Err(err) = result {
+            assert!(matches!(err, ClaimError::Refused(InvalidReason::AlreadyRegistered)), "{err:?}");
+        }
+    }
+    let holder = store.get_serial(ORG, &sn("RACE-1")).await.unwrap().unwrap().claimant;
+    assert_eq!(holder, winners[0].claimant);
+}
+
+pub async fn concurrent_allocations_never_share_a_serial(store: Store) {
+    let numbers: Vec<String> = (0..40).map(|i| format!("POOL-{i:02}")).collect();
+    seed(&store, &numbers.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let attempts = (0..32).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.allocate_serial(&ctx(t0()), None, None, None).await })
+    });
+    let got: Vec<String> =
+        join_all(attempts).await.into_iter().map(|r| r.unwrap().unwrap().serial_number).collect();
+    let distinct: HashSet<_> = got.iter().collect();
+    assert_eq!(distinct.len(), 32, "every caller got its own serial: {got:?}");
+}
+
+pub async fn concurrent_overlapping_batches_create_each_serial_once(store: Store) {
+    // 8 batches of 500, each overlapping its neighbours by half: 2,250 distinct serials.
+    let batches = (0..8).map(|b| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let items = (0..500).map(|i| (i, serial(&format!("OV-{:05}", b * 250 + i)))).collect();
+            store.create_serials(&ctx(t0()), None, items, false).await
+        })
+    });
+    let mut created = Vec::new();
+    for outcome in join_all(batches).await {
+        let outcome = outcome.unwrap().expect("no batch fails as a whole (no 'database is locked')");
+        assert_eq!(outcome.created.len() + outcome.errors.len(), 500, "every item is created or reported");
+        created.extend(outcome.created.into_iter().map(|s| s.serial_number));
+    }
+    let distinct: HashSet<_> = created.iter().collect();
+    assert_eq!(distinct.len(), created.len(), "no serial was created twice");
+    assert_eq!(created.len(), 7 * 250 + 500);
+}
