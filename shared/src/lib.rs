@@ -1,1 +1,24 @@
-//! shared
+//! What both regserial services run on.
+//!
+//! - [`auth`]: the bearer JWT of each call (HS256, EdDSA or RS256) becomes a [`auth::Principal`]
+//!   (tenant `org`, subject, scopes); an interceptor checks it, handlers require scopes.
+//! - [`status`]: `tonic::Status` values with google.rpc details (ErrorInfo, BadRequest,
+//!   ResourceInfo, PreconditionFailure, RetryInfo), and reading them back on the client side.
+//! - [`paging`]: page sizes and signed page tokens bound to the query they were issued for.
+//! - [`db`]: a PostgreSQL pool, or SQLite as one writer connection plus a read pool, from a URL.
+//! - [`server`]: tonic server settings, health, reflection, readiness, graceful shutdown.
+//!   Prometheus metrics and per-org rate limits slot in as tower layers there.
+//! - [`telemetry`]: logging (text or JSON lines); OTLP tracing slots in there, its tracer
+//!   provider flushed by the returned guard.
+//! - [`clock`]: the current time as a dependency, so tests can move it.
+//! - `testing` (feature `testing`): a fresh SQLite or PostgreSQL database per test.
+
+pub mod auth;
+pub mod clock;
+pub mod db;
+pub mod paging;
+pub mod server;
+pub mod status;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;

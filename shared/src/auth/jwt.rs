@@ -1,0 +1,165 @@
+//! Verifying bearer JWTs (HS256 with a shared secret, or EdDSA / RS256 with a public key) and
+//! minting HS256 tokens for the CLI and tests.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tonic::Status;
+use tonic::metadata::MetadataMap;
+use tonic::service::Interceptor;
+
+use super::{Principal, Scope};
+use crate::status;
+
+/// Clock skew tolerated on `exp` and `nbf`, in seconds.
+const LEEWAY_SECS: u64 = 30;
+
+/// Checks the `authorization: Bearer <JWT>` of each call. Cheap to clone.
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    key: DecodingKey,
+    validation: Validation,
+    domain: &'static str,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("algorithms", &self.inner.validation.algorithms)
+            .field("domain", &self.inner.domain)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The claims read from a token. Everything is optional here so that a missing claim is
+/// reported by name rather than as a malformed token.
+#[derive(Deserialize)]
+struct Claims {
+    org: Option<String>,
+    sub: Option<String>,
+    scope: Option<String>,
+}
+
+impl Authenticator {
+    /// Accepts HS256 tokens signed with `secret`. `domain` is the ErrorInfo domain of refusals.
+    pub fn hs256(secret: &[u8], domain: &'static str) -> Self {
+        Self::new(DecodingKey::from_secret(secret), Algorithm::HS256, domain)
+    }
+
+    /// Accepts tokens signed by the private half of `pem`: an Ed25519 public key (EdDSA) or an
+    /// RSA public key (RS256), told apart from the PEM itself.
+    pub fn from_public_key_pem(pem: &[u8], domain: &'static str) -> anyhow::Result<Self> {
+        if let Ok(key) = DecodingKey::from_ed_pem(pem) {
+            return Ok(Self::new(key, Algorithm::EdDSA, domain));
+        }
+        match DecodingKey::from_rsa_pem(pem) {
+            Ok(key) => Ok(Self::new(key, Algorithm::RS256, domain)),
+            Err(err) => bail!("not an Ed25519 or RSA public key in PEM format ({err})"),
+        }
+    }
+
+    fn new(key: DecodingKey, algorithm: Algorithm, domain: &'static str) -> Self {
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self { inner: Arc::new(Inner { key, validation, domain }) }
+    }
+
+    /// The principal of the call carrying `metadata`, or UNAUTHENTICATED saying what is wrong
+    /// with its credentials.
+    pub fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal, Status> {
+        self.verify(metadata).map_err(|reason| {
+            tracing::debug!(reason, "request refused as unauthenticated");
+            status::unauthenticated(self.inner.domain, reason)
+        })
+    }
+
+    fn verify(&self, metadata: &MetadataMap) -> Result<Principal, &'static str> {
+        let header = metadata.get("authorization").ok_or("missing authorization header")?;
+        let header = header.to_str().map_err(|_| "malformed authorization header")?;
+        let token = match header.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => return Err("authorization header is not a bearer token"),
+        };
+        if token.is_empty() {
+            return Err("empty bearer token");
+        }
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.inner.key, &self.inner.validation)
+            .map_err(|err| refusal(err.kind()))?
+            .claims;
+        let org = claims.org.filter(|org| !org.is_empty()).ok_or("token has no org claim")?;
+        let subject = claims.sub.filter(|sub| !sub.is_empty()).ok_or("token has no sub claim")?;
+        let scopes = claims.scope.as_deref().unwrap_or_default().split_whitespace();
+        let scopes = scopes.filter_map(|name| name.parse::<Scope>().ok()).collect();
+        Ok(Principal::new(org, subject, scopes, token))
+    }
+}
+
+/// Why a token was refused, for the client (never echoing the token).
+fn refusal(kind: &ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::ExpiredSignature => "token expired",
+        ErrorKind::ImmatureSignature => "token not yet valid",
+        ErrorKind::InvalidSignature => "invalid token signature",
+        ErrorKind::InvalidAlgorithm => "token signed with an algorithm this service does not accept",
+        ErrorKind::MissingRequiredClaim(claim) if claim == "exp" => "token has no exp claim",
+        ErrorKind::MissingRequiredClaim(claim) if claim == "sub" => "token has no sub claim",
+        ErrorKind::InvalidClaimFormat(_) | ErrorKind::Json(_) => "token claims are malformed",
+        ErrorKind::InvalidAudience => "token audience not accepted",
+        ErrorKind::InvalidIssuer => "token issuer not accepted",
+        _ => "malformed token",
+    }
+}
+
+impl Interceptor for Authenticator {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        let principal = self.authenticate(request.metadata())?;
+        request.extensions_mut().insert(principal);
+        Ok(request)
+    }
+}
+
+#[derive(Serialize)]
+struct MintedClaims<'a> {
+    org: &'a str,
+    sub: &'a str,
+    scope: String,
+    iat: u64,
+    exp: u64,
+}
+
+/// An HS256 token for `org` and `subject` granting `scopes`, valid for `ttl` from now.
+pub fn mint_hs256(
+    secret: &[u8],
+    org: &str,
+    subject: &str,
+    scopes: &[Scope],
+    ttl: Duration,
+) -> anyhow::Result<String> {
+    if org.is_empty() || subject.is_empty() {
+        bail!("a token needs a non-empty org and subject");
+    }
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = MintedClaims {
+        org,
+        sub: subject,
+        scope: scopes.iter().map(|scope| scope.as_str()).collect::<Vec<_>>().join(" "),
+        iat: now,
+        exp: now.saturating_add(ttl.as_secs()),
+    };
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret))
+        .context("cannot sign the token")
+}
+
+#[cfg(test)]
+mod tests;

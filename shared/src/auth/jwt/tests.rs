@@ -1,0 +1,172 @@
+use serde_json::{Value, json};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use super::*;
+
+const SECRET: &[u8] = b"unit-test-secret";
+const DOMAIN: &str = "serial.regserial";
+const ED_PRIVATE: &[u8] = include_bytes!("../testdata/ed25519_private.pem");
+const ED_PUBLIC: &[u8] = include_bytes!("../testdata/ed25519_public.pem");
+const RSA_PRIVATE: &[u8] = include_bytes!("../testdata/rsa_private.pem");
+const RSA_PUBLIC: &[u8] = include_bytes!("../testdata/rsa_public.pem");
+
+fn now() -> i64 {
+    i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap()
+}
+
+fn claims() -> Value {
+    json!({"org": "acme", "sub": "user-1", "scope": "serials:read serials:write", "exp": now() + 600})
+}
+
+fn sign(claims: &Value, algorithm: Algorithm, key: &EncodingKey) -> String {
+    jsonwebtoken::encode(&Header::new(algorithm), claims, key).unwrap()
+}
+
+fn hs256(claims: &Value) -> String {
+    sign(claims, Algorithm::HS256, &EncodingKey::from_secret(SECRET))
+}
+
+fn metadata(header: &str) -> MetadataMap {
+    let mut metadata = MetadataMap::new();
+    metadata.insert("authorization", header.parse().unwrap());
+    metadata
+}
+
+fn bearer(token: &str) -> MetadataMap {
+    metadata(&format!("Bearer {token}"))
+}
+
+/// The message of the UNAUTHENTICATED refusal, after checking its ErrorInfo.
+fn refused(result: Result<Principal, Status>) -> String {
+    let status = result.expect_err("the token must be refused");
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    let info = status.get_details_error_info().expect("error info");
+    assert_eq!((info.reason.as_str(), info.domain.as_str()), ("UNAUTHENTICATED", DOMAIN));
+    status.message().to_owned()
+}
+
+#[test]
+fn a_valid_hs256_token_gives_the_principal() {
+    let auth = Authenticator::hs256(SECRET, DOMAIN);
+    let token = hs256(&claims());
+    let principal = auth.authenticate(&bearer(&token)).unwrap();
+    assert_eq!((principal.org.as_str(), principal.subject.as_str()), ("acme", "user-1"));
+    assert_eq!(principal.scopes(), &[Scope::SerialsRead, Scope::SerialsWrite]);
+    assert_eq!(principal.bearer(), token);
+}
+
+#[test]
+fn minted_tokens_are_accepted_and_unknown_scopes_ignored() {
+    let auth = Authenticator::hs256(SECRET, DOMAIN);
+    let token =
+        mint_hs256(SECRET, "acme", "cli", &[Scope::RegistrationsReview], Duration::from_secs(60)).unwrap();
+    let principal = auth.authenticate(&metadata(&format!("bearer {token}"))).unwrap();
+    assert_eq!(principal.scopes(), &[Scope::RegistrationsReview]);
+
+    let mut extra = claims();
+    extra["scope"] = json!("serials:read admin:everything  registrations:read");
+    let principal = auth.authenticate(&bearer(&hs256(&extra))).unwrap();
+    assert_eq!(principal.scopes(), &[Scope::SerialsRead, Scope::RegistrationsRead]);
+}
+
+#[test]
+fn missing_or_foreign_headers_are_refused_with_the_reason() {
+    let auth = Authenticator::hs256(SECRET, DOMAIN);
+    assert_eq!(refused(auth.authenticate(&MetadataMap::new())), "missing authorization header");
+    assert_eq!(
+        refused(auth.authenticate(&metadata("Basic dXNlcjpwdw=="))),
+        "authorization header is not a bearer token"
+    );
+    assert_eq!(refused(auth.authenticate(&metadata("Bearer"))), "authorization header is not a bearer token");
+    assert_eq!(refused(auth.authenticate(&metadata("Bearer  "))), "empty bearer token");
+    assert_eq!(refused(auth.authenticate(&bearer("not-a-jwt"))), "malformed token");
+}
+
+#[test]
+fn a_bad_signature_or_an_expired_token_is_refused() {
+    let auth = Authenticator::hs256(SECRET, DOMAIN);
+    let forged = sign(&claims(), Algorithm::HS256, &EncodingKey::from_secret(b"other secret"));
+    assert_eq!(refused(auth.authenticate(&bearer(&forged))), "invalid token signature");
+
+    let mut expired = claims();
+    expired["exp"] = json!(now() - 120);
+    assert_eq!(refused(auth.authenticate(&bearer(&hs256(&expired)))), "token expired");
+
+    let mut within_leeway = claims();
+    within_leeway["exp"] = json!(now() - 5);
+    assert!(auth.authenticate(&bearer(&hs256(&within_leeway))).is_ok());
+}
+
+#[test]
+fn required_claims_are_named_when_missing() {
+    let auth = Authenticator::hs256(SECRET, DOMAIN);
+    for (claim, value, message) in [
+        ("org", None, "token has no org claim"),
+        ("org", Some(json!("")), "token has no org claim"),
+        ("sub", None, "token has no sub claim"),
+        ("exp", None, "token has no exp claim"),
+        ("org", Some(json!(42)), "token claims are malformed"),
+    ] {
+        let mut token = claims();
+        match value {
+            Some(value) => token[claim] = value,
+            None => {
+                token.as_object_mut().unwrap().remove(claim);
+            }
+        }
+        assert_eq!(refused(auth.authenticate(&bearer(&hs256(&token)))), message, "{claim}: {token}");
+    }
+}
+
+#[test]
+fn eddsa_tokens_are_verified_with_the_public_key() {
+    let auth = Authenticator::from_public_key_pem(ED_PUBLIC, DOMAIN).unwrap();
+    let token = sign(&claims(), Algorithm::EdDSA, &EncodingKey::from_ed_pem(ED_PRIVATE).unwrap());
+    assert_eq!(auth.authenticate(&bearer(&token)).unwrap().org, "acme");
+}
+
+#[test]
+fn rs256_tokens_are_verified_with_the_public_key() {
+    let auth = Authenticator::from_public_key_pem(RSA_PUBLIC, DOMAIN).unwrap();
+    let token = sign(&claims(), Algorithm::RS256, &EncodingKey::from_rsa_pem(RSA_PRIVATE).unwrap());
+    assert_eq!(auth.authenticate(&bearer(&token)).unwrap().subject, "user-1");
+}
+
+#[test]
+fn a_token_of_another_algorithm_is_refused() {
+    let eddsa = Authenticator::from_public_key_pem(ED_PUBLIC, DOMAIN).unwrap();
+    let message = refused(eddsa.authenticate(&bearer(&hs256(&claims()))));
+    assert_eq!(message, "token signed with an algorithm this service does not accept");
+    let rsa_signed = sign(&claims(), Algorithm::RS256, &EncodingKey::from_rsa_pem(RSA_PRIVATE).unwrap());
+    assert!(
+        refused(Authenticator::hs256(SECRET, DOMAIN).authenticate(&bearer(&rsa_signed)))
+            .contains("algorithm")
+    );
+}
+
+#[test]
+fn a_pem_that_is_not_a_supported_public_key_is_an_error() {
+    assert!(Authenticator::from_public_key_pem(b"not a pem", DOMAIN).is_err());
+    let err = Authenticator::from_public_key_pem(ED_PRIVATE, DOMAIN).unwrap_err().to_string();
+    assert!(err.contains("Ed25519 or RSA public key"), "{err}");
+}
+
+#[test]
+fn the_interceptor_attaches_the_principal() {
+    let mut auth = Authenticator::hs256(SECRET, DOMAIN);
+    let mut request = tonic::Request::new(());
+    *request.metadata_mut() = bearer(&hs256(&claims()));
+    let request = Interceptor::call(&mut auth, request).unwrap();
+    assert_eq!(crate::auth::principal(&request).unwrap().org, "acme");
+    assert_eq!(
+        Interceptor::call(&mut auth, tonic::Request::new(())).unwrap_err().code(),
+        Code::Unauthenticated
+    );
+}
+
+#[test]
+fn minting_needs_an_org_and_a_subject() {
+    assert!(mint_hs256(SECRET, "", "cli", &[], Duration::from_secs(60)).is_err());
+    assert!(mint_hs256(SECRET, "acme", "", &[], Duration::from_secs(60)).is_err());
+}

@@ -1,0 +1,193 @@
+//! Database pools from a URL: PostgreSQL, or SQLite as one writer connection plus a read pool.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+/// How long a caller waits for a pooled connection before the call fails.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long SQLite waits on another process's write lock.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A service's database. Cheap to clone (pools are reference-counted).
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// PostgreSQL, for many replicas and scale.
+    Postgres(PgPool),
+    /// SQLite, the embedded default.
+    Sqlite(SqlitePools),
+}
+
+/// SQLite in WAL mode: every write goes through the one writer connection (so writers queue
+/// in-process rather than meeting "database is locked"), reads through a read-only pool.
+#[derive(Clone, Debug)]
+pub struct SqlitePools {
+    /// Exactly one connection: run every write here, in `BEGIN IMMEDIATE` transactions.
+    pub writer: SqlitePool,
+    /// Read-only connections.
+    pub reader: SqlitePool,
+}
+
+/// Opens the database at `url`: `postgres://…` (or `postgresql://…`) gives a pool of
+/// `max_connections`; `sqlite://path` creates the file (and its directory) if missing and gives
+/// one writer connection plus `max_connections` read-only ones, in WAL mode with
+/// `synchronous=NORMAL`, a 30 s busy timeout and foreign keys on. In-memory SQLite is refused:
+/// the two pools could not share it. Errors never show the password.
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+    let shown = redact_url(url);
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let options =
+            PgConnectOptions::from_str(url).with_context(|| format!("invalid database url {shown}"))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot connect to {shown}"))?;
+        return Ok(Db::Postgres(pool));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() || path.contains(":memory:") {
+            bail!(
+                "database url {shown}: use a file (sqlite://path/to/file.db); an in-memory database cannot be shared by the writer and the read pool"
+            );
+        }
+        if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create directory {}", dir.display()))?;
+        }
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(base.clone())
+            .await
+            .with_context(|| format!("cannot open {shown}"))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(base.read_only(true))
+            .await
+            .with_context(|| format!("cannot open {shown} for reading"))?;
+        return Ok(Db::Sqlite(SqlitePools { writer, reader }));
+    }
+    let scheme = url.split(':').next().unwrap_or_default();
+    bail!("database url {shown}: unsupported scheme {scheme:?}, use postgres:// or sqlite://")
+}
+
+impl Db {
+    /// One round trip to the database.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Db::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            Db::Sqlite(pools) => sqlx::query("SELECT 1").execute(&pools.reader).await.map(drop),
+        }
+    }
+
+    /// `postgres` or `sqlite`, for logs.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Db::Postgres(_) => "postgres",
+            Db::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Closes the pools, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        match self {
+            Db::Postgres(pool) => pool.close().await,
+            Db::Sqlite(pools) => {
+                pools.reader.close().await;
+                pools.writer.close().await;
+            }
+        }
+    }
+}
+
+/// `url` with any password (in the userinfo or a `password=` parameter) replaced by `***`, fit
+/// for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = redact_userinfo(base);
+    if let Some(query) = query {
+        let params = query.split('&').map(|param| match param.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => param.to_owned(),
+        });
+        out.push('?');
+        out.push_str(&params.collect::<Vec<_>>().join("&"));
+    }
+    out
+}
+
+fn redact_userinfo(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else { return url.to_owned() };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rfind('@') {
+        Some(at) => {
+            let userinfo = &authority[..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_owned() };
+            format!("{}://{masked}{}", &url[..scheme_end], &rest[at..])
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+        assert_eq!(
+            redact_url("postgres://h/db?user=u&password=secret&sslmode=require"),
+            "postgres://h/db?user=u&password=***&sslmode=require"
+        );
+    }
+
+    #[tokio::test]
+    async fn in_memory_sqlite_and_unknown_schemes_are_refused_with_the_reason() {
+        let err = connect("sqlite::memory:", 2).await.unwrap_err().to_string();
+        assert!(err.contains("use a file"), "{err}");
+        let err = connect("mysql://u:pw@h/db", 2).await.unwrap_err().to_string();
+        assert!(err.contains("unsupported scheme") && !err.contains("pw"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn sqlite_gets_its_directory_a_writer_and_a_read_only_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/dir/app.db");
+        let db = connect(&format!("sqlite://{}", path.display()), 2).await.unwrap();
+        assert!(path.exists());
+        assert_eq!(db.backend_name(), "sqlite");
+        let Db::Sqlite(pools) = &db else { panic!("expected sqlite") };
+        assert_eq!(pools.writer.options().get_max_connections(), 1);
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&pools.reader).await.unwrap();
+        assert_eq!(mode, "wal");
+        sqlx::query("CREATE TABLE t (x INTEGER)").execute(&pools.writer).await.unwrap();
+        assert!(sqlx::query("INSERT INTO t VALUES (1)").execute(&pools.reader).await.is_err());
+        db.ping().await.unwrap();
+        db.close().await;
+        assert!(db.ping().await.is_err());
+    }
+}

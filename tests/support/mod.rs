@@ -1,0 +1,147 @@
+//! End-to-end test support: serial-svc started in this process on `127.0.0.1:0`, talked to over
+//! real gRPC, on a fresh SQLite or PostgreSQL database.
+
+#![allow(dead_code)]
+
+pub mod grpc;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use regserial::serial::v1::{
+    catalog_service_client::CatalogServiceClient, serial_service_client::SerialServiceClient,
+};
+use shared::auth::Scope;
+use shared::clock::{SharedClock, SystemClock};
+use shared::testing::TestDb;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+pub const SECRET: &str = "e2e-test-secret";
+pub const ORG: &str = "acme";
+
+pub const ALL_SCOPES: &[Scope] = &[
+    Scope::SerialsRead,
+    Scope::SerialsWrite,
+    Scope::RegistrationsRead,
+    Scope::RegistrationsWrite,
+    Scope::RegistrationsReview,
+];
+
+/// A running serial-svc.
+pub struct SerialSvc {
+    pub addr: SocketAddr,
+    pub db: TestDb,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl SerialSvc {
+    pub async fn start(db: TestDb) -> SerialSvc {
+        Self::start_with(db, Arc::new(SystemClock), &[]).await
+    }
+
+    /// Starts serial-svc with `clock` and extra command-line flags, and waits until it is SERVING.
+    pub async fn start_with(db: TestDb, clock: SharedClock, extra: &[&str]) -> SerialSvc {
+        shared::telemetry::init_for_tests();
+        let listener = shared::server::Listener::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = listener.local_addr();
+        let mut args = vec!["serial-svc", "--database-url", &db.url, "--jwt-secret", SECRET];
+        args.extend_from_slice(extra);
+        let config = <serial_svc::app::Config as clap::Parser>::try_parse_from(args).expect("valid flags");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serial_svc::app::serve(config, listener, clock, async move {
+            let _ = rx.await;
+        }));
+        let svc = SerialSvc { addr, db, shutdown: Some(tx), task: Some(task) };
+        svc.wait_for(ServingStatus::Serving).await;
+        svc
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.endpoint()).unwrap().connect().await.expect("connect to serial-svc")
+    }
+
+    pub fn token(&self, org: &str, scopes: &[Scope]) -> String {
+        shared::auth::mint_hs256(SECRET.as_bytes(), org, "tester", scopes, Duration::from_secs(600)).unwrap()
+    }
+
+    /// Clients for `org` with every scope.
+    pub async fn clients(&self, org: &str) -> grpc::Clients {
+        grpc::Clients::new(self.channel().await, self.token(org, ALL_SCOPES))
+    }
+
+    pub async fn health(&self, service: &str) -> Option<ServingStatus> {
+        let mut client = HealthClient::new(self.channel().await);
+        let reply = client.check(HealthCheckRequest { service: service.to_owned() }).await.ok()?;
+        ServingStatus::try_from(reply.into_inner().status).ok()
+    }
+
+    /// Polls health until it reports `status` (bounded: 30 s).
+    pub async fn wait_for(&self, status: ServingStatus) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.health("").await == Some(status) {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "serial-svc did not become {status:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends the shutdown signal and waits for a clean exit.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("serial-svc task").expect("serial-svc exits cleanly");
+        }
+    }
+}
+
+impl Drop for SerialSvc {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// Instantiates async test bodies `fn(TestDb)` once per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(shared::testing::TestDb::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(db) = shared::testing::TestDb::postgres().await else { return };
+                    super::$name(db).await;
+                }
+            )*
+        }
+    };
+}
+
+pub type Serials =
+    SerialServiceClient<tonic::service::interceptor::InterceptedService<Channel, grpc::Bearer>>;
+pub type Catalog =
+    CatalogServiceClient<tonic::service::interceptor::InterceptedService<Channel, grpc::Bearer>>;
