@@ -4,5 +4,7 @@
 //! Layers point one way: [`grpc`] adapters parse requests into [`domain`] values and call the
 //! [`store`], the only module with SQL.
 
+pub mod app;
 pub mod domain;
+pub mod grpc;
 pub mod store;

@@ -12,6 +12,28 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// The database could not be reached, refused connections or is shutting down: the call is
+    /// worth retrying later (UNAVAILABLE), unlike a bug or bad data (INTERNAL).
+    pub fn is_unavailable(&self) -> bool {
+        let Self::Database(err) = self else { return false };
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => {
+                // 08: connection exceptions; 57P: operator intervention (shutdown, terminated
+                // backend); 53300: too many connections.
+                db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300")
+                    || db.message().contains("not currently accepting connections")
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The same `request_id` came with a different request.
 #[derive(Debug, thiserror::Error)]
 #[error("request_id was already used for a different request")]

@@ -1,0 +1,91 @@
+//! gRPC adapters: take the caller's principal, parse the request into domain values, call the
+//! store, map the typed result to a response or a `Status` (in `errors`, the one place).
+//!
+//! Handlers in `serials` and `catalog` only authorize and delegate; the work sits in plain
+//! `inner_*` methods of [`Api`] that tests can call without a socket.
+
+mod batch;
+mod catalog;
+mod convert;
+mod errors;
+mod fields;
+mod paging;
+mod request_key;
+mod serial_reads;
+mod serial_writes;
+mod serials;
+
+use chrono::{DateTime, Utc};
+use regserial::client::MAX_MESSAGE_SIZE;
+use regserial::serial::v1::catalog_service_server::CatalogServiceServer;
+use regserial::serial::v1::serial_service_server::SerialServiceServer;
+use shared::auth::{Principal, Scope};
+use shared::clock::SharedClock;
+use shared::paging::PageTokens;
+use tonic::{Request, Status};
+
+use crate::domain::Ctx;
+use crate::store::Store;
+
+/// The ErrorInfo domain of every error serial-svc returns.
+pub const DOMAIN: &str = "serial.regserial";
+
+/// Reads of serials and the catalog: registration-svc forwards its caller's token and needs them.
+pub const READ_SCOPES: &[Scope] =
+    &[Scope::SerialsRead, Scope::SerialsWrite, Scope::RegistrationsRead, Scope::RegistrationsWrite];
+/// Creating serials and catalog entries, allocating and revoking.
+pub const WRITE_SCOPES: &[Scope] = &[Scope::SerialsWrite];
+/// Claiming and releasing: registration-svc does both with its caller's token.
+pub const CLAIM_SCOPES: &[Scope] = &[Scope::SerialsWrite, Scope::RegistrationsWrite];
+
+/// Serial-svc's gRPC API: implements both `SerialService` and `CatalogService`. Cheap to clone.
+#[derive(Clone)]
+pub struct Api {
+    store: Store,
+    clock: SharedClock,
+    tokens: PageTokens,
+}
+
+/// An authorized caller and the instant its call is handled at.
+pub struct Caller {
+    pub principal: Principal,
+    pub now: DateTime<Utc>,
+}
+
+impl Caller {
+    /// The context every write of this call is stamped with.
+    pub fn ctx(&self) -> Ctx<'_> {
+        Ctx { org: &self.principal.org, actor: &self.principal.subject, now: self.now }
+    }
+
+    pub fn org(&self) -> &str {
+        &self.principal.org
+    }
+}
+
+impl Api {
+    pub fn new(store: Store, clock: SharedClock, tokens: PageTokens) -> Self {
+        Self { store, clock, tokens }
+    }
+
+    /// The caller of `request`, if its token holds any of `scopes`.
+    pub fn caller<T>(&self, request: &Request<T>, scopes: &[Scope]) -> Result<Caller, Status> {
+        let principal = shared::auth::principal(request)?;
+        principal.require_any(DOMAIN, scopes)?;
+        Ok(Caller { principal, now: self.clock.now() })
+    }
+
+    /// `SerialService`, accepting messages up to [`MAX_MESSAGE_SIZE`].
+    pub fn serial_service(&self) -> SerialServiceServer<Api> {
+        SerialServiceServer::new(self.clone())
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE)
+    }
+
+    /// `CatalogService`, accepting messages up to [`MAX_MESSAGE_SIZE`].
+    pub fn catalog_service(&self) -> CatalogServiceServer<Api> {
+        CatalogServiceServer::new(self.clone())
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE)
+    }
+}
