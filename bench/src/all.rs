@@ -1,0 +1,25 @@
+//! `all`: both benches on both backends, one table.
+
+use crate::cli::{AllCommand, Backend};
+use crate::{batch, grpc, h2load, report};
+
+pub async fn run(args: &AllCommand) -> anyhow::Result<()> {
+    // Before any work, so that a missing h2load fails in a second rather than after the batches.
+    let h2load_version = h2load::ensure_installed(&args.grpc.h2load_bin).await?;
+    let mut rows = Vec::new();
+    for backend in Backend::ALL {
+        rows.extend(report::batch_rows(&batch::run(&args.server, backend, &args.batch).await?));
+        rows.extend(report::grpc_rows(&grpc::run(&args.server, backend, &args.grpc).await?));
+    }
+    report::print(&rows, &notes(&args.server.server_rust_log, Some(&h2load_version)));
+    Ok(())
+}
+
+/// What the figures depend on besides the code.
+pub fn notes(rust_log: &str, h2load_version: Option<&str>) -> Vec<String> {
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    let h2load = h2load_version.map(|version| format!(", {version}")).unwrap_or_default();
+    vec![format!(
+        "serial-svc release build with RUST_LOG={rust_log}{h2load}; {cpus} CPUs shared by the bench, serial-svc and the database."
+    )]
+}

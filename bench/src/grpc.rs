@@ -1,0 +1,181 @@
+//! `grpc`: GetSerial and ValidateSerial under h2load, each as a ratio to the same server's
+//! Health/Check. Health runs first and last and the ratios use the mean of both, so that drift of
+//! a shared machine during the run weighs on both sides.
+
+use anyhow::{Context, ensure};
+use prost::Message;
+use regserial::serial::v1::{GetSerialRequest, ValidateSerialRequest};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::cli::{Backend, GrpcArgs, ServerArgs};
+use crate::fixtures::{self, CALL_DEADLINE};
+use crate::grpc_frame;
+use crate::h2load::{self, Load, Summary};
+use crate::harness::{self, Bench};
+use crate::memory::{self, Resident};
+use crate::rpc;
+
+const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
+const GET_SERIAL: &str = "/regserial.serial.v1.SerialService/GetSerial";
+const VALIDATE_SERIAL: &str = "/regserial.serial.v1.SerialService/ValidateSerial";
+
+#[derive(Debug)]
+pub struct GrpcReport {
+    pub backend: Backend,
+    pub args: GrpcArgs,
+    pub h2load_version: String,
+    pub seeded: u64,
+    pub health_first: Summary,
+    pub get_serial: Summary,
+    pub validate_serial: Summary,
+    pub health_last: Summary,
+    pub idle: Resident,
+    pub after: Resident,
+}
+
+impl GrpcReport {
+    pub fn health_mean(&self) -> f64 {
+        (self.health_first.requests_per_sec + self.health_last.requests_per_sec) / 2.0
+    }
+
+    pub fn get_serial_ratio(&self) -> f64 {
+        self.get_serial.requests_per_sec / self.health_mean()
+    }
+
+    pub fn validate_serial_ratio(&self) -> f64 {
+        self.validate_serial.requests_per_sec / self.health_mean()
+    }
+}
+
+pub async fn run(server: &ServerArgs, backend: Backend, args: &GrpcArgs) -> anyhow::Result<GrpcReport> {
+    let h2load_version = h2load::ensure_installed(&args.h2load_bin).await?;
+    let args = args.clone();
+    harness::with_server(server, backend, |bench| measure(bench, backend, args, h2load_version)).await
+}
+
+/// A request body that h2load repeats, and the size of the answer a success carries.
+struct Probe {
+    path: &'static str,
+    body: Vec<u8>,
+    authorized: bool,
+    response_frame_len: usize,
+}
+
+async fn measure(
+    bench: Bench,
+    backend: Backend,
+    args: GrpcArgs,
+    h2load_version: String,
+) -> anyhow::Result<GrpcReport> {
+    let idle = memory::read(bench.pid)?;
+    let seeded = u64::from(args.seed_serials);
+    eprintln!("{}: seeding {seeded} serials", backend.name());
+    fixtures::create_catalog(bench.channel.clone(), &bench.token).await?;
+    let prefix = fixtures::run_prefix();
+    let mut client = regserial::client::serial_service(bench.channel.clone());
+    for request in fixtures::batch_requests(&prefix, seeded, 10_000) {
+        fixtures::create_batch(&mut client, &bench.token, request).await?;
+    }
+    let target = fixtures::serial_number(&prefix, seeded / 2);
+
+    let health = health_probe(&bench).await?;
+    let get = get_serial_probe(&bench, &target).await?;
+    let validate = validate_serial_probe(&bench, &target).await?;
+
+    let health_first = load(&bench, &args, &health, "health-first").await?;
+    let get_serial = load(&bench, &args, &get, "get-serial").await?;
+    let validate_serial = load(&bench, &args, &validate, "validate-serial").await?;
+    let health_last = load(&bench, &args, &health, "health-last").await?;
+    let after = memory::read(bench.pid)?;
+    Ok(GrpcReport {
+        backend,
+        args,
+        h2load_version,
+        seeded,
+        health_first,
+        get_serial,
+        validate_serial,
+        health_last,
+        idle,
+        after,
+    })
+}
+
+/// Health/Check of the whole server (service ""), as a Kubernetes probe sends it.
+async fn health_probe(bench: &Bench) -> anyhow::Result<Probe> {
+    let request = HealthCheckRequest { service: String::new() };
+    let mut health = HealthClient::new(bench.channel.clone());
+    let response = rpc::call("Health/Check", CALL_DEADLINE, health.check(request.clone())).await?;
+    ensure!(
+        response.status == ServingStatus::Serving as i32,
+        "Health/Check answered {:?}, not SERVING",
+        response.status()
+    );
+    Ok(Probe {
+        path: HEALTH_CHECK,
+        body: grpc_frame::frame(&request)?,
+        authorized: false,
+        response_frame_len: grpc_frame::framed_len(response.encoded_len()),
+    })
+}
+
+async fn get_serial_probe(bench: &Bench, target: &str) -> anyhow::Result<Probe> {
+    let request = GetSerialRequest { serial_number: target.to_owned() };
+    let mut client = regserial::client::serial_service(bench.channel.clone());
+    let call = client.get_serial(rpc::authorized(request.clone(), &bench.token)?);
+    let response = rpc::call("GetSerial", CALL_DEADLINE, call).await?;
+    ensure!(response.serial_number == target, "GetSerial({target}) returned {}", response.serial_number);
+    Ok(Probe {
+        path: GET_SERIAL,
+        body: grpc_frame::frame(&request)?,
+        authorized: true,
+        response_frame_len: grpc_frame::framed_len(response.encoded_len()),
+    })
+}
+
+async fn validate_serial_probe(bench: &Bench, target: &str) -> anyhow::Result<Probe> {
+    let request = ValidateSerialRequest { serial_number: target.to_owned() };
+    let mut client = regserial::client::serial_service(bench.channel.clone());
+    let call = client.validate_serial(rpc::authorized(request.clone(), &bench.token)?);
+    let response = rpc::call("ValidateSerial", CALL_DEADLINE, call).await?;
+    ensure!(
+        response.valid && response.serial.as_ref().is_some_and(|serial| serial.serial_number == target),
+        "ValidateSerial({target}) did not find it valid: reason {:?}",
+        response.reason()
+    );
+    Ok(Probe {
+        path: VALIDATE_SERIAL,
+        body: grpc_frame::frame(&request)?,
+        authorized: true,
+        response_frame_len: grpc_frame::framed_len(response.encoded_len()),
+    })
+}
+
+async fn load(bench: &Bench, args: &GrpcArgs, probe: &Probe, name: &str) -> anyhow::Result<Summary> {
+    let body = bench.work_dir.join(format!("{name}.bin"));
+    std::fs::write(&body, &probe.body).with_context(|| format!("cannot write {}", body.display()))?;
+    let mut headers = vec!["content-type: application/grpc".to_owned(), "te: trailers".to_owned()];
+    if probe.authorized {
+        headers.push(format!("authorization: Bearer {}", bench.token));
+    }
+    let url = format!("http://{}{}", bench.addr, probe.path);
+    eprintln!(
+        "h2load {name}: {}s (+{}s warm-up), {} clients x {} streams, {url}",
+        args.duration_secs, args.warm_up_secs, args.clients, args.streams
+    );
+    let load = Load {
+        bin: &args.h2load_bin,
+        url,
+        body,
+        headers,
+        duration_secs: args.duration_secs,
+        warm_up_secs: args.warm_up_secs,
+        clients: args.clients,
+        streams: args.streams,
+    };
+    let summary = load.run(probe.response_frame_len).await?;
+    eprintln!("h2load {name}: {:.0} req/s ({} succeeded)", summary.requests_per_sec, summary.succeeded);
+    Ok(summary)
+}

@@ -1,0 +1,265 @@
+//! h2load: running it under a time bound, reading its summary, and refusing a run in which a
+//! request failed.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail, ensure};
+use tokio::process::Command;
+
+pub const INSTALL_HINT: &str = "install it with `apt-get update && apt-get install -y nghttp2-client`";
+/// Slack over the run's own duration before h2load is killed.
+const EXTRA_TIME: Duration = Duration::from_secs(60);
+
+/// Fails with the install command when `bin` cannot be run; returns its version line.
+pub async fn ensure_installed(bin: &Path) -> anyhow::Result<String> {
+    let output = Command::new(bin).arg("--version").stdin(Stdio::null()).kill_on_drop(true).output();
+    let output = match tokio::time::timeout(Duration::from_secs(10), output).await {
+        Ok(Ok(output)) if output.status.success() => output,
+        Ok(Ok(output)) => bail!("{} --version failed ({}): {INSTALL_HINT}", bin.display(), output.status),
+        Ok(Err(error)) => bail!("cannot run {} ({error}): {INSTALL_HINT}", bin.display()),
+        Err(_) => bail!("{} --version did not return: {INSTALL_HINT}", bin.display()),
+    };
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// One timed h2load run of POST requests with the same body.
+pub struct Load<'a> {
+    pub bin: &'a Path,
+    pub url: String,
+    pub body: PathBuf,
+    pub headers: Vec<String>,
+    pub duration_secs: u64,
+    pub warm_up_secs: u64,
+    pub clients: u32,
+    pub streams: u32,
+}
+
+/// What h2load reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub elapsed_secs: f64,
+    pub requests_per_sec: f64,
+    pub total: u64,
+    pub done: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub errored: u64,
+    pub timeout: u64,
+    pub status_2xx: u64,
+    pub status_other: u64,
+    /// Bytes of DATA frames received: the response messages.
+    pub data_bytes: u64,
+}
+
+impl Load<'_> {
+    fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            format!("--duration={}", self.duration_secs),
+            format!("--clients={}", self.clients),
+            format!("--max-concurrent-streams={}", self.streams),
+            format!("--data={}", self.body.display()),
+        ];
+        if self.warm_up_secs > 0 {
+            args.push(format!("--warm-up-time={}", self.warm_up_secs));
+        }
+        for header in &self.headers {
+            args.push(format!("--header={header}"));
+        }
+        args.push(self.url.clone());
+        args
+    }
+
+    /// Runs h2load and fails unless every request succeeded with a full response message of
+    /// `response_frame_len` bytes.
+    pub async fn run(&self, response_frame_len: usize) -> anyhow::Result<Summary> {
+        let limit = Duration::from_secs(self.duration_secs + self.warm_up_secs) + EXTRA_TIME;
+        let output =
+            Command::new(self.bin).args(self.args()).stdin(Stdio::null()).kill_on_drop(true).output();
+        let output = tokio::time::timeout(limit, output)
+            .await
+            .map_err(|_| anyhow!("h2load did not finish within {limit:?}"))?
+            .with_context(|| format!("cannot run {}", self.bin.display()))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let checked = parse(&stdout).and_then(|summary| {
+            ensure!(output.status.success(), "h2load exited with {}", output.status);
+            let in_flight = u64::from(self.clients) * u64::from(self.streams);
+            check(&summary, in_flight, response_frame_len)?;
+            Ok(summary)
+        });
+        checked.with_context(|| {
+            format!(
+                "h2load against {} failed\n--- h2load output\n{}{}---",
+                self.url,
+                stdout,
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+    }
+}
+
+/// Refuses a run with any failed, errored, timed out or non-2xx request, and one whose
+/// responses carried fewer message bytes than its successes need: a gRPC error is an HTTP 200
+/// with no message, which h2load counts as a success.
+fn check(summary: &Summary, in_flight: u64, response_frame_len: usize) -> anyhow::Result<()> {
+    ensure!(summary.succeeded > 0, "no request succeeded");
+    ensure!(
+        summary.failed == 0 && summary.errored == 0 && summary.timeout == 0,
+        "{} requests failed, {} errored, {} timed out",
+        summary.failed,
+        summary.errored,
+        summary.timeout
+    );
+    ensure!(summary.status_other == 0, "{} responses had a non-2xx status", summary.status_other);
+    let frame = response_frame_len as u64;
+    // Responses straddling the start of the measurement may have had their bytes counted in the
+    // warm-up: at most one per stream in flight.
+    let expected = summary.succeeded.saturating_sub(in_flight) * frame;
+    ensure!(
+        summary.data_bytes >= expected,
+        "{} succeeded requests need at least {expected} bytes of response messages but only {} arrived: \
+         calls are failing with a gRPC status",
+        summary.succeeded,
+        summary.data_bytes
+    );
+    Ok(())
+}
+
+/// Reads the `finished in`, `requests:`, `status codes:` and `traffic:` lines.
+pub fn parse(output: &str) -> anyhow::Result<Summary> {
+    let line = |prefix: &str| {
+        output
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(prefix))
+            .with_context(|| format!("no `{prefix}` line in h2load's output"))
+    };
+    let finished: Vec<&str> = line("finished in ")?.split(", ").collect();
+    let elapsed_secs = parse_elapsed(finished.first().copied().unwrap_or_default())?;
+    let requests_per_sec = finished
+        .get(1)
+        .and_then(|part| part.strip_suffix(" req/s"))
+        .context("no req/s in the `finished in` line")?
+        .parse()
+        .context("req/s is not a number")?;
+    let requests = line("requests: ")?;
+    let status = line("status codes: ")?;
+    let traffic = line("traffic: ")?;
+    let data_bytes = traffic
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" data"))
+        .and_then(|part| part.split_once('(')?.1.split_once(')'))
+        .map(|(bytes, _)| bytes)
+        .context("no data bytes in the `traffic:` line")?
+        .parse()
+        .context("data bytes are not a number")?;
+    Ok(Summary {
+        elapsed_secs,
+        requests_per_sec,
+        total: counter(requests, "total")?,
+        done: counter(requests, "done")?,
+        succeeded: counter(requests, "succeeded")?,
+        failed: counter(requests, "failed")?,
+        errored: counter(requests, "errored")?,
+        timeout: counter(requests, "timeout")?,
+        status_2xx: counter(status, "2xx")?,
+        status_other: counter(status, "3xx")? + counter(status, "4xx")? + counter(status, "5xx")?,
+        data_bytes,
+    })
+}
+
+/// The number before `name` in a `12 total, 3 done` list.
+fn counter(list: &str, name: &str) -> anyhow::Result<u64> {
+    list.split(", ")
+        .find_map(|part| part.strip_suffix(name)?.trim().parse().ok())
+        .with_context(|| format!("no `{name}` count in {list:?}"))
+}
+
+fn parse_elapsed(text: &str) -> anyhow::Result<f64> {
+    let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
+        (ms, 1e-3)
+    } else if let Some(us) = text.strip_suffix("us") {
+        (us, 1e-6)
+    } else if let Some(s) = text.strip_suffix('s') {
+        (s, 1.0)
+    } else {
+        bail!("unknown duration {text:?}");
+    };
+    Ok(number.parse::<f64>().with_context(|| format!("bad duration {text:?}"))? * scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OUTPUT: &str = "starting benchmark...
+spawning thread #0: 8 total client(s). Timing-based test with 1s of warm-up time and 10s of main duration for measurements.
+Warm-up started for thread #0.
+progress: 10% of clients started
+Warm-up phase is over for thread #0.
+Main benchmark duration is started for thread #0.
+Main benchmark duration is over for thread #0. Stopping all clients.
+Stopped all clients for thread #0
+
+finished in 10.00s, 21345.60 req/s, 1.50MB/s
+requests: 213456 total, 213712 started, 213456 done, 213456 succeeded, 0 failed, 0 errored, 0 timeout
+status codes: 213456 2xx, 0 3xx, 0 4xx, 0 5xx
+traffic: 15.05MB (15780210) total, 3.10MB (3250000) headers (space savings 96.70%), 1.43MB (1494192) data
+                     min         max         mean         sd        +/- sd
+time for request:      339us     56.51ms     11.97ms      4.82ms    71.03%
+";
+
+    fn summary() -> Summary {
+        Summary {
+            elapsed_secs: 10.0,
+            requests_per_sec: 21345.6,
+            total: 213_456,
+            done: 213_456,
+            succeeded: 213_456,
+            failed: 0,
+            errored: 0,
+            timeout: 0,
+            status_2xx: 213_456,
+            status_other: 0,
+            data_bytes: 1_494_192,
+        }
+    }
+
+    #[test]
+    fn the_summary_lines_are_read() -> anyhow::Result<()> {
+        assert_eq!(parse(OUTPUT)?, summary());
+        Ok(())
+    }
+
+    #[test]
+    fn output_without_a_summary_is_an_error() {
+        assert!(parse("starting benchmark...\n").is_err());
+    }
+
+    #[test]
+    fn a_run_with_full_responses_passes() -> anyhow::Result<()> {
+        check(&summary(), 256, 7)
+    }
+
+    #[test]
+    fn failed_requests_fail_the_run() {
+        assert!(check(&Summary { failed: 1, ..summary() }, 256, 7).is_err());
+        assert!(check(&Summary { errored: 1, ..summary() }, 256, 7).is_err());
+        assert!(check(&Summary { status_other: 1, ..summary() }, 256, 7).is_err());
+        assert!(check(&Summary { succeeded: 0, ..summary() }, 256, 7).is_err());
+    }
+
+    #[test]
+    fn grpc_errors_are_caught_by_missing_response_bytes() {
+        assert!(check(&Summary { data_bytes: 0, ..summary() }, 256, 7).is_err());
+        assert!(check(&summary(), 256, 100).is_err());
+    }
+
+    #[test]
+    fn durations_in_any_unit_are_read_in_seconds() -> anyhow::Result<()> {
+        assert_eq!(parse_elapsed("10.00s")?, 10.0);
+        assert_eq!(parse_elapsed("250.5ms")?, 0.2505);
+        assert!(parse_elapsed("3 days").is_err());
+        Ok(())
+    }
+}

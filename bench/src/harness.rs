@@ -1,0 +1,92 @@
+//! One benchmark run: a fresh database, a serial-svc child with a random secret, a token, and the
+//! cleanup of all three whatever the outcome (errors and Ctrl-C included).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use tonic::transport::Channel;
+
+use crate::cli::{Backend, ServerArgs};
+use crate::database::FreshDatabase;
+use crate::server::{self, RunningServer, ServerConfig};
+use crate::token;
+
+/// What a benchmark body gets: a running serial-svc and the means to call it.
+#[derive(Clone)]
+pub struct Bench {
+    pub addr: SocketAddr,
+    pub pid: u32,
+    pub channel: Channel,
+    pub token: String,
+    /// A temporary directory removed after the run.
+    pub work_dir: PathBuf,
+}
+
+/// Runs `body` against a fresh serial-svc on `backend`, then stops it and removes its database.
+pub async fn with_server<T, F, Fut>(args: &ServerArgs, backend: Backend, body: F) -> anyhow::Result<T>
+where
+    F: FnOnce(Bench) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let bin = server::resolve_bin(args.serial_svc_bin.as_deref())?;
+    let work = tempfile::Builder::new()
+        .prefix("regserial-bench-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let database = FreshDatabase::create(backend, &args.postgres_url, work.path()).await?;
+    eprintln!("{}: starting {} on a fresh database", backend.name(), bin.display());
+    let outcome = tokio::select! {
+        outcome = run_on(&bin, args, &database, work.path(), body) => outcome,
+        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+    };
+    let removed = database.remove().await;
+    match (outcome, removed) {
+        (Ok(value), Ok(())) => Ok(value),
+        (Ok(_), Err(error)) => Err(error),
+        (Err(error), Ok(())) => Err(error),
+        (Err(error), Err(remove_error)) => {
+            eprintln!("regserial-bench: also failed to clean up: {remove_error:#}");
+            Err(error)
+        }
+    }
+}
+
+async fn run_on<T, F, Fut>(
+    bin: &Path,
+    args: &ServerArgs,
+    database: &FreshDatabase,
+    work_dir: &Path,
+    body: F,
+) -> anyhow::Result<T>
+where
+    F: FnOnce(Bench) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let secret = token::random_secret();
+    let token = token::mint(&secret)?;
+    let mut server = RunningServer::start(ServerConfig {
+        bin,
+        database_url: database.url(),
+        jwt_secret: &secret,
+        rust_log: &args.server_rust_log,
+        log_path: work_dir.join("serial-svc.log"),
+        startup_timeout: Duration::from_secs(args.startup_timeout_secs),
+    })
+    .await?;
+    let bench = Bench {
+        addr: server.addr(),
+        pid: server.pid(),
+        channel: server.channel(),
+        token,
+        work_dir: work_dir.to_path_buf(),
+    };
+    let outcome = body(bench).await.and_then(|value| server.ensure_running().map(|()| value));
+    if outcome.is_err() {
+        server.print_log_tail();
+    }
+    server.stop().await;
+    outcome
+}

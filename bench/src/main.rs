@@ -1,0 +1,56 @@
+//! regserial-bench: starts the release `serial-svc` binary on a fresh database and measures it.
+//!
+//! `batch` times `BatchCreateSerials`, `grpc` drives unary calls with h2load and compares them with
+//! the same server's health check, `all` runs both on SQLite and PostgreSQL and prints the
+//! Markdown table that goes in the README. Figures are printed, never asserted: the bench fails
+//! only when a call fails.
+
+mod all;
+mod batch;
+mod cli;
+mod command_line;
+mod database;
+mod fixtures;
+mod grpc;
+mod grpc_frame;
+mod h2load;
+mod harness;
+mod memory;
+mod report;
+mod rpc;
+mod server;
+mod token;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("regserial-bench: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Batch(args) => {
+            let report = batch::run(&args.server, args.backend, &args.batch).await?;
+            report::print(&report::batch_rows(&report), &all::notes(&args.server.server_rust_log, None));
+        }
+        Command::Grpc(args) => {
+            let report = grpc::run(&args.server, args.backend, &args.grpc).await?;
+            let notes = all::notes(&args.server.server_rust_log, Some(&report.h2load_version));
+            report::print(&report::grpc_rows(&report), &notes);
+        }
+        Command::All(args) => all::run(&args).await?,
+    }
+    Ok(())
+}
