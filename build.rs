@@ -20,6 +20,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .file_descriptor_set_path(out_dir.join("regserial_descriptor.bin"))
         // Maps encode in key order, so equal requests hash equally (request_id replay checks).
         .btree_map(".")
+        // google.rpc messages are tonic-types' own, so details built with `tonic_types` and
+        // `google.rpc.Status` fields are one type.
+        .extern_path(".google.rpc", "::tonic_types::pb")
         .compile_with_config(config, &protos, &[PathBuf::from(PROTO_ROOT)])?;
     Ok(())
 }

@@ -8,10 +8,11 @@ pub mod serial {
     }
 }
 
-/// The `google.rpc` error detail messages, present so that their descriptors are served by
-/// reflection; code builds details with `tonic_types`.
-pub mod google_rpc {
-    tonic::include_proto!("google.rpc");
+/// `regserial.registration.v1`: registration-svc's `RegistrationService`.
+pub mod registration {
+    pub mod v1 {
+        tonic::include_proto!("regserial.registration.v1");
+    }
 }
 
 /// Encoded `FileDescriptorSet` of every proto in `proto/`, imports included.
@@ -21,6 +22,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("regs
 pub mod client {
     use tonic::transport::Channel;
 
+    use crate::registration::v1::registration_service_client::RegistrationServiceClient;
     use crate::serial::v1::{
         catalog_service_client::CatalogServiceClient, serial_service_client::SerialServiceClient,
     };
@@ -37,6 +39,12 @@ pub mod client {
 
     pub fn catalog_service(channel: Channel) -> CatalogServiceClient<Channel> {
         CatalogServiceClient::new(channel)
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE)
+    }
+
+    pub fn registration_service(channel: Channel) -> RegistrationServiceClient<Channel> {
+        RegistrationServiceClient::new(channel)
             .max_decoding_message_size(MAX_MESSAGE_SIZE)
             .max_encoding_message_size(MAX_MESSAGE_SIZE)
     }
