@@ -47,6 +47,7 @@ async fn grpcurl_lists_describes_calls_and_decodes_error_details() {
     ] {
         assert!(listed.contains(service), "{service} missing from:\n{listed}");
     }
+    assert!(!listed.contains("RegistrationService"), "serial-svc advertises only what it serves:\n{listed}");
 
     let described = grpcurl(&["-plaintext", &addr, "describe", "regserial.serial.v1.SerialService"]).unwrap();
     assert!(text(&described).contains("rpc ClaimSerial"), "{}", text(&described));

@@ -45,6 +45,14 @@ impl Health {
         (health, server)
     }
 
+    /// The services this health reports on (without the overall `""`): the services a server
+    /// built with it serves, and so the ones its reflection advertises.
+    pub fn services(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.inner.statuses.keys().copied().filter(|name| !name.is_empty()).collect();
+        names.sort_unstable();
+        names
+    }
+
     /// Another handle on the gRPC service reporting these statuses.
     pub fn service(&self) -> HealthServer<impl HealthApi + use<>> {
         HealthServer::new(HealthService { health: self.clone() })

@@ -63,7 +63,7 @@ impl ServerBuilder {
         health: &Health,
         descriptor_sets: &[&'static [u8]],
     ) -> anyhow::Result<Self> {
-        let (v1, v1alpha) = reflection(descriptor_sets)?;
+        let (v1, v1alpha) = reflection(descriptor_sets, &health.services())?;
         let router = server.add_service(health.service()).add_service(v1).add_service(v1alpha);
         Ok(Self { router, health: health.clone() })
     }
