@@ -5,6 +5,10 @@
 //! skipped with a notice on stderr, unless `REGSERIAL_REQUIRE_POSTGRES=1` (as CI sets it), which
 //! makes them fail instead.
 
+mod proxy;
+
+pub use proxy::{FaultProxy, ProxyMode};
+
 use std::io::Write as _;
 use std::sync::Once;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
