@@ -12,6 +12,8 @@ use sqlx::{PgPool, SqlitePool};
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long SQLite waits on another process's write lock.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// SQLite's `cache_size` of the writer connection: negative means KiB, so 32 MiB.
+const WRITER_CACHE_KIB: &str = "-32768";
 
 /// A service's database. Cheap to clone (pools are reference-counted).
 #[derive(Clone, Debug)]
@@ -42,9 +44,14 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let options =
             PgConnectOptions::from_str(url).with_context(|| format!("invalid database url {shown}"))?;
+        // No ping before handing out a connection: it is one more round trip (PostgreSQL) or
+        // thread hand-off (SQLite) per statement, as costly as a point read itself. A connection
+        // that broke while idle fails its next statement instead and sqlx drops it; the caller
+        // gets UNAVAILABLE and retries, and readiness pings turn health NOT_SERVING meanwhile.
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to {shown}"))?;
@@ -68,15 +75,19 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .foreign_keys(true);
+        // The writer's page cache holds a whole bulk insert: at SQLite's default 2 MiB a
+        // 10,000-row batch spilled dirty pages to the WAL before its commit, writing them twice.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(base.clone())
+            .connect_with(base.clone().pragma("cache_size", WRITER_CACHE_KIB))
             .await
             .with_context(|| format!("cannot open {shown}"))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // No ping per acquire, as for PostgreSQL above.
+            .test_before_acquire(false)
             .connect_with(base.read_only(true))
             .await
             .with_context(|| format!("cannot open {shown} for reading"))?;

@@ -13,6 +13,7 @@ use tonic::Status;
 use tonic::metadata::MetadataMap;
 use tonic::service::Interceptor;
 
+use super::cache::TokenCache;
 use super::{Principal, Scope};
 use crate::status;
 
@@ -29,6 +30,7 @@ struct Inner {
     key: DecodingKey,
     validation: Validation,
     domain: &'static str,
+    verified: TokenCache,
 }
 
 impl fmt::Debug for Authenticator {
@@ -47,6 +49,8 @@ struct Claims {
     org: Option<String>,
     sub: Option<String>,
     scope: Option<String>,
+    /// Seconds since the epoch; required, and checked by `jsonwebtoken` (which accepts floats).
+    exp: Option<f64>,
 }
 
 impl Authenticator {
@@ -72,7 +76,7 @@ impl Authenticator {
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        Self { inner: Arc::new(Inner { key, validation, domain }) }
+        Self { inner: Arc::new(Inner { key, validation, domain, verified: TokenCache::default() }) }
     }
 
     /// The principal of the call carrying `metadata`, or UNAUTHENTICATED saying what is wrong
@@ -94,6 +98,10 @@ impl Authenticator {
         if token.is_empty() {
             return Err("empty bearer token");
         }
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(principal) = self.inner.verified.get(token, now) {
+            return Ok(principal);
+        }
         let claims = jsonwebtoken::decode::<Claims>(token, &self.inner.key, &self.inner.validation)
             .map_err(|err| refusal(err.kind()))?
             .claims;
@@ -101,7 +109,12 @@ impl Authenticator {
         let subject = claims.sub.filter(|sub| !sub.is_empty()).ok_or("token has no sub claim")?;
         let scopes = claims.scope.as_deref().unwrap_or_default().split_whitespace();
         let scopes = scopes.filter_map(|name| name.parse::<Scope>().ok()).collect();
-        Ok(Principal::new(org, subject, scopes, token))
+        let principal = Principal::new(org, subject, scopes, token);
+        if let Some(exp) = claims.exp.filter(|exp| exp.is_finite() && *exp > 0.0) {
+            // Whole seconds, rounded down: remembered no later than the token's exp.
+            self.inner.verified.insert(token, &principal, exp as u64, now);
+        }
+        Ok(principal)
     }
 }
 

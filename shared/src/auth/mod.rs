@@ -4,7 +4,9 @@
 //! The tenant is always the token's `org`, never a request field.
 
 mod args;
+mod cache;
 mod jwt;
+mod signer;
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,6 +18,7 @@ use crate::status;
 
 pub use args::AuthArgs;
 pub use jwt::{Authenticator, mint_hs256};
+pub use signer::TokenSigner;
 
 /// ErrorInfo domain used when a handler finds no principal at all, which means its service was
 /// not wrapped by the [`Authenticator`].

@@ -14,6 +14,7 @@
 //!
 //! Prometheus metrics and per-org rate limits will be tower layers added to [`Layers`].
 
+mod args;
 mod health;
 mod listener;
 mod readiness;
@@ -22,6 +23,7 @@ mod request_log;
 mod serve;
 mod signal;
 
+pub use args::ServiceArgs;
 pub use health::Health;
 pub use listener::Listener;
 pub use readiness::{PING_TIMEOUT, spawn_readiness};

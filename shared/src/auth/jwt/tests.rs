@@ -170,3 +170,21 @@ fn minting_needs_an_org_and_a_subject() {
     assert!(mint_hs256(SECRET, "", "cli", &[], Duration::from_secs(60)).is_err());
     assert!(mint_hs256(SECRET, "acme", "", &[], Duration::from_secs(60)).is_err());
 }
+
+#[test]
+fn a_token_seen_before_gives_the_same_principal_and_its_tampered_copies_are_still_refused() {
+    let auth = Authenticator::hs256(SECRET, DOMAIN);
+    let token = hs256(&claims());
+    let first = auth.authenticate(&bearer(&token)).unwrap();
+    let again = auth.authenticate(&bearer(&token)).unwrap();
+    assert_eq!((&again.org, &again.subject, again.scopes()), (&first.org, &first.subject, first.scopes()));
+    assert_eq!(again.bearer(), token);
+    let tampered = format!("{token}x");
+    assert_eq!(refused(auth.authenticate(&bearer(&tampered))), "invalid token signature");
+
+    let mut within_leeway = claims();
+    within_leeway["exp"] = json!(now() - 5);
+    let late = hs256(&within_leeway);
+    assert!(auth.authenticate(&bearer(&late)).is_ok());
+    assert_eq!(auth.inner.verified.len(), 1, "a token past its exp is never remembered");
+}

@@ -1,0 +1,97 @@
+//! Verified tokens remembered by their raw text, so that a client repeating its token is not
+//! verified again on every call (signature and claims checks cost several microseconds, a large
+//! share of a cheap read).
+//!
+//! Only successes are remembered, each until the token's `exp` (never past it, though
+//! verification would still accept it for [`super::jwt`]'s leeway), and the cache is bounded: it
+//! holds no serial state, only what the token itself says.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::Principal;
+
+/// Most tokens remembered at once; when full, expired ones are dropped, and if none had expired
+/// the cache starts afresh (a burst of new tokens costs verifications, never unbounded memory).
+pub(crate) const MAX_TOKENS: usize = 4096;
+/// Longest token remembered, in bytes, so that the cache stays within a few megabytes whatever
+/// the tokens (typical ones are a few hundred bytes); longer ones are verified on every call.
+pub(crate) const MAX_TOKEN_LEN: usize = 2048;
+
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    // std's hasher is keyed per process, so callers cannot aim tokens at one bucket.
+    entries: Mutex<HashMap<Box<str>, Entry>>,
+}
+
+struct Entry {
+    principal: Principal,
+    /// The token's `exp`, in seconds since the epoch.
+    expires: u64,
+}
+
+impl TokenCache {
+    /// The principal of `token` if it was verified before and `now` (seconds) is before its `exp`.
+    pub(crate) fn get(&self, token: &str, now: u64) -> Option<Principal> {
+        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries.get(token).filter(|entry| now < entry.expires).map(|entry| entry.principal.clone())
+    }
+
+    /// Remembers the principal of a token just verified, valid until `expires` (its `exp`).
+    pub(crate) fn insert(&self, token: &str, principal: &Principal, expires: u64, now: u64) {
+        if now >= expires || token.len() > MAX_TOKEN_LEN {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() >= MAX_TOKENS && !entries.contains_key(token) {
+            entries.retain(|_, entry| now < entry.expires);
+            if entries.len() >= MAX_TOKENS {
+                entries.clear();
+            }
+        }
+        entries.insert(token.into(), Entry { principal: principal.clone(), expires });
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.lock().unwrap().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Scope;
+
+    fn principal(org: &str) -> Principal {
+        Principal::new(org.into(), "u1".into(), vec![Scope::SerialsRead], "token")
+    }
+
+    #[test]
+    fn a_token_is_remembered_until_its_exp_only() {
+        let cache = TokenCache::default();
+        cache.insert("t1", &principal("acme"), 100, 50);
+        assert_eq!(cache.get("t1", 99).map(|p| p.org), Some("acme".into()));
+        assert!(cache.get("t1", 100).is_none());
+        assert!(cache.get("t2", 50).is_none());
+        cache.insert("t3", &principal("acme"), 100, 100);
+        assert!(cache.get("t3", 99).is_none(), "an expired token is never remembered");
+        let long = "t".repeat(MAX_TOKEN_LEN + 1);
+        cache.insert(&long, &principal("acme"), 100, 50);
+        assert!(cache.get(&long, 50).is_none(), "an overlong token is never remembered");
+    }
+
+    #[test]
+    fn the_cache_never_holds_more_than_its_bound() {
+        let cache = TokenCache::default();
+        for i in 0..MAX_TOKENS {
+            cache.insert(&format!("old{i}"), &principal("acme"), 10, 1);
+        }
+        cache.insert("fresh", &principal("acme"), 100, 20);
+        assert_eq!(cache.len(), 1, "expired tokens make room first");
+        for i in 0..MAX_TOKENS + 10 {
+            cache.insert(&format!("live{i}"), &principal("acme"), 100, 20);
+            assert!(cache.len() <= MAX_TOKENS);
+        }
+    }
+}

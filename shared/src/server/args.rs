@@ -1,0 +1,82 @@
+//! The flags every service takes besides its address and database, each with an environment
+//! fallback: token verification, page-token signing, logs, migrations, pool size, draining and
+//! readiness. A service's `Config` flattens [`ServiceArgs`] next to its own flags.
+
+use std::time::Duration;
+
+use anyhow::bail;
+
+use crate::auth::AuthArgs;
+use crate::telemetry::LogFormat;
+
+/// Shortest page token secret accepted, in bytes.
+const MIN_PAGE_TOKEN_SECRET_LEN: usize = 16;
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct ServiceArgs {
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    /// Key that signs page tokens; derived from the JWT secret when absent (required with a
+    /// public key only).
+    #[arg(long, env = "PAGE_TOKEN_SECRET", hide_env_values = true)]
+    pub page_token_secret: Option<String>,
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Do not apply database migrations at start.
+    #[arg(long, env = "SKIP_MIGRATIONS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub skip_migrations: bool,
+    /// Largest number of database connections (reads, on SQLite).
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 8)]
+    pub database_max_connections: u32,
+    /// How long in-flight calls may finish after shutdown begins, in seconds.
+    #[arg(long, env = "DRAIN_TIMEOUT_SECS", default_value_t = 20)]
+    pub drain_timeout_secs: u64,
+    /// How often readiness pings the database, in milliseconds.
+    #[arg(long, env = "HEALTH_CHECK_INTERVAL_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub health_check_interval_ms: u64,
+}
+
+impl ServiceArgs {
+    /// Checks the values clap cannot, with messages naming the bad value (never a secret).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.database_max_connections == 0 {
+            bail!("--database-max-connections (DATABASE_MAX_CONNECTIONS) must be at least 1, got 0");
+        }
+        if self.drain_timeout_secs > 3600 {
+            bail!(
+                "--drain-timeout-secs (DRAIN_TIMEOUT_SECS) must be at most 3600, got {}",
+                self.drain_timeout_secs
+            );
+        }
+        self.page_token_key()?;
+        Ok(())
+    }
+
+    /// The page token signing key: `--page-token-secret`, else derived from the JWT secret.
+    pub fn page_token_key(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(secret) = &self.page_token_secret {
+            if secret.len() < MIN_PAGE_TOKEN_SECRET_LEN {
+                bail!(
+                    "--page-token-secret (PAGE_TOKEN_SECRET) must be at least {MIN_PAGE_TOKEN_SECRET_LEN} bytes, got {}",
+                    secret.len()
+                );
+            }
+            return Ok(secret.as_bytes().to_vec());
+        }
+        match self.auth.jwt_secret.as_deref() {
+            Some(secret) => Ok(crate::paging::derive_key(secret.as_bytes(), "page-token")),
+            None => bail!(
+                "--page-token-secret (PAGE_TOKEN_SECRET) is required when tokens are checked with a public key only"
+            ),
+        }
+    }
+
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_secs(self.drain_timeout_secs)
+    }
+
+    pub fn health_check_interval(&self) -> Duration {
+        Duration::from_millis(self.health_check_interval_ms)
+    }
+}
