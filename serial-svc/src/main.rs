@@ -12,7 +12,7 @@ use shared::server::Listener;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
-    let _telemetry = shared::telemetry::init("serial-svc", config.log_format);
+    let _telemetry = shared::telemetry::init("serial-svc", config.service.log_format);
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -23,7 +23,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    config.validate()?;
+    config.service.validate()?;
     let listener =
         Listener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(address = %listener.local_addr(), "serial-svc listening");

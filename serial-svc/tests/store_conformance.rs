@@ -63,4 +63,5 @@ conformance!(
     concurrent_claims_of_one_serial_have_exactly_one_winner,
     concurrent_allocations_never_share_a_serial,
     concurrent_overlapping_batches_create_each_serial_once,
+    concurrent_lookups_each_get_their_own_serial,
 );

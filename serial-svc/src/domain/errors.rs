@@ -8,6 +8,9 @@ use super::serial::InvalidReason;
 pub enum StoreError {
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    /// The failure of a statement that answered several lookups at once.
+    #[error("database error")]
+    Shared(#[source] std::sync::Arc<sqlx::Error>),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
 }
@@ -16,7 +19,11 @@ impl StoreError {
     /// The database could not be reached, refused connections or is shutting down: the call is
     /// worth retrying later (UNAVAILABLE), unlike a bug or bad data (INTERNAL).
     pub fn is_unavailable(&self) -> bool {
-        let Self::Database(err) = self else { return false };
+        let err = match self {
+            Self::Database(err) => err,
+            Self::Shared(err) => &**err,
+            Self::Corrupt(_) => return false,
+        };
         match err {
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)

@@ -1,21 +1,17 @@
-//! `BatchCreateSerials`: one set-based insert per batch. The rows travel as one JSON parameter
-//! (`json_each` on SQLite, `jsonb_to_recordset` on PostgreSQL), so a 10,000-serial batch is a
-//! handful of statements on either backend. Conflicts with existing serials are skipped by
-//! `ON CONFLICT DO NOTHING` and reported per item.
+//! `BatchCreateSerials`: set-based inserts, so a 10,000-serial batch is a handful of statements on
+//! either backend (one on PostgreSQL, a dozen on SQLite: see [`super::batch_sqlite`]). Conflicts with existing serials are skipped by `ON CONFLICT DO NOTHING` and
+//! reported per item. The created serials are answered from what was inserted (their times
+//! truncated to the stored microseconds) rather than read back: reading 10,000 rows back cost
+//! more than inserting them.
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::json;
 
-use futures::TryFutureExt;
-
-use super::{
-    Store, Tx, on_tx,
-    request_keys::begin_write,
-    rows::{SerialRow, micros, serial_columns},
-};
+use super::{Store, Tx, on_tx, request_keys::begin_write, rows::micros};
 use crate::domain::{
-    BatchCreateError, BatchOutcome, Ctx, ItemError, ItemReason, NewSerial, RequestKey, Serial, StoreError,
+    BatchCreateError, BatchOutcome, Ctx, ItemError, ItemReason, NewSerial, RequestKey, Serial, ValidityWindow,
 };
 
 const PRODUCTS_POSTGRES: &str = "SELECT sku, warranty_plan_id FROM products \
@@ -26,28 +22,19 @@ const PLANS_POSTGRES: &str = "SELECT id FROM warranty_plans \
 const PLANS_SQLITE: &str =
     "SELECT id FROM warranty_plans WHERE org_id = $1 AND id IN (SELECT value FROM json_each($2))";
 
-const INSERT_POSTGRES: &str = concat!(
-    "INSERT INTO serials (org_id, serial_number, serial_key, product_sku, warranty_plan_id, \
+/// Inserts the serials from one typed array per column and their `created` events in one
+/// statement; returns how many were inserted and, only when some already existed, their keys.
+const INSERT_POSTGRES: &str = "WITH inserted AS (\
+     INSERT INTO serials (org_id, serial_number, serial_key, product_sku, warranty_plan_id, \
      valid_from, valid_until, register_until, customer_tags, create_time, update_time) \
      SELECT $1, x.n, x.k, x.p, x.w, x.f, x.u, x.r, x.t, $2, $2 \
-     FROM jsonb_to_recordset(CAST($3 AS TEXT)::jsonb) AS x(n text, k text, p text, w text, f bigint, u bigint, r bigint, t text) \
-     ON CONFLICT (org_id, serial_key) DO NOTHING RETURNING ",
-    serial_columns!()
-);
-const INSERT_SQLITE: &str = concat!(
-    "INSERT INTO serials (org_id, serial_number, serial_key, product_sku, warranty_plan_id, \
-     valid_from, valid_until, register_until, customer_tags, create_time, update_time) \
-     SELECT $1, j.value ->> 'n', j.value ->> 'k', j.value ->> 'p', j.value ->> 'w', \
-     j.value ->> 'f', j.value ->> 'u', j.value ->> 'r', j.value ->> 't', $2, $2 \
-     FROM json_each($3) AS j WHERE true \
-     ON CONFLICT (org_id, serial_key) DO NOTHING RETURNING ",
-    serial_columns!()
-);
-
-const EVENTS_POSTGRES: &str = "INSERT INTO serial_events (org_id, serial_id, kind, actor, event_time) \
-     SELECT $1, CAST(x AS BIGINT), 'created', $2, $3 FROM jsonb_array_elements_text(CAST($4 AS TEXT)::jsonb) AS x";
-const EVENTS_SQLITE: &str = "INSERT INTO serial_events (org_id, serial_id, kind, actor, event_time) \
-     SELECT $1, j.value, 'created', $2, $3 FROM json_each($4) AS j";
+     FROM UNNEST(CAST($4 AS TEXT[]), CAST($5 AS TEXT[]), CAST($6 AS TEXT[]), CAST($7 AS TEXT[]), \
+     CAST($8 AS BIGINT[]), CAST($9 AS BIGINT[]), CAST($10 AS BIGINT[]), CAST($11 AS TEXT[])) \
+     AS x(n, k, p, w, f, u, r, t) \
+     ON CONFLICT (org_id, serial_key) DO NOTHING RETURNING id, serial_key), \
+     events AS (INSERT INTO serial_events (org_id, serial_id, kind, actor, event_time) \
+     SELECT $1, id, 'created', $3, $2 FROM inserted) \
+     SELECT count(*), CASE WHEN count(*) < $12 THEN array_agg(serial_key) END FROM inserted";
 
 /// The catalog references of a batch: each known SKU with its default plan, and known plans.
 struct Catalog {
@@ -82,21 +69,52 @@ fn item_error(index: usize, serial: &NewSerial, reason: ItemReason, message: Str
     ItemError { index, serial_number: serial.number.as_str().to_owned(), reason, message }
 }
 
-/// The row to insert for `serial`, with the product's plan when the serial names none, or why
-/// the catalog refuses it.
-fn resolve(index: usize, serial: &NewSerial, catalog: &Catalog) -> Result<serde_json::Value, ItemError> {
-    let mut plan = serial.warranty_plan_id.as_ref().map(|p| p.as_str().to_owned());
+/// A serial to insert, with the warranty plan it gets.
+pub(super) struct Row<'a> {
+    index: usize,
+    pub serial: &'a NewSerial,
+    pub plan: Option<&'a str>,
+}
+
+impl Row<'_> {
+    /// The serial as inserted at `now` and as a read would return it (times in microseconds).
+    fn created(&self, now: DateTime<Utc>) -> Serial {
+        let serial = self.serial;
+        let stored = |time: Option<DateTime<Utc>>| time.map(|time| time.trunc_subsecs(6));
+        Serial {
+            serial_number: serial.number.as_str().to_owned(),
+            product_sku: serial.product_sku.as_ref().map(|sku| sku.as_str().to_owned()),
+            warranty_plan_id: self.plan.map(str::to_owned),
+            window: ValidityWindow {
+                valid_from: stored(serial.window.valid_from),
+                valid_until: stored(serial.window.valid_until),
+                register_until: stored(serial.window.register_until),
+            },
+            customer_tags: serial.customer_tags.as_slice().to_vec(),
+            claimant: None,
+            revoke_reason: None,
+            create_time: now,
+            update_time: now,
+            claim_time: None,
+            revoke_time: None,
+            allocate_time: None,
+        }
+    }
+}
+
+/// The plan of `serial`: its own, else its product's, or why the catalog refuses it.
+fn resolve<'a>(
+    index: usize,
+    serial: &'a NewSerial,
+    catalog: &'a Catalog,
+) -> Result<Option<&'a str>, ItemError> {
+    let mut plan = serial.warranty_plan_id.as_ref().map(|p| p.as_str());
     if let Some(sku) = &serial.product_sku {
         let Some(default_plan) = catalog.products.get(sku.as_str()) else {
             let message = format!("serials[{index}].product_sku: no product {sku} in the catalog");
             return Err(item_error(index, serial, ItemReason::UnknownProductSku, message));
         };
-        plan = plan.or_else(|| default_plan.clone());
-    } else if let Some(id) = &serial.warranty_plan_id
-        && !catalog.plans.contains(id.as_str())
-    {
-        let message = format!("serials[{index}].warranty_plan_id: no warranty plan {id}");
-        return Err(item_error(index, serial, ItemReason::UnknownWarrantyPlan, message));
+        plan = plan.or(default_plan.as_deref());
     }
     if let Some(id) = &serial.warranty_plan_id
         && !catalog.plans.contains(id.as_str())
@@ -104,17 +122,7 @@ fn resolve(index: usize, serial: &NewSerial, catalog: &Catalog) -> Result<serde_
         let message = format!("serials[{index}].warranty_plan_id: no warranty plan {id}");
         return Err(item_error(index, serial, ItemReason::UnknownWarrantyPlan, message));
     }
-    let window = &serial.window;
-    Ok(json!({
-        "n": serial.number.as_str(),
-        "k": serial.number.key(),
-        "p": serial.product_sku.as_ref().map(|s| s.as_str()),
-        "w": plan,
-        "f": window.valid_from.map(micros),
-        "u": window.valid_until.map(micros),
-        "r": window.register_until.map(micros),
-        "t": json!(serial.customer_tags.as_slice()).to_string(),
-    }))
+    Ok(plan)
 }
 
 impl Store {
@@ -136,27 +144,24 @@ impl Store {
         let mut rows = Vec::with_capacity(items.len());
         for (index, serial) in &items {
             match resolve(*index, serial, &catalog) {
-                Ok(row) => rows.push(row),
+                Ok(plan) => rows.push(Row { index: *index, serial, plan }),
                 Err(error) => errors.push(error),
             }
         }
         if atomic && !errors.is_empty() {
             return Err(BatchCreateError::Rejected { errors });
         }
-        let created = if rows.is_empty() { Vec::new() } else { insert(&mut write.tx, ctx, rows).await? };
-        let mut by_key: HashMap<String, Serial> =
-            created.into_iter().map(|serial| (serial.serial_number.to_ascii_lowercase(), serial)).collect();
-        let mut outcome = BatchOutcome { created: Vec::with_capacity(by_key.len()), errors };
-        for (index, serial) in items {
-            if outcome.errors.iter().any(|e| e.index == index) {
-                continue;
-            }
-            match by_key.remove(serial.number.key()) {
-                Some(created) => outcome.created.push(created),
-                None => {
-                    let message = format!("serials[{index}].serial_number: {} already exists", serial.number);
-                    outcome.errors.push(item_error(index, &serial, ItemReason::AlreadyExists, message));
-                }
+        let inserted =
+            if rows.is_empty() { Inserted::All } else { insert(&mut write.tx, ctx, &rows).await? };
+        let now = ctx.now.trunc_subsecs(6);
+        let mut outcome = BatchOutcome { created: Vec::with_capacity(rows.len()), errors };
+        for row in &rows {
+            if inserted.contains(row.serial.number.key()) {
+                outcome.created.push(row.created(now));
+            } else {
+                let message =
+                    format!("serials[{}].serial_number: {} already exists", row.index, row.serial.number);
+                outcome.errors.push(item_error(row.index, row.serial, ItemReason::AlreadyExists, message));
             }
         }
         if atomic && !outcome.errors.is_empty() {
@@ -168,18 +173,64 @@ impl Store {
     }
 }
 
-/// Inserts the rows, records a `created` event for each serial inserted, and returns those.
-async fn insert(tx: &mut Tx, ctx: &Ctx<'_>, rows: Vec<serde_json::Value>) -> Result<Vec<Serial>, StoreError> {
-    let now = micros(ctx.now);
-    let payload = serde_json::Value::Array(rows).to_string();
-    let sql = tx.pick(INSERT_POSTGRES, INSERT_SQLITE);
-    let inserted: Vec<SerialRow> =
-        on_tx!(tx, c => sqlx::query_as(sql).bind(ctx.org).bind(now).bind(&payload).fetch_all(c))?;
-    let ids: Vec<i64> = inserted.iter().map(|row| row.id).collect();
-    if !ids.is_empty() {
-        let sql = tx.pick(EVENTS_POSTGRES, EVENTS_SQLITE);
-        let ids = json!(ids).to_string();
-        on_tx!(tx, c => sqlx::query(sql).bind(ctx.org).bind(ctx.actor).bind(now).bind(&ids).execute(c).map_ok(drop))?;
+/// Which of the rows given to [`insert`] it inserted: the others already existed.
+pub(super) enum Inserted {
+    All,
+    Only(HashSet<String>),
+}
+
+impl Inserted {
+    fn contains(&self, key: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(keys) => keys.contains(key),
+        }
     }
-    inserted.into_iter().map(|row| row.into_domain().map(|(_, serial)| serial)).collect()
+}
+
+fn encode_error(err: serde_json::Error) -> sqlx::Error {
+    sqlx::Error::Encode(Box::new(err))
+}
+
+/// Inserts the rows that do not exist yet, with a `created` event for each: on PostgreSQL in one
+/// statement, on SQLite in [`super::batch_sqlite`].
+async fn insert(tx: &mut Tx, ctx: &Ctx<'_>, rows: &[Row<'_>]) -> Result<Inserted, sqlx::Error> {
+    let now = micros(ctx.now);
+    let tags = rows
+        .iter()
+        .map(|row| serde_json::to_string(row.serial.customer_tags.as_slice()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(encode_error)?;
+    let window = |time: fn(&ValidityWindow) -> Option<DateTime<Utc>>| -> Vec<Option<i64>> {
+        rows.iter().map(|row| time(&row.serial.window).map(micros)).collect()
+    };
+    match tx {
+        Tx::Postgres(tx) => {
+            let (count, keys): (i64, Option<Vec<String>>) = sqlx::query_as(INSERT_POSTGRES)
+                .bind(ctx.org)
+                .bind(now)
+                .bind(ctx.actor)
+                .bind(rows.iter().map(|row| row.serial.number.as_str()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|row| row.serial.number.key()).collect::<Vec<_>>())
+                .bind(
+                    rows.iter()
+                        .map(|row| row.serial.product_sku.as_ref().map(|s| s.as_str()))
+                        .collect::<Vec<_>>(),
+                )
+                .bind(rows.iter().map(|row| row.plan).collect::<Vec<_>>())
+                .bind(window(|w| w.valid_from))
+                .bind(window(|w| w.valid_until))
+                .bind(window(|w| w.register_until))
+                .bind(&tags)
+                .bind(i64::try_from(rows.len()).unwrap_or(i64::MAX))
+                .fetch_one(&mut **tx)
+                .await?;
+            Ok(if count as usize == rows.len() {
+                Inserted::All
+            } else {
+                Inserted::Only(keys.unwrap_or_default().into_iter().collect())
+            })
+        }
+        Tx::Sqlite(tx) => super::batch_sqlite::insert(tx, ctx, rows, &tags).await,
+    }
 }

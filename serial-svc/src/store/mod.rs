@@ -8,8 +8,10 @@
 //! is written in the same transaction as the mutation itself.
 
 mod batch;
+mod batch_sqlite;
 mod catalog;
 mod events;
+mod lookup;
 mod request_keys;
 mod rows;
 mod serials;
@@ -20,6 +22,7 @@ use shared::db::Db;
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    lookups: lookup::Lookups,
 }
 
 /// An open write transaction: `BEGIN` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite's one writer
@@ -83,7 +86,7 @@ pub(crate) use {on_reader, on_tx};
 
 impl Store {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self { lookups: lookup::Lookups::new(db.clone()), db }
     }
 
     pub fn db(&self) -> &Db {

@@ -26,10 +26,10 @@ fn opt_time(us: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
     us.map(time).transpose()
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub(crate) struct SerialRow {
     pub id: i64,
-    serial_number: String,
+    pub serial_number: String,
     product_sku: Option<String>,
     warranty_plan_id: Option<String>,
     valid_from: Option<i64>,

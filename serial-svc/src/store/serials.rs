@@ -15,7 +15,7 @@ use crate::domain::{
 /// How often a claim whose conditional update lost a race is re-tried before it is refused.
 const CLAIM_ATTEMPTS: usize = 3;
 
-const BY_KEY: &str =
+pub(super) const BY_KEY: &str =
     concat!("SELECT ", serial_columns!(), " FROM serials WHERE org_id = $1 AND serial_key = $2");
 
 const CLAIM: &str = concat!(
@@ -87,9 +87,9 @@ fn status_name(status: SerialStatus) -> &'static str {
 }
 
 impl Store {
+    /// One serial, read with the other lookups in flight (see [`super::lookup`]).
     pub async fn get_serial(&self, org: &str, number: &SerialNumber) -> Result<Option<Serial>, StoreError> {
-        let row: Option<SerialRow> =
-            on_reader!(&self.db, c => sqlx::query_as(BY_KEY).bind(org).bind(number.key()).fetch_optional(c))?;
+        let row = self.lookups.get(org, number.key()).await?;
         Ok(row.map(SerialRow::into_domain).transpose()?.map(|(_, serial)| serial))
     }
 

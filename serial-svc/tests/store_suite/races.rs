@@ -60,3 +60,31 @@ pub async fn concurrent_overlapping_batches_create_each_serial_once(store: Store
     assert_eq!(distinct.len(), created.len(), "no serial was created twice");
     assert_eq!(created.len(), 7 * 250 + 500);
 }
+
+pub async fn concurrent_lookups_each_get_their_own_serial(store: Store) {
+    // Enough lookups at once to be answered several per statement, across two orgs, with
+    // repeats and misses: each must get exactly its own answer.
+    let numbers: Vec<String> = (0..100).map(|i| format!("LOOK-{i:03}")).collect();
+    seed(&store, &numbers.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    store.create_serials(&org_ctx("globex"), None, vec![(0, serial("LOOK-000"))], false).await.unwrap();
+    let lookups = (0..400).map(|i| {
+        let store = store.clone();
+        let (org, number) = match i % 4 {
+            0 => ("globex", format!("look-{:03}", i % 3)),
+            1 => (ORG, format!("MISSING-{i}")),
+            _ => (ORG, format!("look-{:03}", i % 100)),
+        };
+        tokio::spawn(async move { (org, number.clone(), store.get_serial(org, &sn(&number)).await) })
+    });
+    for joined in join_all(lookups).await {
+        let (org, number, found) = joined.unwrap();
+        let found = found.expect("no lookup fails").map(|serial| serial.serial_number);
+        let expected = match (org, number.as_str()) {
+            ("globex", "look-000") => Some("LOOK-000".to_owned()),
+            ("globex", _) => None,
+            (_, n) if n.starts_with("MISSING") => None,
+            (_, n) => Some(n.to_ascii_uppercase()),
+        };
+        assert_eq!(found, expected, "{org} {number}");
+    }
+}
