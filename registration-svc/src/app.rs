@@ -1,0 +1,178 @@
+//! Startup wiring: the configuration, and [`serve`], which connects the database, applies the
+//! migrations, starts the recovery worker and serves `RegistrationService`, health and
+//! reflection until the shutdown future resolves.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use regserial::registration::v1::registration_service_server::SERVICE_NAME;
+use shared::auth::TokenSigner;
+use shared::clock::SharedClock;
+use shared::paging::PageTokens;
+use shared::server::{Health, Listener, ServerBuilder, ServiceArgs, spawn_readiness};
+use tonic::service::interceptor::InterceptedService;
+
+use crate::domain::ReviewPeriod;
+use crate::grpc::{Api, DOMAIN};
+use crate::saga::{RecoveryWorker, Saga, WorkerConfig};
+use crate::serial_client::{CallPolicy, SerialClient};
+use crate::store::Store;
+
+/// The gRPC services whose health registration-svc reports.
+pub const HEALTH_SERVICES: &[&str] = &[SERVICE_NAME];
+
+/// registration-svc's configuration: flags, each with an environment fallback.
+#[derive(Clone, clap::Parser)]
+#[command(
+    name = "registration-svc",
+    version,
+    about = "regserial registration-svc: product registrations and their serials' claims"
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:50052")]
+    pub listen: SocketAddr,
+    /// `sqlite://path/to/file.db` or `postgres://user:password@host/db`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://registration-svc.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    /// serial-svc's address.
+    #[arg(long, env = "SERIAL_SVC_ENDPOINT", default_value = "http://127.0.0.1:50051")]
+    pub serial_endpoint: String,
+    /// Deadline of each call to serial-svc, in milliseconds.
+    #[arg(long, env = "SERIAL_SVC_DEADLINE_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub serial_deadline_ms: u64,
+    /// Tries of a call to serial-svc that timed out or found it unreachable, the first included.
+    #[arg(long, env = "SERIAL_SVC_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub serial_attempts: u32,
+    /// Days a registration may stay PENDING before it expires.
+    #[arg(long, env = "REVIEW_PERIOD_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub review_period_days: u32,
+    /// Pause between the recovery worker's passes, in milliseconds.
+    #[arg(long, env = "RECOVERY_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub recovery_interval_ms: u64,
+    /// How long an attempt or intent is left to the request that started it (or to the worker
+    /// pass that took it) before the recovery worker takes it over, in milliseconds. Must
+    /// exceed the longest call to serial-svc with its retries.
+    #[arg(long, env = "RECOVERY_LEASE_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..))]
+    pub recovery_lease_ms: u64,
+    /// PEM private key (Ed25519 or RSA) the recovery worker signs its tokens with; required when
+    /// tokens are verified with a public key, else the worker signs with the JWT secret.
+    #[arg(long, env = "SERVICE_TOKEN_KEY_FILE", value_name = "PATH")]
+    pub service_token_key_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Checks the values clap cannot, with messages naming the bad value (never a secret).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.service.validate()?;
+        self.signer()?;
+        if !(self.serial_endpoint.starts_with("http://") || self.serial_endpoint.starts_with("https://")) {
+            bail!(
+                "--serial-endpoint (SERIAL_SVC_ENDPOINT) must be an http:// or https:// URL, got {}",
+                self.serial_endpoint
+            );
+        }
+        let longest_call = self.serial_deadline_ms.saturating_mul(u64::from(self.serial_attempts));
+        if self.recovery_lease_ms <= longest_call {
+            bail!(
+                "--recovery-lease-ms (RECOVERY_LEASE_MS) must exceed --serial-deadline-ms x --serial-attempts ({longest_call} ms), got {}",
+                self.recovery_lease_ms
+            );
+        }
+        Ok(())
+    }
+
+    /// What the recovery worker signs its tokens with.
+    pub fn signer(&self) -> anyhow::Result<TokenSigner> {
+        match (&self.service_token_key_file, &self.service.auth.jwt_secret) {
+            (Some(path), _) => {
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("cannot read --service-token-key-file {}", path.display()))?;
+                TokenSigner::from_private_key_pem(&pem)
+                    .with_context(|| format!("invalid --service-token-key-file {}", path.display()))
+            }
+            (None, Some(secret)) => Ok(TokenSigner::hs256(secret.as_bytes())),
+            (None, None) => bail!(
+                "--service-token-key-file (SERVICE_TOKEN_KEY_FILE) is required when tokens are checked with a public key only"
+            ),
+        }
+    }
+
+    pub fn call_policy(&self) -> CallPolicy {
+        CallPolicy {
+            deadline: Duration::from_millis(self.serial_deadline_ms),
+            attempts: self.serial_attempts,
+            ..CallPolicy::default()
+        }
+    }
+
+    pub fn worker_config(&self) -> WorkerConfig {
+        let days = chrono::Duration::days(i64::from(self.review_period_days));
+        WorkerConfig {
+            interval: Duration::from_millis(self.recovery_interval_ms),
+            batch: 100,
+            review_period: ReviewPeriod::new(days).unwrap_or_default(),
+        }
+    }
+}
+
+/// Serves registration-svc on `listener` until `shutdown` resolves, then drains in-flight calls.
+pub async fn serve(
+    config: Config,
+    listener: Listener,
+    clock: SharedClock,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    config.validate()?;
+    let args = &config.service;
+    let authenticator = args.auth.authenticator(DOMAIN)?;
+    let tokens = PageTokens::new(&args.page_token_key()?);
+    let db = shared::db::connect(&config.database_url, args.database_max_connections).await?;
+    tracing::info!(
+        database = %shared::db::redact_url(&config.database_url),
+        backend = db.backend_name(),
+        "database connected"
+    );
+    let lease = chrono::Duration::milliseconds(i64::try_from(config.recovery_lease_ms).unwrap_or(i64::MAX));
+    let store = Store::new(db.clone()).with_lease(lease);
+    if args.skip_migrations {
+        tracing::info!("migrations skipped");
+    } else {
+        store.migrate().await.context("cannot apply database migrations")?;
+        tracing::info!("migrations applied");
+    }
+    let serials = SerialClient::connect_lazy(&config.serial_endpoint, config.call_policy())
+        .with_context(|| format!("invalid --serial-endpoint {}", config.serial_endpoint))?;
+    let saga = Saga::new(store, serials);
+
+    let (health, _) = Health::new(HEALTH_SERVICES);
+    let readiness =
+        spawn_readiness(health.clone(), db.clone(), args.health_check_interval(), health.draining());
+    let worker = RecoveryWorker::new(saga.clone(), config.signer()?, clock.clone(), config.worker_config());
+    let worker = tokio::spawn(worker.run());
+    let api = Api::new(saga, clock, tokens);
+    let served = ServerBuilder::new(&health, &[regserial::FILE_DESCRIPTOR_SET])?
+        .add_service(InterceptedService::new(api.registration_service(), authenticator))
+        .serve(listener, shutdown, args.drain_timeout())
+        .await;
+
+    // Stopping the worker mid-pass is safe: what it leased is due again when the lease ends.
+    worker.abort();
+    health.start_draining();
+    if let Err(err) = readiness.await {
+        tracing::warn!(error = %err, "readiness task ended abnormally");
+    }
+    db.close().await;
+    tracing::info!("registration-svc stopped");
+    served
+}

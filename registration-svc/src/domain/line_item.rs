@@ -1,0 +1,119 @@
+//! A registration's line items: one registered product each, identified by its serial.
+
+use super::field::{FieldError, Fields, Problem};
+use super::identifier::SerialNumber;
+use super::text::{HttpUrl, MAX_SHORT_TEXT, Text};
+
+/// Largest quantity of one line item.
+pub const MAX_QUANTITY: i32 = 1_000_000;
+
+/// A line item as the request carries it: empty strings are absent fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineItemDraft {
+    pub sku: String,
+    pub name: String,
+    pub quantity: i32,
+    pub product_id: String,
+    pub variant_id: String,
+    pub source_line_item_id: String,
+    pub image_url: String,
+    pub serial_number: String,
+}
+
+/// A valid line item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineItem {
+    pub sku: Option<Text>,
+    pub name: Option<Text>,
+    /// 1 to [`MAX_QUANTITY`].
+    pub quantity: i32,
+    pub product_id: Option<Text>,
+    pub variant_id: Option<Text>,
+    pub source_line_item_id: Option<Text>,
+    pub image_url: Option<HttpUrl>,
+    pub serial_number: SerialNumber,
+}
+
+impl LineItem {
+    /// Parses `draft`, naming fields under `path` (e.g. `registration.line_items[2]`).
+    pub fn parse(draft: &LineItemDraft, path: &str) -> Result<Self, Vec<FieldError>> {
+        let mut fields = Fields::default();
+        let name = |field: &str| format!("{path}.{field}");
+        let short = |raw: &str| Text::parse(raw, MAX_SHORT_TEXT);
+        let sku = fields.check(name("sku"), short(&draft.sku));
+        let item_name = fields.check(name("name"), short(&draft.name));
+        let quantity = if (1..=MAX_QUANTITY).contains(&draft.quantity) {
+            Some(draft.quantity)
+        } else {
+            fields.add(name("quantity"), Problem::Quantity { got: draft.quantity, max: MAX_QUANTITY });
+            None
+        };
+        let product_id = fields.check(name("product_id"), short(&draft.product_id));
+        let variant_id = fields.check(name("variant_id"), short(&draft.variant_id));
+        let source_line_item_id =
+            fields.check(name("source_line_item_id"), short(&draft.source_line_item_id));
+        let image_url = fields.check(name("image_url"), HttpUrl::parse(&draft.image_url));
+        let serial_number = if draft.serial_number.trim().is_empty() {
+            fields.add(name("serial_number"), Problem::Required);
+            None
+        } else {
+            fields.check(name("serial_number"), SerialNumber::parse(&draft.serial_number))
+        };
+        fields.finish(|| {
+            Some(Self {
+                sku: sku?,
+                name: item_name?,
+                quantity: quantity?,
+                product_id: product_id?,
+                variant_id: variant_id?,
+                source_line_item_id: source_line_item_id?,
+                image_url: image_url?,
+                serial_number: serial_number?,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft() -> LineItemDraft {
+        LineItemDraft { quantity: 1, serial_number: "SN-1".into(), ..LineItemDraft::default() }
+    }
+
+    #[test]
+    fn a_serial_and_a_quantity_are_all_a_line_item_needs() {
+        let item = LineItem::parse(&draft(), "registration.line_items[0]").unwrap();
+        assert_eq!(item.serial_number.as_str(), "SN-1");
+        assert_eq!(item.sku, None);
+    }
+
+    #[test]
+    fn every_bad_field_is_named_under_the_items_path() {
+        let bad = LineItemDraft {
+            quantity: 0,
+            serial_number: " ".into(),
+            image_url: "ftp://x.example/a.png".into(),
+            sku: "a".repeat(MAX_SHORT_TEXT + 1),
+            ..draft()
+        };
+        let errors = LineItem::parse(&bad, "registration.line_items[2]").unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "registration.line_items[2].sku",
+                "registration.line_items[2].quantity",
+                "registration.line_items[2].image_url",
+                "registration.line_items[2].serial_number",
+            ]
+        );
+        assert_eq!(errors[1].problem, Problem::Quantity { got: 0, max: MAX_QUANTITY });
+        assert_eq!(errors[3].problem, Problem::Required);
+        assert_eq!(
+            errors[1].to_string(),
+            "invalid registration.line_items[2].quantity: must be between 1 and 1000000, got 0"
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! A stored registration, and the creation attempt that makes one.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::identifier::RegistrationId;
+use super::intent::{Intent, IntentKind, IntentState};
+use super::status::RegistrationStatus;
+use super::warranty::Warranty;
+
+/// A stored line item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredLineItem {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub quantity: i32,
+    pub product_id: Option<String>,
+    pub variant_id: Option<String>,
+    pub source_line_item_id: Option<String>,
+    pub image_url: Option<String>,
+    /// As written at creation (or by the swap that put it there).
+    pub serial_number: String,
+    /// The serial's warranty, once the registration is PENDING and if the serial has a plan.
+    pub warranty: Option<Warranty>,
+}
+
+/// A stored registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub id: RegistrationId,
+    pub org_id: String,
+    /// Assigned when it becomes PENDING: `None` while CLAIMING or FAILED.
+    pub registration_number: Option<String>,
+    pub status: RegistrationStatus,
+    /// Empty once a reset erased the customer's data.
+    pub customer_email: String,
+    pub customer_name: Option<String>,
+    pub customer_phone: Option<String>,
+    pub channel_name: Option<String>,
+    pub form_slug: String,
+    /// In the order of the request.
+    pub line_items: Vec<RegisteredLineItem>,
+    pub customer_provided_order_number: Option<String>,
+    pub purchase_date: Option<DateTime<Utc>>,
+    pub referrer: Option<String>,
+    pub email_marketing_consent: bool,
+    pub email_marketing_consent_time: Option<DateTime<Utc>>,
+    pub custom_fields: BTreeMap<String, String>,
+    pub proof_of_purchase_urls: Vec<String>,
+    /// The first line item's warranty.
+    pub warranty: Option<Warranty>,
+    pub denial_reason: Option<String>,
+    /// Why the attempt failed (FAILED only).
+    pub failure: Option<AttemptFailure>,
+    /// When the attempt began; when it became PENDING, from then on (list order and the start
+    /// of the review period).
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+    /// When it was approved or denied.
+    pub review_time: Option<DateTime<Utc>>,
+    pub cancel_time: Option<DateTime<Utc>>,
+}
+
+impl Registration {
+    /// The serial numbers of the line items, in order.
+    pub fn serial_numbers(&self) -> impl Iterator<Item = &str> {
+        self.line_items.iter().map(|item| item.serial_number.as_str())
+    }
+}
+
+/// Why a creation or swap attempt failed, kept so that a retry with the same `request_id` can
+/// answer the same error. `code` is the caller's machine-readable reason (such as
+/// `SERIAL_ALREADY_REGISTERED`); the store does not interpret it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptFailure {
+    pub code: String,
+    /// The serial the failure is about, if any.
+    pub serial_number: Option<String>,
+    pub message: String,
+}
+
+/// A creation attempt: the registration in whatever state it is, and every intent written for
+/// it so far (its `claim`s, one per line item, and after a failure the `release`s of the
+/// claims that may have succeeded), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub registration: Registration,
+    pub intents: Vec<Intent>,
+}
+
+impl Attempt {
+    /// The claims still open: while CLAIMING, every serial's (claims are idempotent by
+    /// claimant, so a re-drive claims each again).
+    pub fn pending_claims(&self) -> impl Iterator<Item = &Intent> {
+        self.pending(IntentKind::Claim)
+    }
+
+    /// The releases still owed.
+    pub fn pending_releases(&self) -> impl Iterator<Item = &Intent> {
+        self.pending(IntentKind::Release)
+    }
+
+    fn pending(&self, kind: IntentKind) -> impl Iterator<Item = &Intent> {
+        self.intents.iter().filter(move |i| i.kind == kind && i.state == IntentState::Pending)
+    }
+}
+
+/// What a multi-step operation's first call found: a fresh start, or the attempt that an
+/// earlier call with the same `request_id` began (in whatever state it is now).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started<T> {
+    Fresh(T),
+    Replay(T),
+}
+
+impl<T> Started<T> {
+    pub fn is_replay(&self) -> bool {
+        matches!(self, Self::Replay(_))
+    }
+
+    pub fn get(&self) -> &T {
+        match self {
+            Self::Fresh(t) | Self::Replay(t) => t,
+        }
+    }
+
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::Fresh(t) | Self::Replay(t) => t,
+        }
+    }
+}

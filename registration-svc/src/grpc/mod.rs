@@ -1,0 +1,97 @@
+//! gRPC adapters: take the caller's principal, parse the request into domain values, call the
+//! saga or the store, map the typed result to a response or a `Status` (in `errors`, the one
+//! place).
+//!
+//! Handlers in `service` only authorize and delegate; the work sits in plain `inner_*` methods
+//! of [`Api`] (in `create`, `reads`, `review`, `update` and `serials`) that tests can call
+//! without a socket.
+
+mod convert;
+mod create;
+mod errors;
+mod fields;
+mod paging;
+mod reads;
+mod request_key;
+mod review;
+mod serials;
+mod service;
+mod update;
+
+use chrono::{DateTime, Utc};
+use regserial::client::MAX_MESSAGE_SIZE;
+use regserial::registration::v1::registration_service_server::RegistrationServiceServer;
+use shared::auth::{Principal, Scope};
+use shared::clock::SharedClock;
+use shared::paging::PageTokens;
+use tonic::{Request, Status};
+
+use crate::domain::Ctx;
+use crate::saga::Saga;
+use crate::store::Store;
+
+/// The ErrorInfo domain of every error registration-svc returns.
+pub const DOMAIN: &str = "registration.regserial";
+
+/// Reading registrations: whoever may write or review them may also read them.
+pub const READ_SCOPES: &[Scope] =
+    &[Scope::RegistrationsRead, Scope::RegistrationsWrite, Scope::RegistrationsReview];
+/// Creating, updating, canceling registrations and swapping or resetting their serials.
+pub const WRITE_SCOPES: &[Scope] = &[Scope::RegistrationsWrite];
+/// Approving and denying.
+pub const REVIEW_SCOPES: &[Scope] = &[Scope::RegistrationsReview];
+
+/// Registration-svc's gRPC API: implements `RegistrationService`. Cheap to clone.
+#[derive(Clone)]
+pub struct Api {
+    saga: Saga,
+    clock: SharedClock,
+    tokens: PageTokens,
+}
+
+/// An authorized caller and the instant its call is handled at.
+pub struct Caller {
+    pub principal: Principal,
+    pub now: DateTime<Utc>,
+}
+
+impl Caller {
+    /// The context every write of this call is stamped with.
+    pub fn ctx(&self) -> Ctx<'_> {
+        Ctx { org: &self.principal.org, actor: &self.principal.subject, now: self.now }
+    }
+
+    pub fn org(&self) -> &str {
+        &self.principal.org
+    }
+
+    /// The caller's token, forwarded to serial-svc so that claims and releases are made on its
+    /// behalf.
+    pub fn bearer(&self) -> &str {
+        self.principal.bearer()
+    }
+}
+
+impl Api {
+    pub fn new(saga: Saga, clock: SharedClock, tokens: PageTokens) -> Self {
+        Self { saga, clock, tokens }
+    }
+
+    /// The caller of `request`, if its token holds any of `scopes`.
+    pub fn caller<T>(&self, request: &Request<T>, scopes: &[Scope]) -> Result<Caller, Status> {
+        let principal = shared::auth::principal(request)?;
+        principal.require_any(DOMAIN, scopes)?;
+        Ok(Caller { principal, now: self.clock.now() })
+    }
+
+    /// `RegistrationService`, accepting messages up to [`MAX_MESSAGE_SIZE`].
+    pub fn registration_service(&self) -> RegistrationServiceServer<Api> {
+        RegistrationServiceServer::new(self.clone())
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE)
+    }
+
+    fn store(&self) -> &Store {
+        self.saga.store()
+    }
+}

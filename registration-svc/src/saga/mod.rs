@@ -1,0 +1,74 @@
+//! The claim saga (ARCHITECTURE.md): registration-svc cannot hold a transaction open across a
+//! gRPC call, so every claim and release of a serial is an intent row written in the same
+//! transaction as the change it belongs to, carried out against serial-svc afterwards, and
+//! recorded done (or failed, to be retried) once serial-svc answered.
+//!
+//! Request handlers drive their own intents at once with the caller's token; the recovery
+//! [`worker`] re-drives whatever a crash, a timeout or an outage left in between, with a token
+//! it mints for the intent's org. Claims and releases are idempotent by claimant (the
+//! registration id), so driving a step twice is always safe.
+
+mod create;
+mod release;
+mod swap;
+pub mod worker;
+
+use std::time::Duration;
+
+use tonic::Status;
+
+use crate::domain::{AttemptFailure, StoreError, SwapError};
+use crate::serial_client::SerialClient;
+use crate::store::Store;
+
+pub use worker::{RecoveryWorker, WorkerConfig};
+
+/// Calls to serial-svc one request makes at once (claims of a registration's serials,
+/// releases): enough to hide latency, few enough not to flood serial-svc.
+const CLAIM_CONCURRENCY: usize = 8;
+
+/// Drives creations, swaps and releases against serial-svc. Cheap to clone.
+#[derive(Clone)]
+pub struct Saga {
+    store: Store,
+    serials: SerialClient,
+}
+
+/// Why a creation or a swap did not go through.
+#[derive(Debug, thiserror::Error)]
+pub enum SagaError {
+    /// serial-svc refused a serial (not found, registered to another, revoked, expired, not yet
+    /// valid, registration period ended): `code` is serial-svc's `ErrorInfo.reason`. Whatever
+    /// was claimed is being released; nothing else changed. Final: a retry with the same
+    /// `request_id` gets the same answer.
+    #[error("serial {serial}: {message}", serial = .0.serial_number.as_deref().unwrap_or("?"), message = .0.message)]
+    Refused(AttemptFailure),
+    /// serial-svc could not be reached or timed out: the attempt stays recorded, the recovery
+    /// worker finishes it, and a retry with the same `request_id` may finish it sooner.
+    #[error("serial-svc unavailable: {message}")]
+    Unavailable { message: String, retry_after: Duration },
+    /// serial-svc rejected the call itself (the forwarded token, say): passed on as it is. The
+    /// attempt stays recorded, as for `Unavailable`.
+    #[error("serial-svc rejected the call: {}", .0.message())]
+    Rejected(Status),
+    #[error("request_id was already used for a different request")]
+    RequestIdReused,
+    /// `SwapSerial` could not begin.
+    #[error(transparent)]
+    Swap(SwapError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Our records and serial-svc disagree in a way no caller can fix (logged, INTERNAL).
+    #[error("inconsistent state: {0}")]
+    Inconsistent(String),
+}
+
+impl Saga {
+    pub fn new(store: Store, serials: SerialClient) -> Self {
+        Self { store, serials }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}

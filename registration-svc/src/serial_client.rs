@@ -1,0 +1,312 @@
+//! The one door to serial-svc: `ClaimSerial`, `ReleaseSerial` and warranty-plan reads, each
+//! with the caller's token forwarded, a deadline, and retries of transient failures only.
+//!
+//! Every call made here is safe to repeat: claims and releases are idempotent by claimant, and
+//! the rest are reads. So a call that timed out or found serial-svc unreachable is retried a
+//! few times within the request; a refusal (NOT_FOUND, FAILED_PRECONDITION) or a rejection of
+//! the call itself (UNAUTHENTICATED, INVALID_ARGUMENT, ...) never is.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use regserial::serial::v1::catalog_service_client::CatalogServiceClient;
+use regserial::serial::v1::serial_service_client::SerialServiceClient;
+use regserial::serial::v1::{ClaimSerialRequest, GetWarrantyPlanRequest, ReleaseSerialRequest};
+use shared::status::client::{is_retryable, retry_delay};
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Request, Status};
+
+use crate::domain::WarrantyPlanTerms;
+
+/// Deadlines and retries of every call to serial-svc.
+#[derive(Debug, Clone, Copy)]
+pub struct CallPolicy {
+    /// Each try's deadline (sent to serial-svc as `grpc-timeout`, and enforced here).
+    pub deadline: Duration,
+    /// Tries per call, the first included.
+    pub attempts: u32,
+    /// Wait before the second try; doubled before each further one (unless serial-svc asked
+    /// for longer with RetryInfo, capped at [`CallPolicy::max_backoff`]).
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for CallPolicy {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_secs(2),
+            attempts: 3,
+            backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Why a call to serial-svc did not succeed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SerialCallError {
+    /// serial-svc answered, and the answer is no for this serial: NOT_FOUND or
+    /// FAILED_PRECONDITION, with its `ErrorInfo.reason` (`SERIAL_ALREADY_REGISTERED`, ...).
+    #[error("{reason}: {message}")]
+    Refused { code: Code, reason: String, message: String },
+    /// serial-svc could not be reached, timed out or was overloaded, on every try.
+    #[error("serial-svc unavailable: {message}")]
+    Unavailable { message: String, retry_after: Duration },
+    /// serial-svc rejected the call itself (token, argument, internal error): not retried.
+    #[error("serial-svc rejected the call: {}", .0.message())]
+    Rejected(Status),
+}
+
+/// A serial serial-svc just let us claim: what the registration needs of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedSerial {
+    pub serial_number: String,
+    pub warranty_plan_id: Option<String>,
+}
+
+/// serial-svc's clients over one HTTP/2 channel. Cheap to clone.
+#[derive(Clone)]
+pub struct SerialClient {
+    serials: SerialServiceClient<Channel>,
+    catalog: CatalogServiceClient<Channel>,
+    policy: CallPolicy,
+    plans: Arc<PlanCache>,
+}
+
+impl SerialClient {
+    /// A client of serial-svc at `endpoint` (`http://host:port`). It connects on first use and
+    /// reconnects by itself, so registration-svc starts (and reports NOT_SERVING to nobody)
+    /// while serial-svc is still coming up.
+    pub fn connect_lazy(endpoint: &str, policy: CallPolicy) -> anyhow::Result<Self> {
+        let channel = Endpoint::from_shared(endpoint.to_owned())?
+            .connect_timeout(policy.deadline)
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(Duration::from_secs(10))
+            .connect_lazy();
+        Ok(Self {
+            serials: regserial::client::serial_service(channel.clone()),
+            catalog: regserial::client::catalog_service(channel),
+            policy,
+            plans: Arc::default(),
+        })
+    }
+
+    /// `ClaimSerial(serial_number, claimant)` on behalf of the holder of `bearer`.
+    pub async fn claim(
+        &self,
+        bearer: &str,
+        serial_number: &str,
+        claimant: &str,
+    ) -> Result<ClaimedSerial, SerialCallError> {
+        let message = ClaimSerialRequest {
+            serial_number: serial_number.to_owned(),
+            claimant: claimant.to_owned(),
+            ..Default::default()
+        };
+        let serial = self
+            .call(
+                bearer,
+                message,
+                |mut client, request| async move { client.claim_serial(request).await },
+                &self.serials,
+            )
+            .await?;
+        Ok(ClaimedSerial {
+            serial_number: serial.serial_number,
+            warranty_plan_id: Some(serial.warranty_plan_id).filter(|id| !id.is_empty()),
+        })
+    }
+
+    /// `ReleaseSerial(serial_number, claimant)`, `replaced_by` naming the serial that replaced
+    /// it in a swap. A refusal means the serial is not (or no longer) claimed by `claimant`:
+    /// there is nothing left to release.
+    pub async fn release(
+        &self,
+        bearer: &str,
+        serial_number: &str,
+        claimant: &str,
+        replaced_by: Option<&str>,
+    ) -> Result<(), SerialCallError> {
+        let message = ReleaseSerialRequest {
+            serial_number: serial_number.to_owned(),
+            claimant: claimant.to_owned(),
+            replaced_by: replaced_by.unwrap_or_default().to_owned(),
+            ..Default::default()
+        };
+        self.call(
+            bearer,
+            message,
+            |mut client, request| async move { client.release_serial(request).await },
+            &self.serials,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Warranty plan `id` of `org` (the org `bearer` is for), `None` if it does not exist.
+    /// Plans cannot change once created, so each is fetched once and remembered.
+    pub async fn warranty_plan(
+        &self,
+        bearer: &str,
+        org: &str,
+        id: &str,
+    ) -> Result<Option<WarrantyPlanTerms>, SerialCallError> {
+        if let Some(plan) = self.plans.get(org, id) {
+            return Ok(Some(plan));
+        }
+        let message = GetWarrantyPlanRequest { id: id.to_owned() };
+        let plan = match self
+            .call(
+                bearer,
+                message,
+                |mut client, request| async move { client.get_warranty_plan(request).await },
+                &self.catalog,
+            )
+            .await
+        {
+            Ok(plan) => plan,
+            Err(SerialCallError::Refused { code: Code::NotFound, .. }) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let terms = WarrantyPlanTerms {
+            id: plan.id,
+            name: plan.name,
+            duration_months: u32::try_from(plan.duration_months).unwrap_or(0),
+        };
+        self.plans.insert(org, terms.clone());
+        Ok(Some(terms))
+    }
+
+    /// One call with the policy's deadline and retries.
+    async fn call<C, M, R, F, Fut>(
+        &self,
+        bearer: &str,
+        message: M,
+        send: F,
+        client: &C,
+    ) -> Result<R, SerialCallError>
+    where
+        C: Clone,
+        M: Clone,
+        F: Fn(C, Request<M>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<R>, Status>>,
+    {
+        let authorization = MetadataValue::try_from(format!("Bearer {bearer}")).map_err(|_| {
+            SerialCallError::Rejected(Status::unauthenticated("the token cannot be forwarded"))
+        })?;
+        let mut backoff = self.policy.backoff;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut request = Request::new(message.clone());
+            request.set_timeout(self.policy.deadline);
+            request.metadata_mut().insert("authorization", authorization.clone());
+            let answer = tokio::time::timeout(self.policy.deadline, send(client.clone(), request)).await;
+            let status = match answer {
+                Ok(Ok(response)) => return Ok(response.into_inner()),
+                Ok(Err(status)) => status,
+                Err(_) => Status::deadline_exceeded("serial-svc did not answer within the deadline"),
+            };
+            let error = classify(&status, backoff);
+            let SerialCallError::Unavailable { retry_after, .. } = &error else { return Err(error) };
+            if tries >= self.policy.attempts.max(1) {
+                return Err(error);
+            }
+            tokio::time::sleep((*retry_after).min(self.policy.max_backoff)).await;
+            backoff = (backoff * 2).min(self.policy.max_backoff);
+        }
+    }
+}
+
+/// Sorts serial-svc's answer into the three kinds the saga treats differently.
+fn classify(status: &Status, backoff: Duration) -> SerialCallError {
+    if is_retryable(status) || failed_in_transport(status) {
+        let retry_after = retry_delay(status).unwrap_or(backoff);
+        return SerialCallError::Unavailable { message: status.message().to_owned(), retry_after };
+    }
+    match status.code() {
+        Code::NotFound | Code::FailedPrecondition => SerialCallError::Refused {
+            code: status.code(),
+            reason: shared::status::client::error_reason(status)
+                .unwrap_or_else(|| format!("{:?}", status.code())),
+            message: status.message().to_owned(),
+        },
+        _ => SerialCallError::Rejected(status.clone()),
+    }
+}
+
+/// Whether the call failed on our side of the wire rather than in serial-svc: tonic reports
+/// its own deadline (`grpc-timeout`) as CANCELLED and a connection it could not make or lost as
+/// UNKNOWN with the transport error as the source. A status serial-svc sent has no source.
+fn failed_in_transport(status: &Status) -> bool {
+    match status.code() {
+        Code::Cancelled => true,
+        Code::Unknown => std::error::Error::source(status).is_some(),
+        _ => false,
+    }
+}
+
+/// Warranty plans by (org, id). Bounded: when full it starts afresh, costing one fetch per
+/// plan, never unbounded memory.
+#[derive(Default)]
+struct PlanCache(Mutex<HashMap<(String, String), WarrantyPlanTerms>>);
+
+const MAX_PLANS: usize = 10_000;
+
+impl PlanCache {
+    fn get(&self, org: &str, id: &str) -> Option<WarrantyPlanTerms> {
+        let plans = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        plans.get(&(org.to_owned(), id.to_owned())).cloned()
+    }
+
+    fn insert(&self, org: &str, plan: WarrantyPlanTerms) {
+        let mut plans = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if plans.len() >= MAX_PLANS {
+            plans.clear();
+        }
+        plans.insert((org.to_owned(), plan.id.clone()), plan);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_rejections_and_outages_are_told_apart() {
+        let refused =
+            shared::status::failed_precondition("serial.regserial", "SERIAL_REVOKED", "S1", "revoked", &[]);
+        assert!(matches!(
+            classify(&refused, Duration::ZERO),
+            SerialCallError::Refused { code: Code::FailedPrecondition, reason, .. } if reason == "SERIAL_REVOKED"
+        ));
+        assert!(matches!(classify(&Status::not_found("x"), Duration::ZERO), SerialCallError::Refused { .. }));
+        assert!(matches!(
+            classify(&Status::unauthenticated("x"), Duration::ZERO),
+            SerialCallError::Rejected(_)
+        ));
+        assert!(matches!(classify(&Status::internal("x"), Duration::ZERO), SerialCallError::Rejected(_)));
+        let down = shared::status::unavailable(
+            "serial.regserial",
+            "DATABASE_UNAVAILABLE",
+            "down",
+            Duration::from_secs(3),
+        );
+        assert!(matches!(
+            classify(&down, Duration::ZERO),
+            SerialCallError::Unavailable { retry_after, .. } if retry_after == Duration::from_secs(3)
+        ));
+        let ours = Status::cancelled("Timeout expired");
+        assert!(matches!(classify(&ours, Duration::ZERO), SerialCallError::Unavailable { .. }));
+        let sent = Status::unknown("serial-svc said so");
+        assert!(matches!(classify(&sent, Duration::ZERO), SerialCallError::Rejected(_)));
+        let timeout = Status::deadline_exceeded("slow");
+        assert!(matches!(
+            classify(&timeout, Duration::from_millis(50)),
+            SerialCallError::Unavailable { retry_after, .. } if retry_after == Duration::from_millis(50)
+        ));
+    }
+}

@@ -1,0 +1,134 @@
+//! The only module with SQL. One `Store` serves PostgreSQL and SQLite: the schema and nearly
+//! every statement are shared (times are microseconds, parameters are `$N` on both), and the
+//! few statements that differ are picked per backend with [`Tx::pick`]: JSON lists
+//! (`jsonb_array_elements_text` vs `json_each`), and `FOR UPDATE [SKIP LOCKED]`, which SQLite's
+//! single writer does not need.
+//!
+//! Invariants live in the database. Every change of a registration's status is one conditional
+//! `UPDATE … WHERE status IN (<Transition::allowed_from>)`, which on PostgreSQL also takes the
+//! registration's row lock: every write that touches a registration's holdings or line items
+//! takes that lock first, so concurrent writes of one registration run one after the other and
+//! each sees the other's committed rows. Holdings, intents, numbers and request keys are
+//! written in the transaction of the change they belong to.
+//!
+//! Reads run in a read-only transaction (REPEATABLE READ on PostgreSQL, SQLite's read pool), so
+//! a registration and its line items come from one snapshot.
+//!
+//! Operations, by file: [`attempts`](self) (the creation saga), `intents` (outcomes and the
+//! recovery worker's leases), `reads`, `review` (approve, deny, cancel, expire), `update`,
+//! `swap`, `reset`, `request_keys`.
+
+mod attempts;
+mod intents;
+mod load;
+mod reads;
+mod release;
+mod request_keys;
+mod reset;
+mod review;
+mod rows;
+mod swap;
+mod update;
+
+use chrono::Duration;
+use shared::db::Db;
+
+/// How long a lease keeps an attempt or intent from the recovery worker, by default: longer
+/// than a request handler's deadline, so the worker never races a live request.
+pub const DEFAULT_LEASE_SECS: i64 = 60;
+
+/// Registration-svc's storage, on either backend. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+    lease: Duration,
+}
+
+/// An open transaction: for writes `BEGIN` on PostgreSQL and `BEGIN IMMEDIATE` on SQLite's one
+/// writer connection (so SQLite writers queue in-process instead of failing with "database is
+/// locked"); for reads a read-only snapshot.
+pub(crate) enum Tx {
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+impl Tx {
+    /// The statement for this backend, where the two dialects differ.
+    pub(crate) fn pick(&self, postgres: &'static str, sqlite: &'static str) -> &'static str {
+        match self {
+            Self::Postgres(_) => postgres,
+            Self::Sqlite(_) => sqlite,
+        }
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Postgres(tx) => tx.commit().await,
+            Self::Sqlite(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// Runs `$body` (a sqlx future built from `$conn`) on the transaction's connection: the body is
+/// type-checked once per backend.
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body.await
+            }
+            $crate::store::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body.await
+            }
+        }
+    };
+}
+
+pub(crate) use on_tx;
+
+impl Store {
+    /// A store whose leases last [`DEFAULT_LEASE_SECS`].
+    pub fn new(db: Db) -> Self {
+        Self { db, lease: Duration::seconds(DEFAULT_LEASE_SECS) }
+    }
+
+    /// The same store with another lease: how long a fresh attempt, or an attempt or intent the
+    /// recovery worker leased, is kept from the worker.
+    pub fn with_lease(self, lease: Duration) -> Self {
+        Self { lease, ..self }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Applies the backend's migrations; safe to run from many replicas at once (sqlx takes an
+    /// advisory lock on PostgreSQL).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match &self.db {
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Db::Sqlite(pools) => sqlx::migrate!("./migrations/sqlite").run(&pools.writer).await?,
+        }
+        Ok(())
+    }
+
+    /// A write transaction.
+    pub(crate) async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match &self.db {
+            Db::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
+            Db::Sqlite(pools) => pools.writer.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
+        }
+    }
+
+    /// A read-only snapshot: its statements all see the same committed state.
+    pub(crate) async fn read(&self) -> Result<Tx, sqlx::Error> {
+        match &self.db {
+            Db::Postgres(pool) => {
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await.map(Tx::Postgres)
+            }
+            Db::Sqlite(pools) => pools.reader.begin().await.map(Tx::Sqlite),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Reading registrations the API shows: by id, by number, by held serial, and listed with
+//! filters and keyset cursors both ways. CLAIMING and FAILED attempts are never returned.
+
+use super::{
+    Store, Tx, load, on_tx,
+    rows::{RegistrationRow, micros, registration_columns},
+};
+use crate::domain::{
+    Order, PageBound, Registration, RegistrationFilter, RegistrationId, RegistrationNumber, RegistrationPage,
+    SerialNumber, StoreError,
+};
+
+const BY_NUMBER: &str = concat!(
+    "SELECT ",
+    registration_columns!(),
+    " FROM registrations WHERE org_id = $1 AND registration_number = $2"
+);
+const BY_SERIAL: &str = concat!(
+    "SELECT ",
+    registration_columns!(),
+    " FROM registrations WHERE org_id = $1 \
+     AND id = (SELECT registration_id FROM holdings WHERE org_id = $1 AND serial_key = $2)"
+);
+
+/// Lists in one direction of create time: `$comparison` against the cursor `($7, $8)`.
+macro_rules! list_sql {
+    ($comparison:literal, $direction:literal) => {
+        concat!(
+            "SELECT ",
+            registration_columns!(),
+            " FROM registrations WHERE org_id = $1 \
+             AND status IN ('pending', 'approved', 'denied', 'expired', 'canceled') \
+             AND (CAST($2 AS TEXT) IS NULL OR customer_email_key = $2) \
+             AND (CAST($3 AS TEXT) IS NULL OR channel_name = $3) \
+             AND (CAST($4 AS TEXT) IS NULL OR registration_number = $4) \
+             AND (CAST($5 AS TEXT) IS NULL OR form_slug = $5) \
+             AND (CAST($6 AS TEXT) IS NULL OR status = $6) \
+             AND (create_time, id) ",
+            $comparison,
+            " ($7, $8) ORDER BY create_time ",
+            $direction,
+            ", id ",
+            $direction,
+            " LIMIT $9"
+        )
+    };
+}
+const LIST_UP: &str = list_sql!(">", "ASC");
+const LIST_DOWN: &str = list_sql!("<", "DESC");
+
+fn public(registration: Option<Registration>) -> Option<Registration> {
+    registration.filter(|r| r.status.is_public())
+}
+
+impl Store {
+    /// Registration `id` of `org`, unless it is an attempt (CLAIMING or FAILED).
+    pub async fn get_registration(
+        &self,
+        org: &str,
+        id: &RegistrationId,
+    ) -> Result<Option<Registration>, StoreError> {
+        let mut tx = self.read().await?;
+        let registration = load::registration(&mut tx, org, id).await?;
+        tx.commit().await?;
+        Ok(public(registration))
+    }
+
+    /// The registration numbered `number` in `org`.
+    pub async fn lookup_by_number(
+        &self,
+        org: &str,
+        number: &RegistrationNumber,
+    ) -> Result<Option<Registration>, StoreError> {
+        self.lookup(BY_NUMBER, org, number.as_str()).await
+    }
+
+    /// The registration of `org` that holds `serial` now (PENDING or APPROVED).
+    pub async fn lookup_by_serial(
+        &self,
+        org: &str,
+        serial: &SerialNumber,
+    ) -> Result<Option<Registration>, StoreError> {
+        self.lookup(BY_SERIAL, org, serial.key()).await
+    }
+
+    async fn lookup(
+        &self,
+        sql: &'static str,
+        org: &str,
+        key: &str,
+    ) -> Result<Option<Registration>, StoreError> {
+        let mut tx = self.read().await?;
+        let row: Option<RegistrationRow> =
+            on_tx!(&mut tx, c => sqlx::query_as(sql).bind(org).bind(key).fetch_optional(c))?;
+        let registration = load::with_line_items(&mut tx, row.into_iter().collect()).await?.pop();
+        tx.commit().await?;
+        Ok(public(registration))
+    }
+
+    /// One page of `org`'s registrations matching `filter`, in `order` (by create time, then
+    /// id): the first page without `bound`, else the `limit` rows just after or just before the
+    /// cursor in that order. The page comes back in `order` either way, with the cursors of the
+    /// pages around it. Rows added meanwhile never make a row show twice or go missing: the
+    /// cursor is a position in the (create time, id) keyset, not an offset.
+    pub async fn list_registrations(
+        &self,
+        org: &str,
+        filter: &RegistrationFilter,
+        order: Order,
+        bound: Option<&PageBound>,
+        limit: u32,
+    ) -> Result<RegistrationPage, StoreError> {
+        let (cursor, forward) = match bound {
+            None => (None, true),
+            Some(PageBound::After(cursor)) => (Some(cursor), true),
+            Some(PageBound::Before(cursor)) => (Some(cursor), false),
+        };
+        // Walking forward in ascending order, or backward in descending order, scans upwards.
+        let upwards = (order == Order::Asc) == forward;
+        let (time, id) = match cursor {
+            Some(c) => (micros(c.create_time), c.id.as_str()),
+            None if upwards => (i64::MIN, ""),
+            None => (i64::MAX, ""),
+        };
+        let mut tx = self.read().await?;
+        let rows = page_rows(&mut tx, org, filter, upwards, (time, id), limit).await?;
+        let mut registrations = load::with_line_items(&mut tx, rows).await?;
+        tx.commit().await?;
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let more = registrations.len() > limit;
+        registrations.truncate(limit);
+        if !forward {
+            registrations.reverse();
+        }
+        let first = registrations.first().map(Registration::cursor);
+        let last = registrations.last().map(Registration::cursor);
+        let (next, previous) = if forward {
+            (last.filter(|_| more), first.filter(|_| cursor.is_some()))
+        } else {
+            (last, first.filter(|_| more))
+        };
+        Ok(RegistrationPage { registrations, next, previous })
+    }
+}
+
+/// Up to `limit + 1` rows from the cursor, scanning up or down the keyset.
+async fn page_rows(
+    tx: &mut Tx,
+    org: &str,
+    filter: &RegistrationFilter,
+    upwards: bool,
+    (time, id): (i64, &str),
+    limit: u32,
+) -> Result<Vec<RegistrationRow>, StoreError> {
+    let sql = if upwards { LIST_UP } else { LIST_DOWN };
+    let rows = on_tx!(tx, c => sqlx::query_as(sql)
+        .bind(org)
+        .bind(filter.customer_email.as_ref().map(|e| e.key()))
+        .bind(filter.channel_name.as_ref().map(|t| t.as_str()))
+        .bind(filter.registration_number.as_ref().map(|n| n.as_str()))
+        .bind(filter.form_slug.as_ref().map(|s| s.as_str()))
+        .bind(filter.status.map(|s| s.as_str()))
+        .bind(time)
+        .bind(id)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(c))?;
+    Ok(rows)
+}

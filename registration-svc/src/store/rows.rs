@@ -1,0 +1,216 @@
+//! Row types shared by both backends, and their conversion to domain values.
+
+use chrono::{DateTime, Utc};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::domain::{
+    Intent, IntentKind, IntentState, RegisteredLineItem, Registration, RegistrationId, RegistrationStatus,
+    SerialNumber, StoreError,
+};
+
+/// The columns of a `registrations` row, in [`RegistrationRow`]'s order, for `concat!`.
+macro_rules! registration_columns {
+    () => {
+        "id, org_id, registration_number, status, customer_email, customer_name, customer_phone, \
+         channel_name, form_slug, order_number, purchase_date, referrer, email_marketing_consent, \
+         email_marketing_consent_time, custom_fields, proof_urls, warranty, denial_reason, failure_reason, \
+         create_time, update_time, review_time, cancel_time"
+    };
+}
+
+/// The columns of a `line_items` row, in [`LineItemRow`]'s order.
+macro_rules! line_item_columns {
+    () => {
+        "registration_id, position, sku, name, quantity, product_id, variant_id, source_line_item_id, \
+         image_url, serial_number, warranty"
+    };
+}
+
+/// The columns of an `intents` row, in [`IntentRow`]'s order.
+macro_rules! intent_columns {
+    () => {
+        "id, org_id, registration_id, kind, serial_number, replaces, replaced_by, state, attempts, \
+         next_attempt_time, last_error, failure, create_time, update_time"
+    };
+}
+
+pub(crate) use {intent_columns, line_item_columns, registration_columns};
+
+pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+pub(crate) fn time(us: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {us} out of range")))
+}
+
+fn opt_time(us: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    us.map(time).transpose()
+}
+
+/// `value` as the JSON text stored in a column.
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|err| StoreError::Corrupt(format!("value not serializable: {err}")))
+}
+
+fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("{what}: {err}")))
+}
+
+fn opt_json<T: DeserializeOwned>(text: Option<&str>, what: &str) -> Result<Option<T>, StoreError> {
+    text.map(|t| from_json(t, what)).transpose()
+}
+
+pub(crate) fn registration_id(raw: &str) -> Result<RegistrationId, StoreError> {
+    RegistrationId::parse(raw).map_err(|_| StoreError::Corrupt(format!("registration id {raw:?}")))
+}
+
+pub(crate) fn serial(raw: &str) -> Result<SerialNumber, StoreError> {
+    SerialNumber::parse(raw).map_err(|_| StoreError::Corrupt(format!("serial number {raw:?}")))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RegistrationRow {
+    pub id: String,
+    org_id: String,
+    registration_number: Option<String>,
+    status: String,
+    customer_email: String,
+    customer_name: Option<String>,
+    customer_phone: Option<String>,
+    channel_name: Option<String>,
+    form_slug: String,
+    order_number: Option<String>,
+    pub purchase_date: Option<i64>,
+    referrer: Option<String>,
+    email_marketing_consent: bool,
+    email_marketing_consent_time: Option<i64>,
+    custom_fields: String,
+    proof_urls: String,
+    warranty: Option<String>,
+    denial_reason: Option<String>,
+    failure_reason: Option<String>,
+    create_time: i64,
+    update_time: i64,
+    review_time: Option<i64>,
+    cancel_time: Option<i64>,
+}
+
+impl RegistrationRow {
+    /// The registration, without its line items (see `load`).
+    pub fn into_domain(self) -> Result<Registration, StoreError> {
+        let what = |field: &str| format!("{field} of registration {}", self.id);
+        let status = RegistrationStatus::from_db(&self.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown status {:?}", self.status)))?;
+        Ok(Registration {
+            id: registration_id(&self.id)?,
+            registration_number: self.registration_number,
+            status,
+            customer_email: self.customer_email,
+            customer_name: self.customer_name,
+            customer_phone: self.customer_phone,
+            channel_name: self.channel_name,
+            form_slug: self.form_slug,
+            line_items: Vec::new(),
+            customer_provided_order_number: self.order_number,
+            purchase_date: opt_time(self.purchase_date)?,
+            referrer: self.referrer,
+            email_marketing_consent: self.email_marketing_consent,
+            email_marketing_consent_time: opt_time(self.email_marketing_consent_time)?,
+            custom_fields: from_json(&self.custom_fields, &what("custom_fields"))?,
+            proof_of_purchase_urls: from_json(&self.proof_urls, &what("proof_urls"))?,
+            warranty: opt_json(self.warranty.as_deref(), &what("warranty"))?,
+            denial_reason: self.denial_reason,
+            failure: opt_json(self.failure_reason.as_deref(), &what("failure_reason"))?,
+            create_time: time(self.create_time)?,
+            update_time: time(self.update_time)?,
+            review_time: opt_time(self.review_time)?,
+            cancel_time: opt_time(self.cancel_time)?,
+            org_id: self.org_id,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LineItemRow {
+    pub registration_id: String,
+    pub position: i32,
+    sku: Option<String>,
+    name: Option<String>,
+    quantity: i32,
+    product_id: Option<String>,
+    variant_id: Option<String>,
+    source_line_item_id: Option<String>,
+    image_url: Option<String>,
+    serial_number: String,
+    warranty: Option<String>,
+}
+
+impl LineItemRow {
+    pub fn into_domain(self) -> Result<RegisteredLineItem, StoreError> {
+        let what = format!("warranty of line item {} of {}", self.position, self.registration_id);
+        Ok(RegisteredLineItem {
+            sku: self.sku,
+            name: self.name,
+            quantity: self.quantity,
+            product_id: self.product_id,
+            variant_id: self.variant_id,
+            source_line_item_id: self.source_line_item_id,
+            image_url: self.image_url,
+            serial_number: self.serial_number,
+            warranty: opt_json(self.warranty.as_deref(), &what)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct IntentRow {
+    id: i64,
+    org_id: String,
+    registration_id: String,
+    kind: String,
+    serial_number: String,
+    replaces: Option<String>,
+    replaced_by: Option<String>,
+    state: String,
+    attempts: i32,
+    next_attempt_time: i64,
+    last_error: Option<String>,
+    failure: Option<String>,
+    create_time: i64,
+    update_time: i64,
+}
+
+impl IntentRow {
+    pub fn into_domain(self) -> Result<Intent, StoreError> {
+        let kind = IntentKind::from_db(&self.kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown intent kind {:?}", self.kind)))?;
+        let state = IntentState::from_db(&self.state)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown intent state {:?}", self.state)))?;
+        Ok(Intent {
+            id: self.id,
+            registration_id: registration_id(&self.registration_id)?,
+            kind,
+            serial_number: serial(&self.serial_number)?,
+            replaces: self.replaces.as_deref().map(serial).transpose()?,
+            replaced_by: self.replaced_by.as_deref().map(serial).transpose()?,
+            state,
+            attempts: self.attempts,
+            next_attempt_time: time(self.next_attempt_time)?,
+            last_error: self.last_error,
+            failure: opt_json(self.failure.as_deref(), &format!("failure of intent {}", self.id))?,
+            create_time: time(self.create_time)?,
+            update_time: time(self.update_time)?,
+            org_id: self.org_id,
+        })
+    }
+}
+
+/// Converts a batch of rows, failing on the first unreadable one.
+pub(crate) fn all<R, T>(
+    rows: Vec<R>,
+    convert: impl Fn(R) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    rows.into_iter().map(convert).collect()
+}

@@ -1,0 +1,87 @@
+//! One conformance suite for the store, run on SQLite and on PostgreSQL: each test gets a fresh
+//! database of each kind.
+
+mod store_suite;
+
+use registration_svc::store::Store;
+use shared::testing::TestDb;
+
+/// Instantiates every listed suite test once per backend.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let db = super::TestDb::sqlite();
+                    super::store_suite::$name(super::open(&db).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(db) = super::TestDb::postgres().await else { return };
+                    super::store_suite::$name(super::open(&db).await).await;
+                }
+            )*
+        }
+    };
+}
+
+async fn open(db: &TestDb) -> Store {
+    let pool = shared::db::connect(&db.url, 8).await.expect("connect to the test database");
+    let store = Store::new(pool);
+    store.migrate().await.expect("migrations apply");
+    store
+}
+
+conformance!(
+    // creation
+    begin_writes_a_hidden_claiming_attempt_with_a_claim_per_serial,
+    complete_makes_the_attempt_pending_with_a_number_holdings_and_warranties,
+    completing_twice_changes_nothing_and_uses_one_number,
+    a_failed_attempt_burns_no_number_and_releases_what_may_be_claimed,
+    complete_and_fail_each_refuse_an_attempt_the_other_ended,
+    numbers_are_sequential_per_org_with_the_org_prefix,
+    a_serial_held_by_another_registration_is_refused_at_completion,
+    // request keys
+    a_request_key_replays_the_attempt_it_began_in_its_current_state,
+    a_request_key_with_another_request_is_refused,
+    a_review_replays_its_first_answer,
+    a_failed_mutation_does_not_keep_its_request_key,
+    purge_forgets_old_request_keys,
+    // reads
+    lookup_finds_by_number_in_any_case_and_by_held_serial,
+    another_org_gets_nothing,
+    list_filters_by_each_field_and_shows_only_public_states,
+    paging_covers_every_row_once_both_ways_in_both_orders_while_rows_are_added,
+    // review
+    approve_and_deny_move_only_from_pending,
+    deny_releases_the_serials_and_keeps_the_reason,
+    cancel_moves_from_pending_or_approved_and_releases_the_serials,
+    expire_waits_for_the_review_period,
+    the_expiry_sweep_takes_overdue_registrations_oldest_first_in_batches,
+    // update
+    update_changes_only_the_named_fields,
+    // swap
+    swap_moves_the_line_item_and_the_holding_to_the_new_serial,
+    swap_refuses_what_cannot_be_swapped,
+    an_aborted_swap_changes_nothing_but_releasing_the_new_serial,
+    a_swap_cannot_complete_once_its_registration_stopped_holding,
+    a_swap_request_key_replays_the_swap_in_its_current_state,
+    // reset
+    reset_erases_the_customer_cancels_and_releases_every_serial,
+    // intents and the recovery worker
+    due_releases_are_leased_once_until_the_lease_passes,
+    failed_tries_back_off_and_keep_their_error,
+    recording_done_closes_releases_but_not_swap_claims,
+    stale_attempts_are_leased_oldest_first_once_their_lease_passes,
+    // races
+    concurrent_reviews_of_one_registration_leave_one_consistent_outcome,
+    concurrent_completions_get_distinct_sequential_numbers,
+    concurrent_complete_and_fail_of_one_attempt_have_one_winner,
+    concurrent_leases_never_share_an_intent,
+    a_swap_racing_a_cancel_leaves_no_serial_held_or_unreleased,
+);

@@ -1,0 +1,136 @@
+//! The creation saga: begin, complete, fail.
+
+use chrono::Duration;
+use registration_svc::domain::{
+    CompleteError, FailError, IntentKind, IntentState, RegistrationDraft, RegistrationStatus, SerialPlans,
+};
+use registration_svc::store::{DEFAULT_LEASE_SECS, Store};
+
+use super::*;
+
+pub async fn begin_writes_a_hidden_claiming_attempt_with_a_claim_per_serial(store: Store) {
+    let attempt = begin(&store, &ctx(t0()), &new_registration(&["SN-1", "sn-2"])).await;
+    let r = &attempt.registration;
+    assert_eq!(r.status, RegistrationStatus::Claiming);
+    assert_eq!(r.registration_number, None, "no number until it is pending");
+    assert_eq!(r.customer_email, "Ada@Example.com");
+    assert_eq!(r.form_slug, "product-registration");
+    assert_eq!(r.serial_numbers().collect::<Vec<_>>(), ["SN-1", "sn-2"]);
+    let claims: Vec<_> = attempt.pending_claims().map(|i| i.serial_number.as_str()).collect();
+    assert_eq!(claims, ["SN-1", "sn-2"]);
+    for claim in attempt.pending_claims() {
+        assert_eq!(claim.registration_id, r.id);
+        assert_eq!(
+            claim.next_attempt_time,
+            t0() + Duration::seconds(DEFAULT_LEASE_SECS),
+            "leased to the caller"
+        );
+    }
+    assert_eq!(store.get_registration(ORG, &r.id).await.unwrap(), None, "attempts are never shown");
+    assert_eq!(holder(&store, "SN-1").await, None);
+    assert_eq!(store.get_attempt(ORG, &r.id).await.unwrap().unwrap(), attempt);
+}
+
+pub async fn complete_makes_the_attempt_pending_with_a_number_holdings_and_warranties(store: Store) {
+    let bought = t0() - Duration::days(10);
+    let new = NewRegistration::parse(&RegistrationDraft {
+        purchase_date: Some(bought),
+        ..draft(&["SN-1", "SN-2", "SN-3"])
+    })
+    .unwrap();
+    let attempt = begin(&store, &ctx(t0()), &new).await;
+    let mut plans = plans(&["sn-1"], 24);
+    plans.insert(
+        &sn("SN-3"),
+        WarrantyPlanTerms { id: "ext".into(), name: "Extended".into(), duration_months: 60 },
+    );
+    let done = store.complete_registration(&ctx(at(5)), &attempt.registration.id, &plans).await.unwrap();
+    assert_eq!(done.status, RegistrationStatus::Pending);
+    assert_eq!(done.registration_number.as_deref(), Some("ACME-REG-00001"));
+    assert_eq!(done.create_time, at(5), "created when it became pending");
+    let first = done.line_items[0].warranty.clone().expect("SN-1 has a plan");
+    assert_eq!(
+        (first.coverage_start, first.coverage_end),
+        (bought, Utc.with_ymd_and_hms(2028, 5, 22, 12, 0, 0).unwrap())
+    );
+    assert_eq!(done.warranty, Some(first), "the registration's warranty is the first line item's");
+    assert_eq!(done.line_items[1].warranty, None, "SN-2 has no plan");
+    assert_eq!(done.line_items[2].warranty.as_ref().unwrap().plan_name, "Extended");
+    for serial in ["sn-1", "SN-2", "Sn-3"] {
+        assert_eq!(holder(&store, serial).await, Some(done.id.clone()), "{serial} is held");
+    }
+    let attempt = store.get_attempt(ORG, &done.id).await.unwrap().unwrap();
+    assert!(attempt.intents.iter().all(|i| i.kind == IntentKind::Claim && i.state == IntentState::Done));
+    assert_eq!(store.get_registration(ORG, &done.id).await.unwrap(), Some(done));
+}
+
+pub async fn completing_twice_changes_nothing_and_uses_one_number(store: Store) {
+    let attempt = begin(&store, &ctx(t0()), &new_registration(&["SN-1"])).await;
+    let id = &attempt.registration.id;
+    let first = store.complete_registration(&ctx(at(1)), id, &SerialPlans::new()).await.unwrap();
+    let again = store.complete_registration(&ctx(at(2)), id, &plans(&["SN-1"], 12)).await.unwrap();
+    assert_eq!(again, first, "the second completion is a no-op");
+    let next = register(&store, at(3), &["SN-2"]).await;
+    assert_eq!(next.registration_number.as_deref(), Some("ACME-REG-00002"));
+}
+
+pub async fn a_failed_attempt_burns_no_number_and_releases_what_may_be_claimed(store: Store) {
+    let attempt = begin(&store, &ctx(t0()), &new_registration(&["SN-1", "SN-2", "SN-3"])).await;
+    let id = &attempt.registration.id;
+    let why = failure("SERIAL_ALREADY_REGISTERED", "SN-2");
+    let failed = store.fail_registration(&ctx(at(1)), id, &why, &[sn("sn-2")]).await.unwrap();
+    assert_eq!(failed.registration.status, RegistrationStatus::Failed);
+    assert_eq!(failed.registration.failure, Some(why.clone()));
+    assert_eq!(failed.registration.registration_number, None);
+    assert_eq!(failed.pending_claims().count(), 0, "the claims are closed");
+    assert_eq!(pending_releases(&failed.intents), ["SN-1", "SN-3"], "the refused serial was never ours");
+    assert!(failed.pending_releases().all(|i| i.next_attempt_time == at(1)), "releases are due at once");
+    assert_eq!(store.get_registration(ORG, id).await.unwrap(), None, "failed attempts are never shown");
+    let again = store.fail_registration(&ctx(at(2)), id, &failure("OTHER", "SN-1"), &[]).await.unwrap();
+    assert_eq!(again, failed, "failing again changes nothing");
+    let next = register(&store, at(3), &["SN-1"]).await;
+    assert_eq!(next.registration_number.as_deref(), Some("ACME-REG-00001"), "no number was burned");
+}
+
+pub async fn complete_and_fail_each_refuse_an_attempt_the_other_ended(store: Store) {
+    let a = begin(&store, &ctx(t0()), &new_registration(&["SN-1"])).await.registration.id;
+    let b = begin(&store, &ctx(t0()), &new_registration(&["SN-2"])).await.registration.id;
+    store.fail_registration(&ctx(at(1)), &a, &failure("SERIAL_REVOKED", "SN-1"), &[]).await.unwrap();
+    let err = store.complete_registration(&ctx(at(2)), &a, &SerialPlans::new()).await.unwrap_err();
+    assert!(matches!(err, CompleteError::Failed), "{err:?}");
+    store.complete_registration(&ctx(at(1)), &b, &SerialPlans::new()).await.unwrap();
+    let err = store.fail_registration(&ctx(at(2)), &b, &failure("X", "SN-2"), &[]).await.unwrap_err();
+    assert!(matches!(err, FailError::Completed { status: RegistrationStatus::Pending }), "{err:?}");
+    let unknown = RegistrationId::generate();
+    let err = store.complete_registration(&ctx(at(2)), &unknown, &SerialPlans::new()).await.unwrap_err();
+    assert!(matches!(err, CompleteError::NotFound), "{err:?}");
+    let err = store.fail_registration(&ctx(at(2)), &unknown, &failure("X", "SN-2"), &[]).await.unwrap_err();
+    assert!(matches!(err, FailError::NotFound), "{err:?}");
+}
+
+pub async fn numbers_are_sequential_per_org_with_the_org_prefix(store: Store) {
+    for (i, serial) in ["A-1", "A-2", "A-3"].into_iter().enumerate() {
+        let r = register(&store, at(i as i64), &[serial]).await;
+        assert_eq!(r.registration_number, Some(format!("ACME-REG-{:05}", i + 1)));
+    }
+    let globex = org_ctx("globex.eu", t0());
+    let r = register_at(&store, &globex, &new_registration(&["A-1"])).await;
+    assert_eq!(r.registration_number.as_deref(), Some("GLOBEX-EU-REG-00001"), "each org counts on its own");
+}
+
+pub async fn a_serial_held_by_another_registration_is_refused_at_completion(store: Store) {
+    let first = register(&store, t0(), &["SN-1"]).await;
+    let attempt = begin(&store, &ctx(at(1)), &new_registration(&["SN-2", "sn-1"])).await;
+    let id = &attempt.registration.id;
+    let err = store.complete_registration(&ctx(at(2)), id, &SerialPlans::new()).await.unwrap_err();
+    assert!(
+        matches!(&err, CompleteError::SerialHeld { serial_number } if serial_number == "sn-1"),
+        "{err:?}"
+    );
+    let after = store.get_attempt(ORG, id).await.unwrap().unwrap();
+    assert_eq!(after.registration.status, RegistrationStatus::Claiming, "nothing was written");
+    assert_eq!(holder(&store, "SN-2").await, None);
+    assert_eq!(holder(&store, "SN-1").await, Some(first.id));
+    let next = register(&store, at(3), &["SN-3"]).await;
+    assert_eq!(next.registration_number.as_deref(), Some("ACME-REG-00002"));
+}

@@ -1,0 +1,173 @@
+//! Races are run, not argued: many tasks on a multi-threaded runtime hit one store at once.
+
+use std::collections::HashSet;
+
+use futures::future::join_all;
+use registration_svc::domain::{CompleteError, CompleteSwapError, RegistrationStatus, TransitionError};
+use registration_svc::store::Store;
+
+use super::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Review {
+    Approve,
+    Deny,
+    Cancel,
+}
+
+pub async fn concurrent_reviews_of_one_registration_leave_one_consistent_outcome(store: Store) {
+    let r = register(&store, t0(), &["SN-1", "SN-2"]).await;
+    let tasks = (0..48).map(|i| {
+        let (store, id) = (store.clone(), r.id.clone());
+        let review = [Review::Approve, Review::Deny, Review::Cancel][i % 3];
+        tokio::spawn(async move {
+            let c = ctx(at(1));
+            let result = match review {
+                Review::Approve => store.approve_registration(&c, None, &id).await,
+                Review::Deny => store.deny_registration(&c, None, &id, None).await,
+                Review::Cancel => store.cancel_registration(&c, None, &id).await,
+            };
+            (review, result)
+        })
+    });
+    let results: Vec<_> = join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
+    let wins = |review: Review| results.iter().filter(|(r, res)| *r == review && res.is_ok()).count();
+    for (_, result) in &results {
+        if let Err(err) = result {
+            assert!(matches!(err, TransitionError::InvalidTransition { .. }), "{err:?}");
+        }
+    }
+    let (approved, denied, canceled) = (wins(Review::Approve), wins(Review::Deny), wins(Review::Cancel));
+    assert!(approved + denied <= 1, "approve and deny exclude each other: {approved} + {denied}");
+    assert!(canceled <= 1, "one cancel at most");
+    assert!(approved + denied + canceled >= 1, "someone wins");
+    let last = store.get_registration(ORG, &r.id).await.unwrap().unwrap();
+    let expected = match (approved, denied, canceled) {
+        (_, _, 1) => RegistrationStatus::Canceled,
+        (_, 1, _) => RegistrationStatus::Denied,
+        _ => RegistrationStatus::Approved,
+    };
+    assert_eq!(last.status, expected);
+    let releases = pending_releases(&intents(&store, &r.id).await);
+    if expected == RegistrationStatus::Approved {
+        assert!(releases.is_empty());
+        assert_eq!(holder(&store, "SN-1").await, Some(r.id));
+    } else {
+        assert_eq!(releases, ["SN-1", "SN-2"], "each serial released exactly once");
+        assert_eq!((holder(&store, "SN-1").await, holder(&store, "SN-2").await), (None, None));
+    }
+}
+
+pub async fn concurrent_completions_get_distinct_sequential_numbers(store: Store) {
+    let mut ids = Vec::new();
+    for i in 0..24 {
+        ids.push(begin(&store, &ctx(t0()), &new_registration(&[&format!("SN-{i}")])).await.registration.id);
+    }
+    let tasks = ids.into_iter().map(|id| {
+        let store = store.clone();
+        tokio::spawn(async move { store.complete_registration(&ctx(at(1)), &id, &SerialPlans::new()).await })
+    });
+    let numbers: HashSet<String> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().expect("no completion fails (no 'database is locked', no deadlock)"))
+        .filter_map(|r| r.registration_number)
+        .collect();
+    let expected: HashSet<String> = (1..=24).map(|n| format!("ACME-REG-{n:05}")).collect();
+    assert_eq!(numbers, expected, "24 distinct numbers, none skipped");
+}
+
+pub async fn concurrent_complete_and_fail_of_one_attempt_have_one_winner(store: Store) {
+    let id = begin(&store, &ctx(t0()), &new_registration(&["SN-1"])).await.registration.id;
+    let tasks = (0..16).map(|i| {
+        let (store, id) = (store.clone(), id.clone());
+        tokio::spawn(async move {
+            let c = ctx(at(1));
+            if i % 2 == 0 {
+                store
+                    .complete_registration(&c, &id, &SerialPlans::new())
+                    .await
+                    .map(|r| r.status)
+                    .map_err(|e| format!("{e:?}"))
+            } else {
+                let why = failure("SERIAL_REVOKED", "SN-1");
+                store
+                    .fail_registration(&c, &id, &why, &[])
+                    .await
+                    .map(|a| a.registration.status)
+                    .map_err(|e| format!("{e:?}"))
+            }
+        })
+    });
+    let results: Vec<_> = join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
+    let end = store.get_attempt(ORG, &id).await.unwrap().unwrap().registration.status;
+    for result in &results {
+        match (end, result) {
+            (RegistrationStatus::Pending, Ok(status)) => assert_eq!(*status, RegistrationStatus::Pending),
+            (RegistrationStatus::Pending, Err(err)) => assert!(err.starts_with("Completed"), "{err}"),
+            (RegistrationStatus::Failed, Ok(status)) => assert_eq!(*status, RegistrationStatus::Failed),
+            (RegistrationStatus::Failed, Err(err)) => {
+                assert_eq!(err, &format!("{:?}", CompleteError::Failed))
+            }
+            (other, _) => panic!("ended {other:?}"),
+        }
+    }
+    let releases = pending_releases(&intents(&store, &id).await);
+    let held = holder(&store, "SN-1").await;
+    match end {
+        RegistrationStatus::Pending => assert!(releases.is_empty() && held == Some(id)),
+        _ => assert!(releases == ["SN-1"] && held.is_none(), "released once, held by nobody"),
+    }
+}
+
+pub async fn concurrent_leases_never_share_an_intent(store: Store) {
+    let r = register(
+        &store,
+        t0(),
+        &(0..40)
+            .map(|i| format!("L-{i:02}"))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    store.cancel_registration(&ctx(t0()), None, &r.id).await.unwrap();
+    let tasks = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.lease_due_intents(at(1), 10).await })
+    });
+    let mut leased = Vec::new();
+    for batch in join_all(tasks).await {
+        leased.extend(batch.unwrap().unwrap().into_iter().map(|i| i.id));
+    }
+    let distinct: HashSet<_> = leased.iter().collect();
+    assert_eq!(distinct.len(), leased.len(), "no intent leased twice: {leased:?}");
+    assert_eq!(leased.len(), 40, "every due intent leased once");
+}
+
+pub async fn a_swap_racing_a_cancel_leaves_no_serial_held_or_unreleased(store: Store) {
+    for round in 0..8 {
+        let (old, new) = (format!("OLD-{round}"), format!("NEW-{round}"));
+        let r = register(&store, at(round), &[&old]).await;
+        let swap = store.begin_swap(&ctx(at(round)), None, &sn(&old), &sn(&new)).await.unwrap().into_inner();
+        let (s1, s2, id) = (store.clone(), store.clone(), r.id.clone());
+        let complete =
+            tokio::spawn(async move { s1.complete_swap(&ctx(at(100)), swap.claim.id, None).await });
+        let cancel = tokio::spawn(async move { s2.cancel_registration(&ctx(at(100)), None, &id).await });
+        let (completed, canceled) = (complete.await.unwrap(), cancel.await.unwrap());
+        canceled.expect("the cancel always wins its own transition");
+        match completed {
+            Ok(_) => {}
+            Err(CompleteSwapError::NoLongerHeld) => {
+                let why = failure("NO_LONGER_HELD", &old);
+                store.abort_swap(&ctx(at(101)), swap.claim.id, &why, true).await.unwrap();
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+        let mut expected = vec![new.clone(), old.clone()];
+        expected.sort();
+        assert_eq!(pending_releases(&intents(&store, &r.id).await), expected, "both serials released once");
+        assert_eq!((holder(&store, &old).await, holder(&store, &new).await), (None, None));
+    }
+}
