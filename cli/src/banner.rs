@@ -12,37 +12,54 @@ pub fn dial_addr(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-/// The banner for serial-svc at `serial` with `token`, ready to print.
-pub fn render(serial: SocketAddr, org: &str, token: &str) -> String {
-    let addr = dial_addr(serial);
-    let call = |body: &str, method: &str| {
+/// The banner for serial-svc at `serial` and registration-svc at `registration`, with
+/// `token`, ready to print: a walkthrough from a warranty plan to an approved registration.
+pub fn render(serial: SocketAddr, registration: SocketAddr, org: &str, token: &str) -> String {
+    let serial = dial_addr(serial);
+    let registration = dial_addr(registration);
+    let call = |addr: SocketAddr, body: &str, method: &str| {
         format!(
-            "grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" -d '{body}' {addr} regserial.serial.v1.{method}"
+            "grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" -d '{body}' {addr} regserial.{method}"
         )
     };
     let lines = [
-        format!("serial-svc is serving on {addr}"),
+        format!("serial-svc is serving on {serial}"),
+        format!("registration-svc is serving on {registration} (claiming serials from serial-svc)"),
         String::new(),
         format!("# a development token for org {org} with every scope, valid 24 hours"),
         format!("export TOKEN={token}"),
         String::new(),
-        "# try it (grpcurl 1.8 or later)".to_owned(),
-        format!("grpcurl -plaintext {addr} list"),
+        "# try it (grpcurl 1.8 or later): a plan, a product and serials in serial-svc ...".to_owned(),
+        format!("grpcurl -plaintext {serial} list"),
         call(
+            serial,
             r#"{"warrantyPlan":{"id":"std-2y","name":"Standard, 2 years","durationMonths":24}}"#,
-            "CatalogService/CreateWarrantyPlan",
+            "serial.v1.CatalogService/CreateWarrantyPlan",
         ),
         call(
+            serial,
             r#"{"product":{"sku":"DRILL-1","name":"Cordless drill","warrantyPlanId":"std-2y"}}"#,
-            "CatalogService/CreateProduct",
+            "serial.v1.CatalogService/CreateProduct",
         ),
         call(
-            r#"{"serials":[{"serialNumber":"SN-0001","productSku":"DRILL-1"},{"serialNumber":"SN-0002","productSku":"DRILL-1","validUntil":"2030-01-01T00:00:00Z"}]}"#,
-            "SerialService/BatchCreateSerials",
+            serial,
+            r#"{"serials":[{"serialNumber":"SN-0001","productSku":"DRILL-1"},{"serialNumber":"SN-0002","productSku":"DRILL-1"}]}"#,
+            "serial.v1.SerialService/BatchCreateSerials",
         ),
-        call(r#"{"serialNumber":"SN-0001"}"#, "SerialService/ValidateSerial"),
-        call(r#"{"serialNumber":"SN-0001","claimant":"reg-1"}"#, "SerialService/ClaimSerial"),
-        call(r#"{"serialNumber":"SN-0001"}"#, "SerialService/ListSerialEvents"),
+        "# ... then a customer registers SN-0001, support looks it up, the merchant approves".to_owned(),
+        call(
+            registration,
+            r#"{"requestId":"5f1c0b7e-2a4d-4c49-9a43-1f1b2c3d4e5f","registration":{"customerEmail":"ada@example.com","customerName":"Ada","purchaseDate":"2026-11-01T00:00:00Z","lineItems":[{"sku":"DRILL-1","quantity":1,"serialNumber":"SN-0001"}]}}"#,
+            "registration.v1.RegistrationService/CreateRegistration",
+        ),
+        call(
+            registration,
+            r#"{"serialNumber":"SN-0001"}"#,
+            "registration.v1.RegistrationService/LookupRegistration",
+        ),
+        "# approve with the id the two calls above printed".to_owned(),
+        call(registration, r#"{"id":"<id>"}"#, "registration.v1.RegistrationService/ApproveRegistration"),
+        call(serial, r#"{"serialNumber":"SN-0001"}"#, "serial.v1.SerialService/ListSerialEvents"),
         String::new(),
         "Ctrl-C stops.".to_owned(),
     ];
@@ -55,10 +72,13 @@ mod tests {
 
     #[test]
     fn the_banner_dials_loopback_when_listening_on_every_interface() {
-        let text = render("0.0.0.0:50051".parse().unwrap(), "acme", "t0k");
+        let text = render("0.0.0.0:50051".parse().unwrap(), "0.0.0.0:50052".parse().unwrap(), "acme", "t0k");
         assert!(text.contains("export TOKEN=t0k"));
         assert!(text.contains("grpcurl -plaintext 127.0.0.1:50051 list"));
-        assert!(text.contains("127.0.0.1:50051 regserial.serial.v1.SerialService/ClaimSerial"));
+        assert!(text.contains("127.0.0.1:50051 regserial.serial.v1.SerialService/BatchCreateSerials"));
+        assert!(
+            text.contains("127.0.0.1:50052 regserial.registration.v1.RegistrationService/CreateRegistration")
+        );
         assert!(!text.contains("0.0.0.0"));
     }
 }

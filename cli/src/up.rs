@@ -1,5 +1,6 @@
-//! `regserial up`: serial-svc (and later registration-svc) in this process on embedded SQLite,
-//! with a development token and grpcurl lines printed once everything is serving.
+//! `regserial up`: serial-svc and registration-svc in this process on embedded SQLite,
+//! registration-svc claiming serials from serial-svc over real gRPC on loopback, with a
+//! development token and a grpcurl walkthrough printed once both are serving.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -7,10 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use regserial::registration::v1::registration_service_server::SERVICE_NAME as REGISTRATION_SERVICE;
 use regserial::serial::v1::serial_service_server::SERVICE_NAME as SERIAL_SERVICE;
 use shared::auth::{AuthArgs, Scope};
 use shared::clock::SystemClock;
-use shared::server::Listener;
+use shared::server::{Listener, ServiceArgs};
 use shared::telemetry::LogFormat;
 
 use crate::banner;
@@ -37,6 +39,9 @@ pub struct UpArgs {
     /// Address serial-svc listens on.
     #[arg(long, default_value = "127.0.0.1:50051")]
     serial_listen: SocketAddr,
+    /// Address registration-svc listens on.
+    #[arg(long, default_value = "127.0.0.1:50052")]
+    registration_listen: SocketAddr,
     /// HS256 secret tokens are signed with (default: a development secret).
     #[arg(long, env = "AUTH_JWT_SECRET", hide_env_values = true, value_name = "SECRET")]
     jwt_secret: Option<String>,
@@ -59,11 +64,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 
     let mut supervisor = Supervisor::new();
     let serial_addr = start_serial_svc(&mut supervisor, &args, &secret).await?;
+    let registration_addr = start_registration_svc(&mut supervisor, &args, &secret, serial_addr).await?;
     let running = async {
         supervisor.wait_until_serving(READY_TIMEOUT).await?;
         let token =
             shared::auth::mint_hs256(secret.as_bytes(), DEV_ORG, DEV_SUBJECT, &Scope::ALL, DEV_TOKEN_TTL)?;
-        println!("{}", banner::render(serial_addr, DEV_ORG, &token));
+        println!("{}", banner::render(serial_addr, registration_addr, DEV_ORG, &token));
         supervisor.run_until(shared::server::shutdown_signal()).await
     }
     .await;
@@ -80,6 +86,43 @@ async fn start_serial_svc(
     let config = serial_svc::app::Config {
         listen: args.serial_listen,
         database_url: sqlite_url(&args.data_dir, "serial.db"),
+        service: service_args(secret),
+    };
+    config.service.validate()?;
+    let listener = bind(config.listen, "--serial-listen").await?;
+    let addr = listener.local_addr();
+    tracing::info!(address = %addr, "serial-svc listening");
+    let serve = serial_svc::app::serve(config, listener, Arc::new(SystemClock), supervisor.shutdown());
+    supervisor.spawn("serial-svc", addr, SERIAL_SERVICE, serve);
+    Ok(addr)
+}
+
+/// Binds registration-svc's address and starts it on `<data-dir>/registration.db`, calling
+/// serial-svc at `serial`; returns the bound address.
+async fn start_registration_svc(
+    supervisor: &mut Supervisor,
+    args: &UpArgs,
+    secret: &str,
+    serial: SocketAddr,
+) -> anyhow::Result<SocketAddr> {
+    let mut config = <registration_svc::app::Config as clap::Parser>::try_parse_from(["registration-svc"])
+        .context("registration-svc's defaults")?;
+    config.listen = args.registration_listen;
+    config.database_url = sqlite_url(&args.data_dir, "registration.db");
+    config.service = service_args(secret);
+    config.serial_endpoint = format!("http://{}", banner::dial_addr(serial));
+    config.validate()?;
+    let listener = bind(config.listen, "--registration-listen").await?;
+    let addr = listener.local_addr();
+    tracing::info!(address = %addr, "registration-svc listening");
+    let serve = registration_svc::app::serve(config, listener, Arc::new(SystemClock), supervisor.shutdown());
+    supervisor.spawn("registration-svc", addr, REGISTRATION_SERVICE, serve);
+    Ok(addr)
+}
+
+/// What both services run with under `up`: the HS256 `secret`, text logs, a short drain.
+fn service_args(secret: &str) -> ServiceArgs {
+    ServiceArgs {
         auth: AuthArgs { jwt_secret: Some(secret.to_owned()), jwt_public_key_file: None },
         page_token_secret: None,
         log_format: LogFormat::Text,
@@ -87,16 +130,13 @@ async fn start_serial_svc(
         database_max_connections: 8,
         drain_timeout_secs: DRAIN_TIMEOUT_SECS,
         health_check_interval_ms: 2000,
-    };
-    config.validate()?;
-    let listener = Listener::bind(config.listen).await.with_context(|| {
-        format!("cannot listen on {} (is another regserial up running? see --serial-listen)", config.listen)
-    })?;
-    let addr = listener.local_addr();
-    tracing::info!(address = %addr, "serial-svc listening");
-    let serve = serial_svc::app::serve(config, listener, Arc::new(SystemClock), supervisor.shutdown());
-    supervisor.spawn("serial-svc", addr, SERIAL_SERVICE, serve);
-    Ok(addr)
+    }
+}
+
+async fn bind(addr: SocketAddr, flag: &str) -> anyhow::Result<Listener> {
+    Listener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (is another regserial up running? see {flag})"))
 }
 
 fn sqlite_url(dir: &Path, file: &str) -> String {
