@@ -1,5 +1,6 @@
-//! grpcurl 1.8 (server reflection v1alpha only) against a live serial-svc: `list`, `describe`,
-//! one authenticated call, and one error whose google.rpc details print decoded.
+//! grpcurl 1.8 (server reflection v1alpha only) against live services: `list`, `describe`,
+//! authenticated calls, and errors whose google.rpc details print decoded; serial-svc alone,
+//! then registration-svc in front of it.
 //!
 //! Skipped with a notice when grpcurl is not installed, unless `REGSERIAL_REQUIRE_GRPCURL=1`
 //! (as CI sets it).
@@ -10,6 +11,7 @@ use std::io::Write as _;
 use std::process::{Command, Output};
 
 use shared::testing::TestDb;
+use support::registration::Pair;
 use support::{ALL_SCOPES, ORG, SerialSvc};
 
 fn grpcurl(args: &[&str]) -> Option<Output> {
@@ -105,4 +107,43 @@ async fn grpcurl_lists_describes_calls_and_decodes_error_details() {
     .unwrap();
     assert!(text(&unauthenticated).contains("Unauthenticated"), "{}", text(&unauthenticated));
     svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpcurl_registers_a_product_through_registration_svc() {
+    let pair = Pair::start(TestDb::sqlite()).await;
+    support::seed::seed_catalog(&pair, ORG).await;
+    support::seed::add_serials(&pair, ORG, &["GRPCURL-REG-1"]).await;
+    let addr = pair.registration_addr().to_string();
+    let Some(list) = grpcurl(&["-plaintext", &addr, "list"]) else { return };
+    let listed = text(&list);
+    for service in
+        ["regserial.registration.v1.RegistrationService", "grpc.reflection.v1alpha.ServerReflection"]
+    {
+        assert!(listed.contains(service), "{service} missing from:\n{listed}");
+    }
+    assert!(!listed.contains("SerialService"), "registration-svc advertises only what it serves:\n{listed}");
+    let described =
+        grpcurl(&["-plaintext", &addr, "describe", "regserial.registration.v1.RegistrationService"]).unwrap();
+    assert!(text(&described).contains("rpc SwapSerial"), "{}", text(&described));
+
+    let auth = format!("authorization: Bearer {}", Pair::token(ORG, ALL_SCOPES));
+    let body = r#"{"registration": {"customerEmail": "ada@example.com", "lineItems": [{"quantity": 1, "serialNumber": "GRPCURL-REG-1"}]}}"#;
+    let method = "regserial.registration.v1.RegistrationService/CreateRegistration";
+    let created = grpcurl(&["-plaintext", "-H", &auth, "-d", body, &addr, method]).unwrap();
+    let shown = text(&created);
+    assert!(created.status.success() && shown.contains("REGISTRATION_STATUS_PENDING"), "{shown}");
+
+    let again = grpcurl(&["-plaintext", "-H", &auth, "-d", body, &addr, method]).unwrap();
+    let shown = text(&again);
+    assert!(!again.status.success() && shown.contains("FailedPrecondition"), "{shown}");
+    for decoded in [
+        "google.rpc.ErrorInfo",
+        "SERIAL_ALREADY_REGISTERED",
+        "registration.regserial",
+        "google.rpc.PreconditionFailure",
+    ] {
+        assert!(shown.contains(decoded), "error details not decoded ({decoded} missing):\n{shown}");
+    }
+    pair.stop().await;
 }

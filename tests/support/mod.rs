@@ -4,6 +4,9 @@
 #![allow(dead_code)]
 
 pub mod grpc;
+pub mod invariants;
+pub mod registration;
+pub mod seed;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,7 +39,7 @@ pub const ALL_SCOPES: &[Scope] = &[
 /// A running serial-svc.
 pub struct SerialSvc {
     pub addr: SocketAddr,
-    pub db: TestDb,
+    db: Option<TestDb>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -48,8 +51,14 @@ impl SerialSvc {
 
     /// Starts serial-svc with `clock` and extra command-line flags, and waits until it is SERVING.
     pub async fn start_with(db: TestDb, clock: SharedClock, extra: &[&str]) -> SerialSvc {
+        Self::start_on("127.0.0.1:0".parse().unwrap(), db, clock, extra).await
+    }
+
+    /// Starts serial-svc on `addr` (port 0: any free port; else the port of an earlier run,
+    /// retried for a while in case it is not free yet), and waits until it is SERVING.
+    pub async fn start_on(addr: SocketAddr, db: TestDb, clock: SharedClock, extra: &[&str]) -> SerialSvc {
         shared::telemetry::init_for_tests();
-        let listener = shared::server::Listener::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let listener = bind(addr).await;
         let addr = listener.local_addr();
         let mut args = vec!["serial-svc", "--database-url", &db.url, "--jwt-secret", SECRET];
         args.extend_from_slice(extra);
@@ -58,7 +67,7 @@ impl SerialSvc {
         let task = tokio::spawn(serial_svc::app::serve(config, listener, clock, async move {
             let _ = rx.await;
         }));
-        let svc = SerialSvc { addr, db, shutdown: Some(tx), task: Some(task) };
+        let svc = SerialSvc { addr, db: Some(db), shutdown: Some(tx), task: Some(task) };
         svc.wait_for(ServingStatus::Serving).await;
         svc
     }
@@ -98,13 +107,38 @@ impl SerialSvc {
         }
     }
 
+    /// Its database.
+    pub fn db(&self) -> &TestDb {
+        self.db.as_ref().expect("the database of a running service")
+    }
+
     /// Sends the shutdown signal and waits for a clean exit.
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.stop_keeping_db().await;
+    }
+
+    /// Stops as [`SerialSvc::stop`] does and hands back the database, to start again on it.
+    pub async fn stop_keeping_db(mut self) -> TestDb {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
             task.await.expect("serial-svc task").expect("serial-svc exits cleanly");
+        }
+        self.db.take().expect("the database")
+    }
+}
+
+/// Binds `addr`, retrying for up to 10 s while it is still taken (a restart on the same port).
+pub async fn bind(addr: SocketAddr) -> shared::server::Listener {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match shared::server::Listener::bind(addr).await {
+            Ok(listener) => return listener,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("cannot bind {addr}: {err}"),
         }
     }
 }

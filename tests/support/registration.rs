@@ -1,0 +1,336 @@
+//! registration-svc and serial-svc together, each on its own fresh database of one backend,
+//! talking over real gRPC on loopback through a [`FaultProxy`]. Re-exports the seeding helpers
+//! (`seed`) and the saga's invariants (`invariants`), so tests need one `use`.
+//!
+//! registration-svc runs on a tokio runtime of its own, so that [`Pair::crash_registration`]
+//! can drop every one of its tasks (server, connections, recovery worker) at whatever await
+//! point they are: a crash between two steps, with the databases keeping what was committed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use regserial::registration::v1::registration_service_client::RegistrationServiceClient;
+use shared::auth::Scope;
+use shared::clock::{ManualClock, SharedClock, SystemClock};
+use shared::testing::{FaultProxy, ProxyMode, TestDb};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+use super::grpc::{Bearer, Clients};
+use super::{ALL_SCOPES, SECRET, SerialSvc};
+
+// Unused in the test binaries of serial-svc alone.
+#[allow(unused_imports)]
+pub use super::invariants::*;
+#[allow(unused_imports)]
+pub use super::seed::*;
+
+pub type Registrations = RegistrationServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// Short timings, so that the recovery worker acts within the tests' bounded polls.
+const REGISTRATION_FLAGS: &[&str] = &[
+    "--serial-deadline-ms",
+    "500",
+    "--serial-attempts",
+    "2",
+    "--recovery-interval-ms",
+    "50",
+    "--recovery-lease-ms",
+    "1500",
+    "--drain-timeout-secs",
+    "5",
+    "--health-check-interval-ms",
+    "100",
+];
+
+/// A running registration-svc, on its own runtime.
+pub struct RegistrationSvc {
+    pub addr: SocketAddr,
+    runtime: Option<tokio::runtime::Runtime>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl RegistrationSvc {
+    /// Starts registration-svc on `addr` (port 0: any) and waits until it is SERVING.
+    pub async fn start(
+        addr: SocketAddr,
+        database_url: &str,
+        serial_endpoint: &str,
+        clock: SharedClock,
+        extra: &[String],
+    ) -> RegistrationSvc {
+        shared::telemetry::init_for_tests();
+        let mut args: Vec<String> = [
+            "registration-svc",
+            "--database-url",
+            database_url,
+            "--jwt-secret",
+            SECRET,
+            "--serial-endpoint",
+            serial_endpoint,
+        ]
+        .iter()
+        .chain(REGISTRATION_FLAGS)
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().cloned());
+        let config =
+            <registration_svc::app::Config as clap::Parser>::try_parse_from(args).expect("valid flags");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("registration-svc")
+            .enable_all()
+            .build()
+            .expect("a runtime for registration-svc");
+        let listener = runtime.spawn(super::bind(addr)).await.expect("bind task");
+        let addr = listener.local_addr();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = runtime.spawn(registration_svc::app::serve(config, listener, clock, async move {
+            let _ = rx.await;
+        }));
+        let svc = RegistrationSvc { addr, runtime: Some(runtime), shutdown: Some(tx), task: Some(task) };
+        svc.wait_for(ServingStatus::Serving).await;
+        svc
+    }
+
+    pub async fn health(&self) -> Option<ServingStatus> {
+        let channel = Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect().await.ok()?;
+        let reply =
+            HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await.ok()?;
+        ServingStatus::try_from(reply.into_inner().status).ok()
+    }
+
+    /// Polls health until it reports `status` (bounded: 30 s); fails early if serve() ended.
+    pub async fn wait_for(&self, status: ServingStatus) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.health().await == Some(status) {
+                return;
+            }
+            if let Some(task) = &self.task
+                && task.is_finished()
+            {
+                panic!("registration-svc stopped before becoming {status:?}");
+            }
+            assert!(tokio::time::Instant::now() < deadline, "registration-svc did not become {status:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Graceful stop: shutdown signal, drain, clean exit.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("registration-svc task").expect("registration-svc exits cleanly");
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+
+    /// A crash: every task of the service is dropped where it stands, nothing is drained.
+    pub fn crash(mut self) {
+        self.task.take();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Drop for RegistrationSvc {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// How a [`Pair`] starts.
+#[derive(Default)]
+pub struct PairOptions {
+    /// A clock both services share, moved by the test (else the system clock).
+    pub manual_clock: Option<DateTime<Utc>>,
+    /// Extra flags of registration-svc, such as `--review-period-days 30`.
+    pub registration_flags: Vec<String>,
+}
+
+/// serial-svc and registration-svc, registration-svc reaching serial-svc through `proxy`.
+pub struct Pair {
+    serial: Option<SerialSvc>,
+    serial_db: Option<TestDb>,
+    serial_addr: SocketAddr,
+    pub proxy: FaultProxy,
+    registration: Option<RegistrationSvc>,
+    registration_db: TestDb,
+    registration_addr: SocketAddr,
+    pub clock: SharedClock,
+    pub manual: Option<Arc<ManualClock>>,
+    flags: Vec<String>,
+}
+
+impl Pair {
+    /// Both services with the system clock; `db` is registration-svc's, serial-svc gets a fresh
+    /// one of the same backend.
+    pub async fn start(db: TestDb) -> Pair {
+        Self::start_with(db, PairOptions::default()).await
+    }
+
+    pub async fn start_with(db: TestDb, options: PairOptions) -> Pair {
+        let serial_db = if db.url.starts_with("sqlite") {
+            TestDb::sqlite()
+        } else {
+            TestDb::postgres().await.expect("PostgreSQL answered a moment ago")
+        };
+        let manual = options.manual_clock.map(|start| Arc::new(ManualClock::new(start)));
+        let clock: SharedClock = match &manual {
+            Some(manual) => manual.clone(),
+            None => Arc::new(SystemClock),
+        };
+        let serial = SerialSvc::start_on("127.0.0.1:0".parse().unwrap(), serial_db, clock.clone(), &[]).await;
+        let serial_addr = serial.addr;
+        let proxy = FaultProxy::start(serial_addr).await.expect("start the proxy");
+        let registration = RegistrationSvc::start(
+            "127.0.0.1:0".parse().unwrap(),
+            &db.url,
+            &proxy.endpoint(),
+            clock.clone(),
+            &options.registration_flags,
+        )
+        .await;
+        Pair {
+            serial: Some(serial),
+            serial_db: None,
+            serial_addr,
+            proxy,
+            registration_addr: registration.addr,
+            registration: Some(registration),
+            registration_db: db,
+            clock,
+            manual,
+            flags: options.registration_flags,
+        }
+    }
+
+    /// registration-svc's database URL.
+    /// Where registration-svc listens (for tools such as grpcurl).
+    pub fn registration_addr(&self) -> SocketAddr {
+        self.registration_addr
+    }
+
+    pub fn registration_database_url(&self) -> &str {
+        &self.registration_db.url
+    }
+
+    /// Moves the shared manual clock (panics without one).
+    pub fn advance(&self, by: chrono::Duration) {
+        self.manual.as_ref().expect("a pair started with a manual clock").advance(by);
+    }
+
+    pub fn set_proxy(&self, mode: ProxyMode) {
+        self.proxy.set(mode);
+    }
+
+    pub async fn stop_serial(&mut self) {
+        let serial = self.serial.take().expect("serial-svc is running");
+        self.serial_db = Some(serial.stop_keeping_db().await);
+    }
+
+    /// Starts serial-svc again on its database and port.
+    pub async fn start_serial(&mut self) {
+        let db = self.serial_db.take().expect("serial-svc is stopped");
+        self.serial = Some(SerialSvc::start_on(self.serial_addr, db, self.clock.clone(), &[]).await);
+    }
+
+    pub async fn stop_registration(&mut self) {
+        self.registration.take().expect("registration-svc is running").stop().await;
+    }
+
+    /// Drops registration-svc's every task where it stands (see [`RegistrationSvc::crash`]).
+    pub fn crash_registration(&mut self) {
+        self.registration.take().expect("registration-svc is running").crash();
+    }
+
+    /// Starts registration-svc again on its database and port.
+    pub async fn start_registration(&mut self) {
+        assert!(self.registration.is_none(), "registration-svc is stopped");
+        let svc = RegistrationSvc::start(
+            self.registration_addr,
+            &self.registration_db.url,
+            &self.proxy.endpoint(),
+            self.clock.clone(),
+            &self.flags,
+        )
+        .await;
+        self.registration = Some(svc);
+    }
+
+    /// Another registration-svc on the same database and serial-svc endpoint (a replica), on a
+    /// port of its own.
+    pub async fn start_replica(&self) -> RegistrationSvc {
+        RegistrationSvc::start(
+            "127.0.0.1:0".parse().unwrap(),
+            &self.registration_db.url,
+            &self.proxy.endpoint(),
+            self.clock.clone(),
+            &self.flags,
+        )
+        .await
+    }
+
+    /// A client of the replica at `addr` for `org` with every scope.
+    pub fn registrations_at(&self, addr: SocketAddr, org: &str) -> Registrations {
+        let header = format!("Bearer {}", Self::token(org, ALL_SCOPES));
+        let bearer = Bearer(Some(header.parse().expect("ascii header")));
+        RegistrationServiceClient::with_interceptor(Self::channel(addr), bearer)
+    }
+
+    fn channel(addr: SocketAddr) -> Channel {
+        Channel::from_shared(format!("http://{addr}")).unwrap().connect_lazy()
+    }
+
+    pub fn token(org: &str, scopes: &[Scope]) -> String {
+        shared::auth::mint_hs256(SECRET.as_bytes(), org, "tester", scopes, Duration::from_secs(600)).unwrap()
+    }
+
+    /// A RegistrationService client for `org` with every scope (survives restarts: same port).
+    pub fn registrations(&self, org: &str) -> Registrations {
+        self.registrations_with(org, ALL_SCOPES)
+    }
+
+    pub fn registrations_with(&self, org: &str, scopes: &[Scope]) -> Registrations {
+        self.registrations_header(Some(format!("Bearer {}", Self::token(org, scopes))))
+    }
+
+    /// A client sending `header` verbatim as `authorization` (None: no header).
+    pub fn registrations_header(&self, header: Option<String>) -> Registrations {
+        let bearer = Bearer(header.map(|h| h.parse().expect("ascii header")));
+        let limit = regserial::client::MAX_MESSAGE_SIZE;
+        RegistrationServiceClient::with_interceptor(Self::channel(self.registration_addr), bearer)
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit)
+    }
+
+    /// serial-svc clients for `org`, straight to serial-svc (not through the proxy).
+    pub fn serials(&self, org: &str) -> Clients {
+        Clients::new(Self::channel(self.serial_addr), Self::token(org, ALL_SCOPES))
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(registration) = self.registration.take() {
+            registration.stop().await;
+        }
+        if let Some(serial) = self.serial.take() {
+            serial.stop().await;
+        }
+    }
+}
