@@ -19,6 +19,11 @@ pub enum Command {
     Grpc(GrpcCommand),
     /// Both benches on both backends, printed as one Markdown table.
     All(AllCommand),
+    /// registration-svc against serial-svc: CreateRegistration vs ClaimSerial, Get/Lookup vs
+    /// Health/Check, ListRegistrations at the first and the millionth row.
+    Registration(crate::registration::args::RegistrationCommand),
+    /// `registration` on SQLite then PostgreSQL, as one Markdown table.
+    RegistrationAll(crate::registration::args::RegistrationAllCommand),
 }
 
 #[derive(Debug, Args)]

@@ -31,7 +31,7 @@ where
     F: FnOnce(Bench) -> Fut,
     Fut: Future<Output = anyhow::Result<T>>,
 {
-    let bin = server::resolve_bin(args.serial_svc_bin.as_deref())?;
+    let bin = server::resolve_bin(args.serial_svc_bin.as_deref(), "serial-svc")?;
     let work = tempfile::Builder::new()
         .prefix("regserial-bench-")
         .tempdir()
@@ -69,6 +69,8 @@ where
     let token = token::mint(&secret)?;
     let mut server = RunningServer::start(ServerConfig {
         bin,
+        health_service: server::SERIAL_SERVICE,
+        extra_args: &[],
         database_url: database.url(),
         jwt_secret: &secret,
         rust_log: &args.server_rust_log,

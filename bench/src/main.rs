@@ -16,6 +16,7 @@ mod grpc_frame;
 mod h2load;
 mod harness;
 mod memory;
+mod registration;
 mod report;
 mod rpc;
 mod server;
@@ -51,6 +52,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             report::print(&report::grpc_rows(&report), &notes);
         }
         Command::All(args) => all::run(&args).await?,
+        Command::Registration(args) => {
+            let report = registration::run(&args.server, args.backend, &args.registration).await?;
+            let notes = registration::report::notes(&args.server.server_rust_log, &report.h2load_version);
+            report::print(&registration::report::rows(&report), &notes);
+        }
+        Command::RegistrationAll(args) => registration::run_all(&args).await?,
     }
     Ok(())
 }

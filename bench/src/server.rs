@@ -1,5 +1,6 @@
-//! serial-svc as a child process: started on a free loopback port, ready when its health check
-//! says SERVING, killed at the end (and on drop, so errors and panics do not leave it behind).
+//! A service (serial-svc, registration-svc) as a child process: started on a free loopback port,
+//! ready when its health check says SERVING, killed at the end (and on drop, so errors and panics
+//! do not leave it behind).
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -13,13 +14,17 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-/// The service whose health the bench waits for.
+/// The service whose health the bench waits for, in serial-svc.
 pub const SERIAL_SERVICE: &str = "regserial.serial.v1.SerialService";
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 const PROBE_DEADLINE: Duration = Duration::from_secs(2);
 
 pub struct ServerConfig<'a> {
     pub bin: &'a Path,
+    /// The service of the health check that must say SERVING, e.g. [`SERIAL_SERVICE`].
+    pub health_service: &'a str,
+    /// Flags after `--listen` and `--database-url`.
+    pub extra_args: &'a [String],
     pub database_url: &'a str,
     pub jwt_secret: &'a str,
     pub rust_log: &'a str,
@@ -28,6 +33,8 @@ pub struct ServerConfig<'a> {
 }
 
 pub struct RunningServer {
+    /// The binary's file name, for messages.
+    name: String,
     child: Child,
     pid: u32,
     addr: SocketAddr,
@@ -36,7 +43,7 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Starts serial-svc and waits until it is SERVING; on failure the child is killed and the end
+    /// Starts the service and waits until it is SERVING; on failure the child is killed and the end
     /// of its log is printed.
     pub async fn start(config: ServerConfig<'_>) -> anyhow::Result<Self> {
         let addr = free_loopback_addr()?;
@@ -47,6 +54,7 @@ impl RunningServer {
             .arg(addr.to_string())
             .arg("--database-url")
             .arg(config.database_url)
+            .args(config.extra_args)
             // In the environment rather than argv, where any local user could read it.
             .env("AUTH_JWT_SECRET", config.jwt_secret)
             .env_remove("AUTH_JWT_PUBLIC_KEY_FILE")
@@ -57,13 +65,17 @@ impl RunningServer {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot start {}", config.bin.display()))?;
-        let pid = child.id().context("serial-svc exited at once")?;
+        let name = config
+            .bin
+            .file_name()
+            .map_or_else(|| config.bin.display().to_string(), |name| name.to_string_lossy().into_owned());
+        let pid = child.id().with_context(|| format!("{name} exited at once"))?;
         let endpoint = Endpoint::from_shared(format!("http://{addr}"))?
             .connect_timeout(PROBE_DEADLINE)
             .tcp_nodelay(true);
         let channel = endpoint.connect_lazy();
-        let mut server = Self { child, pid, addr, channel, log_path: config.log_path };
-        if let Err(error) = server.wait_until_serving(config.startup_timeout).await {
+        let mut server = Self { name, child, pid, addr, channel, log_path: config.log_path };
+        if let Err(error) = server.wait_until_serving(config.health_service, config.startup_timeout).await {
             server.print_log_tail();
             server.stop().await;
             return Err(error);
@@ -71,14 +83,16 @@ impl RunningServer {
         Ok(server)
     }
 
-    async fn wait_until_serving(&mut self, timeout: Duration) -> anyhow::Result<()> {
+    async fn wait_until_serving(&mut self, service: &str, timeout: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
         let mut health = HealthClient::new(self.channel.clone());
         loop {
-            if let Some(status) = self.child.try_wait().context("cannot poll serial-svc")? {
-                bail!("serial-svc exited during startup ({status})");
+            if let Some(status) =
+                self.child.try_wait().with_context(|| format!("cannot poll {}", self.name))?
+            {
+                bail!("{} exited during startup ({status})", self.name);
             }
-            let probe = health.check(HealthCheckRequest { service: SERIAL_SERVICE.to_owned() });
+            let probe = health.check(HealthCheckRequest { service: service.to_owned() });
             let last = match tokio::time::timeout(PROBE_DEADLINE, probe).await {
                 Ok(Ok(response)) if response.get_ref().status == ServingStatus::Serving as i32 => {
                     return Ok(());
@@ -88,7 +102,7 @@ impl RunningServer {
                 Err(_) => "health check timed out".to_owned(),
             };
             if Instant::now() >= deadline {
-                bail!("serial-svc was not SERVING within {timeout:?} (last health check: {last})");
+                bail!("{} was not SERVING within {timeout:?} (last health check: {last})", self.name);
             }
             tokio::time::sleep(POLL_INTERVAL).await;
         }
@@ -106,15 +120,15 @@ impl RunningServer {
         self.channel.clone()
     }
 
-    /// Fails if serial-svc is no longer running: a crash during a run voids its figures.
+    /// Fails if the service is no longer running: a crash during a run voids its figures.
     pub fn ensure_running(&mut self) -> anyhow::Result<()> {
-        match self.child.try_wait().context("cannot poll serial-svc")? {
-            Some(status) => bail!("serial-svc exited ({status})"),
+        match self.child.try_wait().with_context(|| format!("cannot poll {}", self.name))? {
+            Some(status) => bail!("{} exited ({status})", self.name),
             None => Ok(()),
         }
     }
 
-    /// Prints the end of serial-svc's output, to explain a failure.
+    /// Prints the end of the service's output, to explain a failure.
     pub fn print_log_tail(&self) {
         const LINES: usize = 30;
         match std::fs::read_to_string(&self.log_path) {
@@ -122,8 +136,9 @@ impl RunningServer {
                 let lines: Vec<&str> = log.lines().collect();
                 let start = lines.len().saturating_sub(LINES);
                 eprintln!(
-                    "--- last {} lines of serial-svc output ({})",
+                    "--- last {} lines of {} output ({})",
                     lines.len() - start,
+                    self.name,
                     self.log_path.display()
                 );
                 for line in &lines[start..] {
@@ -131,14 +146,14 @@ impl RunningServer {
                 }
                 eprintln!("---");
             }
-            Err(error) => eprintln!("cannot read serial-svc output {}: {error}", self.log_path.display()),
+            Err(error) => eprintln!("cannot read {} output {}: {error}", self.name, self.log_path.display()),
         }
     }
 
-    /// Kills serial-svc and reaps it.
+    /// Kills the service and reaps it.
     pub async fn stop(mut self) {
         if let Err(error) = self.child.kill().await {
-            eprintln!("cannot kill serial-svc (pid {}): {error}", self.pid);
+            eprintln!("cannot kill {} (pid {}): {error}", self.name, self.pid);
         }
     }
 }
@@ -150,18 +165,19 @@ fn free_loopback_addr() -> anyhow::Result<SocketAddr> {
     listener.local_addr().context("cannot read the free port")
 }
 
-/// `serial-svc` next to this executable, unless given.
-pub fn resolve_bin(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+/// The binary `name` (`serial-svc`, `registration-svc`) next to this executable, unless given
+/// (by `--<name>-bin`).
+pub fn resolve_bin(given: Option<&Path>, name: &str) -> anyhow::Result<PathBuf> {
     let bin = match given {
         Some(path) => path.to_path_buf(),
         None => {
             let exe = std::env::current_exe().context("cannot locate this executable")?;
-            exe.with_file_name("serial-svc")
+            exe.with_file_name(name)
         }
     };
     if !bin.is_file() {
         bail!(
-            "no serial-svc binary at {}: build it with `cargo build --release -p regserial-bench -p serial-svc` or pass --serial-svc-bin",
+            "no {name} binary at {}: build it with `cargo build --release -p regserial-bench -p {name}` or pass --{name}-bin",
             bin.display()
         );
     }

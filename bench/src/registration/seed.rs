@@ -1,0 +1,181 @@
+//! A million registrations in a few set-based statements, written straight into
+//! registration-svc's database once it created its schema: PENDING registrations of the
+//! benchmark's org with one line item each, the holding of its serial, and the org's number
+//! counter moved past them, exactly as the service would have stored them (times in
+//! microseconds, JSON columns as text). Numbering follows the service's own
+//! (`BENCH-REG-00001`, at least five digits); ids are UUIDs built from the row number.
+
+use std::str::FromStr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, PgConnection, SqliteConnection};
+
+use crate::cli::Backend;
+
+/// The org of the benchmark's token (`token::mint`), and the number prefix registration-svc
+/// derives from it.
+const ORG: &str = "bench";
+const NUMBER_PREFIX: &str = "BENCH-REG-";
+/// The fixtures' product and plan; the warranty is the one a two-year plan gives.
+const SKU: &str = crate::fixtures::PRODUCT_SKU;
+const WARRANTY: &str = r#"{"plan_id":"BENCH-PLAN","plan_name":"bench plan","coverage_start":"2026-11-01T00:00:00Z","coverage_end":"2028-11-01T00:00:00Z"}"#;
+/// Rows per transaction.
+const CHUNK: u64 = 100_000;
+/// Create times are 1 ms apart, all in the last hour or so (well within the review period, so
+/// that the expiry sweep leaves them alone) and older than anything the service creates.
+const STEP_MICROS: i64 = 1_000;
+
+const REGISTRATIONS_POSTGRES: &str = "INSERT INTO registrations (id, org_id, registration_number, status, \
+     customer_email, customer_email_key, customer_name, form_slug, email_marketing_consent, custom_fields, \
+     proof_urls, warranty, create_time, update_time) \
+     SELECT '00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), $1, \
+     $2 || CASE WHEN i < 10000 THEN lpad(i::text, 5, '0') ELSE i::text END, 'pending', \
+     'seeded-' || i || '@example.com', 'seeded-' || i || '@example.com', 'Bench Customer', \
+     'product-registration', FALSE, '{}', '[]', $3, $4 + i * $5, $4 + i * $5 \
+     FROM generate_series(CAST($6 AS BIGINT), CAST($7 AS BIGINT)) AS i";
+const LINE_ITEMS_POSTGRES: &str = "INSERT INTO line_items (registration_id, position, org_id, sku, name, \
+     quantity, serial_number, serial_key, warranty) \
+     SELECT '00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), 0, $1, $2, 'bench product', 1, \
+     'SEED-' || lpad(i::text, 8, '0'), 'seed-' || lpad(i::text, 8, '0'), $3 \
+     FROM generate_series(CAST($4 AS BIGINT), CAST($5 AS BIGINT)) AS i";
+const HOLDINGS_POSTGRES: &str = "INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
+     SELECT $1, 'seed-' || lpad(i::text, 8, '0'), '00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), \
+     'SEED-' || lpad(i::text, 8, '0') \
+     FROM generate_series(CAST($2 AS BIGINT), CAST($3 AS BIGINT)) AS i";
+const COUNTER_POSTGRES: &str = "INSERT INTO org_counters (org_id, last_number) VALUES ($1, $2) \
+     ON CONFLICT (org_id) DO UPDATE SET last_number = GREATEST(org_counters.last_number, excluded.last_number)";
+
+const REGISTRATIONS_SQLITE: &str = "INSERT INTO registrations (id, org_id, registration_number, status, \
+     customer_email, customer_email_key, customer_name, form_slug, email_marketing_consent, custom_fields, \
+     proof_urls, warranty, create_time, update_time) \
+     WITH RECURSIVE seq(i) AS (SELECT CAST($6 AS INTEGER) UNION ALL SELECT i + 1 FROM seq WHERE i < $7) \
+     SELECT printf('00000000-0000-4000-8000-%012x', i), $1, printf('%s%05d', $2, i), 'pending', \
+     'seeded-' || i || '@example.com', 'seeded-' || i || '@example.com', 'Bench Customer', \
+     'product-registration', FALSE, '{}', '[]', $3, $4 + i * $5, $4 + i * $5 FROM seq";
+const LINE_ITEMS_SQLITE: &str = "INSERT INTO line_items (registration_id, position, org_id, sku, name, \
+     quantity, serial_number, serial_key, warranty) \
+     WITH RECURSIVE seq(i) AS (SELECT CAST($4 AS INTEGER) UNION ALL SELECT i + 1 FROM seq WHERE i < $5) \
+     SELECT printf('00000000-0000-4000-8000-%012x', i), 0, $1, $2, 'bench product', 1, \
+     printf('SEED-%08d', i), printf('seed-%08d', i), $3 FROM seq";
+const HOLDINGS_SQLITE: &str = "INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
+     WITH RECURSIVE seq(i) AS (SELECT CAST($2 AS INTEGER) UNION ALL SELECT i + 1 FROM seq WHERE i < $3) \
+     SELECT $1, printf('seed-%08d', i), printf('00000000-0000-4000-8000-%012x', i), printf('SEED-%08d', i) \
+     FROM seq";
+const COUNTER_SQLITE: &str = "INSERT INTO org_counters (org_id, last_number) VALUES ($1, $2) \
+     ON CONFLICT (org_id) DO UPDATE SET last_number = MAX(org_counters.last_number, excluded.last_number)";
+
+/// Writes `count` registrations into the database at `url`; returns how long it took.
+pub async fn registrations(backend: Backend, url: &str, count: u64) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).context("the clock is before 1970")?;
+    let now = i64::try_from(now.as_micros()).context("the clock is past 2262")?;
+    let count_i64 = i64::try_from(count).context("too many registrations")?;
+    // The newest seeded registration is a minute old.
+    let base = now - 60_000_000 - count_i64 * STEP_MICROS;
+    let mut first = 1;
+    while first <= count {
+        let last = (first + CHUNK - 1).min(count);
+        let (first_i, last_i) = (first as i64, last as i64);
+        match backend {
+            Backend::Postgres => {
+                let mut conn = PgConnection::connect(url).await.context("cannot connect to seed")?;
+                let mut tx = conn.begin().await?;
+                sqlx::query(REGISTRATIONS_POSTGRES)
+                    .bind(ORG)
+                    .bind(NUMBER_PREFIX)
+                    .bind(WARRANTY)
+                    .bind(base)
+                    .bind(STEP_MICROS)
+                    .bind(first_i)
+                    .bind(last_i)
+                    .execute(&mut *tx)
+                    .await
+                    .context("cannot seed registrations")?;
+                sqlx::query(LINE_ITEMS_POSTGRES)
+                    .bind(ORG)
+                    .bind(SKU)
+                    .bind(WARRANTY)
+                    .bind(first_i)
+                    .bind(last_i)
+                    .execute(&mut *tx)
+                    .await
+                    .context("cannot seed line items")?;
+                sqlx::query(HOLDINGS_POSTGRES)
+                    .bind(ORG)
+                    .bind(first_i)
+                    .bind(last_i)
+                    .execute(&mut *tx)
+                    .await
+                    .context("cannot seed holdings")?;
+                sqlx::query(COUNTER_POSTGRES).bind(ORG).bind(last_i).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            Backend::Sqlite => {
+                let mut conn = sqlite(url).await?;
+                let mut tx = conn.begin().await?;
+                sqlx::query(REGISTRATIONS_SQLITE)
+                    .bind(ORG)
+                    .bind(NUMBER_PREFIX)
+                    .bind(WARRANTY)
+                    .bind(base)
+                    .bind(STEP_MICROS)
+                    .bind(first_i)
+                    .bind(last_i)
+                    .execute(&mut *tx)
+                    .await
+                    .context("cannot seed registrations")?;
+                sqlx::query(LINE_ITEMS_SQLITE)
+                    .bind(ORG)
+                    .bind(SKU)
+                    .bind(WARRANTY)
+                    .bind(first_i)
+                    .bind(last_i)
+                    .execute(&mut *tx)
+                    .await
+                    .context("cannot seed line items")?;
+                sqlx::query(HOLDINGS_SQLITE)
+                    .bind(ORG)
+                    .bind(first_i)
+                    .bind(last_i)
+                    .execute(&mut *tx)
+                    .await
+                    .context("cannot seed holdings")?;
+                sqlx::query(COUNTER_SQLITE).bind(ORG).bind(last_i).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+        }
+        eprintln!("{}: seeded {last} of {count} registrations", backend.name());
+        first = last + 1;
+    }
+    Ok(started.elapsed())
+}
+
+/// Leaves the database as a long-running service would find it, so that no background work
+/// starts in the middle of a measurement: on PostgreSQL `VACUUM (ANALYZE)` (autovacuum would
+/// otherwise pick the freshly written tables up at any moment); on SQLite the WAL is
+/// checkpointed (SQLite has no statistics unless someone runs ANALYZE, and the services do not).
+pub async fn settle(backend: Backend, url: &str) -> anyhow::Result<()> {
+    match backend {
+        Backend::Postgres => {
+            let mut conn = PgConnection::connect(url).await.context("cannot connect to vacuum")?;
+            sqlx::raw_sql("VACUUM (ANALYZE)").execute(&mut conn).await.context("VACUUM failed")?;
+            conn.close().await.ok();
+        }
+        Backend::Sqlite => {
+            let mut conn = sqlite(url).await?;
+            sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await?;
+            conn.close().await.ok();
+        }
+    }
+    Ok(())
+}
+
+async fn sqlite(url: &str) -> anyhow::Result<SqliteConnection> {
+    let options = SqliteConnectOptions::from_str(url)
+        .context("bad sqlite url")?
+        .busy_timeout(Duration::from_secs(60))
+        .create_if_missing(false);
+    SqliteConnection::connect_with(&options).await.context("cannot open the sqlite database")
+}
