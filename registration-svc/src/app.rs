@@ -12,7 +12,7 @@ use regserial::registration::v1::registration_service_server::SERVICE_NAME;
 use shared::auth::TokenSigner;
 use shared::clock::SharedClock;
 use shared::paging::PageTokens;
-use shared::server::{Health, Listener, ServerBuilder, ServiceArgs, spawn_readiness};
+use shared::server::{Listener, Readiness, ServerBuilder, ServiceArgs};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::domain::ReviewPeriod;
@@ -137,42 +137,25 @@ pub async fn serve(
     let args = &config.service;
     let authenticator = args.auth.authenticator(DOMAIN)?;
     let tokens = PageTokens::new(&args.page_token_key()?);
-    let db = shared::db::connect(&config.database_url, args.database_max_connections).await?;
-    tracing::info!(
-        database = %shared::db::redact_url(&config.database_url),
-        backend = db.backend_name(),
-        "database connected"
-    );
+    let db = shared::server::connect_database(&config.database_url, args).await?;
     let lease = chrono::Duration::milliseconds(i64::try_from(config.recovery_lease_ms).unwrap_or(i64::MAX));
     let store = Store::new(db.clone()).with_lease(lease);
-    if args.skip_migrations {
-        tracing::info!("migrations skipped");
-    } else {
-        store.migrate().await.context("cannot apply database migrations")?;
-        tracing::info!("migrations applied");
-    }
+    shared::server::migrate_unless_skipped(args, store.migrate()).await?;
     let serials = SerialClient::connect_lazy(&config.serial_endpoint, config.call_policy())
         .with_context(|| format!("invalid --serial-endpoint {}", config.serial_endpoint))?;
     let saga = Saga::new(store, serials);
 
-    let (health, _) = Health::new(HEALTH_SERVICES);
-    let readiness =
-        spawn_readiness(health.clone(), db.clone(), args.health_check_interval(), health.draining());
+    let readiness = Readiness::start(HEALTH_SERVICES, &db, args);
     let worker = RecoveryWorker::new(saga.clone(), config.signer()?, clock.clone(), config.worker_config());
     let worker = tokio::spawn(worker.run());
     let api = Api::new(saga, clock, tokens);
-    let served = ServerBuilder::new(&health, &[regserial::FILE_DESCRIPTOR_SET])?
+    let served = ServerBuilder::new(readiness.health(), &[regserial::FILE_DESCRIPTOR_SET])?
         .add_service(InterceptedService::new(api.registration_service(), authenticator))
         .serve(listener, shutdown, args.drain_timeout())
         .await;
 
     // Stopping the worker mid-pass is safe: what it leased is due again when the lease ends.
     worker.abort();
-    health.start_draining();
-    if let Err(err) = readiness.await {
-        tracing::warn!(error = %err, "readiness task ended abnormally");
-    }
-    db.close().await;
-    tracing::info!("registration-svc stopped");
+    readiness.stop("registration-svc").await;
     served
 }

@@ -1,43 +1,13 @@
 //! One conformance suite for the store, run on SQLite and on PostgreSQL: each test gets a fresh
-//! database of each kind.
+//! database of each kind. The harness is `shared::store_conformance!`, the same for both
+//! services.
 
 mod store_suite;
 
 use registration_svc::store::Store;
-use shared::testing::TestDb;
 
-/// Instantiates every listed suite test once per backend.
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let db = super::TestDb::sqlite();
-                    super::store_suite::$name(super::open(&db).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let Some(db) = super::TestDb::postgres().await else { return };
-                    super::store_suite::$name(super::open(&db).await).await;
-                }
-            )*
-        }
-    };
-}
-
-async fn open(db: &TestDb) -> Store {
-    let pool = shared::db::connect(&db.url, 8).await.expect("connect to the test database");
-    let store = Store::new(pool);
-    store.migrate().await.expect("migrations apply");
-    store
-}
-
-conformance!(
+shared::store_conformance!(
+    Store;
     // creation
     begin_writes_a_hidden_claiming_attempt_with_a_claim_per_serial,
     complete_makes_the_attempt_pending_with_a_number_holdings_and_warranties,

@@ -6,12 +6,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::Context;
 use regserial::serial::v1::catalog_service_server::SERVICE_NAME as CATALOG_SERVICE;
 use regserial::serial::v1::serial_service_server::SERVICE_NAME as SERIAL_SERVICE;
 use shared::clock::SharedClock;
 use shared::paging::PageTokens;
-use shared::server::{Health, Listener, ServerBuilder, ServiceArgs, spawn_readiness};
+use shared::server::{Listener, Readiness, ServerBuilder, ServiceArgs};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::grpc::{Api, DOMAIN};
@@ -53,38 +52,21 @@ pub async fn serve(
     args.validate()?;
     let authenticator = args.auth.authenticator(DOMAIN)?;
     let tokens = PageTokens::new(&args.page_token_key()?);
-    let db = shared::db::connect(&config.database_url, args.database_max_connections).await?;
-    tracing::info!(
-        database = %shared::db::redact_url(&config.database_url),
-        backend = db.backend_name(),
-        "database connected"
-    );
+    let db = shared::server::connect_database(&config.database_url, args).await?;
     let store = Store::new(db.clone());
-    if args.skip_migrations {
-        tracing::info!("migrations skipped");
-    } else {
-        store.migrate().await.context("cannot apply database migrations")?;
-        tracing::info!("migrations applied");
-    }
+    shared::server::migrate_unless_skipped(args, store.migrate()).await?;
 
-    let (health, _) = Health::new(HEALTH_SERVICES);
-    let readiness =
-        spawn_readiness(health.clone(), db.clone(), args.health_check_interval(), health.draining());
+    let readiness = Readiness::start(HEALTH_SERVICES, &db, args);
     let purge = tokio::spawn(purge_request_keys(store.clone(), clock.clone()));
     let api = Api::new(store, clock, tokens);
-    let served = ServerBuilder::new(&health, &[regserial::FILE_DESCRIPTOR_SET])?
+    let served = ServerBuilder::new(readiness.health(), &[regserial::FILE_DESCRIPTOR_SET])?
         .add_service(InterceptedService::new(api.serial_service(), authenticator.clone()))
         .add_service(InterceptedService::new(api.catalog_service(), authenticator))
         .serve(listener, shutdown, args.drain_timeout())
         .await;
 
     purge.abort();
-    health.start_draining();
-    if let Err(err) = readiness.await {
-        tracing::warn!(error = %err, "readiness task ended abnormally");
-    }
-    db.close().await;
-    tracing::info!("serial-svc stopped");
+    readiness.stop("serial-svc").await;
     served
 }
 

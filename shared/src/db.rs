@@ -1,4 +1,13 @@
-//! Database pools from a URL: PostgreSQL, or SQLite as one writer connection plus a read pool.
+//! Database pools from a URL: PostgreSQL, or SQLite as one writer connection plus a read pool;
+//! transactions on either ([`Tx`], [`on_tx!`](crate::on_tx)), the database failure both
+//! services report ([`StoreError`]) and `request_id` replay ([`request_keys`]).
+
+mod errors;
+pub mod request_keys;
+mod tx;
+
+pub use errors::{RequestIdReused, StoreError, is_unavailable};
+pub use tx::Tx;
 
 use std::str::FromStr;
 use std::time::Duration;

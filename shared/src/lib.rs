@@ -5,18 +5,25 @@
 //! - [`status`]: `tonic::Status` values with google.rpc details (ErrorInfo, BadRequest,
 //!   ResourceInfo, PreconditionFailure, RetryInfo), and reading them back on the client side.
 //! - [`paging`]: page sizes and signed page tokens bound to the query they were issued for.
-//! - [`db`]: a PostgreSQL pool, or SQLite as one writer connection plus a read pool, from a URL.
+//! - [`db`]: a PostgreSQL pool, or SQLite as one writer connection plus a read pool, from a URL;
+//!   transactions on either, and `request_id` replay.
+//! - [`serial_number`]: the serial number rules both services parse by.
+//! - [`request_id`]: a mutation's `request_id` parsed, with the fingerprint of its request.
 //! - [`server`]: tonic server settings, health, reflection, readiness, graceful shutdown.
 //!   Prometheus metrics and per-org rate limits slot in as tower layers there.
 //! - [`telemetry`]: logging (text or JSON lines); OTLP tracing slots in there, its tracer
 //!   provider flushed by the returned guard.
+//! - [`convert`]: proto `Timestamp`s to and from domain instants.
 //! - [`clock`]: the current time as a dependency, so tests can move it.
 //! - `testing` (feature `testing`): a fresh SQLite or PostgreSQL database per test.
 
 pub mod auth;
 pub mod clock;
+pub mod convert;
 pub mod db;
 pub mod paging;
+pub mod request_id;
+pub mod serial_number;
 pub mod server;
 pub mod status;
 pub mod telemetry;

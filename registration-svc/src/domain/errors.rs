@@ -3,42 +3,8 @@
 //! variant is an answer for the caller.
 
 use super::status::RegistrationStatus;
-
-/// A database failure: the cause is logged, never sent to the caller.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
-    #[error("stored data could not be read: {0}")]
-    Corrupt(String),
-}
-
-impl StoreError {
-    /// The database could not be reached, refused connections or is shutting down: the call is
-    /// worth retrying later (UNAVAILABLE), unlike a bug or bad data (INTERNAL).
-    pub fn is_unavailable(&self) -> bool {
-        let Self::Database(err) = self else { return false };
-        match err {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(db) => {
-                // 08: connection exceptions; 57P: operator intervention (shutdown, terminated
-                // backend); 53300: too many connections.
-                db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300")
-                    || db.message().contains("not currently accepting connections")
-            }
-            _ => false,
-        }
-    }
-}
-
-/// The same `request_id` came with a different request.
-#[derive(Debug, thiserror::Error)]
-#[error("request_id was already used for a different request")]
-pub struct RequestIdReused;
+/// The database failure and request id reuse are the same in both services.
+pub use shared::db::{RequestIdReused, StoreError};
 
 /// Database failures become the `Store` variant.
 macro_rules! database_conversions {

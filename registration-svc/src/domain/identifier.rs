@@ -5,79 +5,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Longest serial number, in characters.
-pub const MAX_IDENTIFIER_LEN: usize = 64;
-
-/// Why a string is not a valid serial number. The message completes "invalid <field>: ".
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IdentifierError {
-    #[error("must not be empty")]
-    Empty,
-    #[error("must be at most {max} characters, got {len}")]
-    TooLong { len: usize, max: usize },
-    #[error("must not contain whitespace (at position {position})")]
-    Whitespace { position: usize },
-    #[error("must not contain control characters (at position {position})")]
-    Control { position: usize },
-    #[error("character {found:?} at position {position} is not allowed: use A-Z a-z 0-9 - _ . / :")]
-    Character { found: char, position: usize },
-}
-
-/// Trims `raw` and checks it against the identifier alphabet `A-Z a-z 0-9 - _ . / :`.
-fn parse_identifier(raw: &str) -> Result<&str, IdentifierError> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err(IdentifierError::Empty);
-    }
-    let len = trimmed.chars().count();
-    if len > MAX_IDENTIFIER_LEN {
-        return Err(IdentifierError::TooLong { len, max: MAX_IDENTIFIER_LEN });
-    }
-    for (position, c) in trimmed.chars().enumerate() {
-        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':') {
-            continue;
-        }
-        return Err(if c.is_whitespace() {
-            IdentifierError::Whitespace { position }
-        } else if c.is_control() {
-            IdentifierError::Control { position }
-        } else {
-            IdentifierError::Character { found: c, position }
-        });
-    }
-    Ok(trimmed)
-}
-
-/// A serial number as first written, with its case-insensitive key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SerialNumber {
-    display: String,
-    key: String,
-}
-
-impl SerialNumber {
-    pub fn parse(raw: &str) -> Result<Self, IdentifierError> {
-        let display = parse_identifier(raw)?.to_owned();
-        let key = display.to_ascii_lowercase();
-        Ok(Self { display, key })
-    }
-
-    /// The serial number as it was written.
-    pub fn as_str(&self) -> &str {
-        &self.display
-    }
-
-    /// The lowercase form that holdings and lookups use.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-}
-
-impl fmt::Display for SerialNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.display)
-    }
-}
+/// Serial numbers follow serial-svc's rules, shared with it.
+pub use shared::serial_number::{IdentifierError, MAX_IDENTIFIER_LEN, SerialNumber};
 
 /// A registration id that is not a UUID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -117,23 +46,6 @@ impl fmt::Display for RegistrationId {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn serial_numbers_are_trimmed_and_keyed_case_insensitively() {
-        let serial = SerialNumber::parse("  AbC-123/x:y.z_ ").unwrap();
-        assert_eq!(serial.as_str(), "AbC-123/x:y.z_");
-        assert_eq!(serial.key(), "abc-123/x:y.z_");
-    }
-
-    #[test]
-    fn serial_numbers_follow_serial_svc_rules() {
-        assert!(SerialNumber::parse(&"a".repeat(64)).is_ok());
-        assert_eq!(SerialNumber::parse(&"a".repeat(65)), Err(IdentifierError::TooLong { len: 65, max: 64 }));
-        assert_eq!(SerialNumber::parse("   "), Err(IdentifierError::Empty));
-        assert_eq!(SerialNumber::parse("ab cd"), Err(IdentifierError::Whitespace { position: 2 }));
-        assert_eq!(SerialNumber::parse("ab\u{7}"), Err(IdentifierError::Control { position: 2 }));
-        assert!(matches!(SerialNumber::parse("ab#"), Err(IdentifierError::Character { found: '#', .. })));
-    }
 
     #[test]
     fn registration_ids_are_uuids_in_canonical_form() {

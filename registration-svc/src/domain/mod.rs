@@ -20,9 +20,6 @@ mod status;
 mod text;
 mod warranty;
 
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
 pub use email::{Email, EmailError, MAX_EMAIL_LEN};
 pub use errors::{
     AbortSwapError, BeginError, CompleteError, CompleteSwapError, FailError, IntentError, RequestIdReused,
@@ -47,20 +44,8 @@ pub use text::{
 };
 pub use warranty::{SerialPlans, Warranty, WarrantyPlanTerms};
 
-/// Who acts, for which organization, and when: every write is stamped with it.
-#[derive(Debug, Clone, Copy)]
-pub struct Ctx<'a> {
-    /// The tenant: the token's `org`, never a request field.
-    pub org: &'a str,
-    /// The token's `sub`.
-    pub actor: &'a str,
-    pub now: chrono::DateTime<chrono::Utc>,
-}
+/// Who acts, for which organization, and when; the same in both services.
+pub use shared::auth::Ctx;
 
-/// A mutation's `request_id` with a fingerprint of the method and request it came with, so a
-/// retry replays the first answer and a different request with the same id is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestKey {
-    pub request_id: Uuid,
-    pub fingerprint: [u8; 32],
-}
+/// A mutation's `request_id` and request fingerprint; the same in both services.
+pub use shared::request_id::RequestKey;

@@ -27,18 +27,11 @@ const REGISTRATION_NOT_FOUND: &str = "REGISTRATION_NOT_FOUND";
 /// serial-svc's reason for a serial it does not have: NOT_FOUND here too.
 const SERIAL_NOT_FOUND: &str = "SERIAL_NOT_FOUND";
 
-/// How long a caller should wait before retrying while the database is unreachable.
-const DATABASE_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// A database failure: UNAVAILABLE (with RetryInfo) while the database cannot be reached,
-/// otherwise logged with its cause and answered as INTERNAL without it.
+/// otherwise logged with its cause and answered as INTERNAL without it (see
+/// [`status::store_failure`]).
 pub fn store(err: StoreError) -> Status {
-    if err.is_unavailable() {
-        tracing::warn!(error = %status::error_chain(&err), "database unavailable");
-        let message = "database unavailable, retry later";
-        return status::unavailable(DOMAIN, "DATABASE_UNAVAILABLE", message, DATABASE_RETRY_DELAY);
-    }
-    status::internal(DOMAIN, &err)
+    status::store_failure(DOMAIN, &err)
 }
 
 /// The `request_id` at `prefix` (see [`path`]) came with another request before.

@@ -18,15 +18,13 @@ mod serials;
 mod service;
 mod update;
 
-use chrono::{DateTime, Utc};
 use regserial::client::MAX_MESSAGE_SIZE;
 use regserial::registration::v1::registration_service_server::RegistrationServiceServer;
-use shared::auth::{Principal, Scope};
+use shared::auth::Scope;
 use shared::clock::SharedClock;
 use shared::paging::PageTokens;
 use tonic::{Request, Status};
 
-use crate::domain::Ctx;
 use crate::saga::Saga;
 use crate::store::Store;
 
@@ -49,28 +47,7 @@ pub struct Api {
     tokens: PageTokens,
 }
 
-/// An authorized caller and the instant its call is handled at.
-pub struct Caller {
-    pub principal: Principal,
-    pub now: DateTime<Utc>,
-}
-
-impl Caller {
-    /// The context every write of this call is stamped with.
-    pub fn ctx(&self) -> Ctx<'_> {
-        Ctx { org: &self.principal.org, actor: &self.principal.subject, now: self.now }
-    }
-
-    pub fn org(&self) -> &str {
-        &self.principal.org
-    }
-
-    /// The caller's token, forwarded to serial-svc so that claims and releases are made on its
-    /// behalf.
-    pub fn bearer(&self) -> &str {
-        self.principal.bearer()
-    }
-}
+pub use shared::auth::Caller;
 
 impl Api {
     pub fn new(saga: Saga, clock: SharedClock, tokens: PageTokens) -> Self {
@@ -79,9 +56,7 @@ impl Api {
 
     /// The caller of `request`, if its token holds any of `scopes`.
     pub fn caller<T>(&self, request: &Request<T>, scopes: &[Scope]) -> Result<Caller, Status> {
-        let principal = shared::auth::principal(request)?;
-        principal.require_any(DOMAIN, scopes)?;
-        Ok(Caller { principal, now: self.clock.now() })
+        Caller::authorize(request, DOMAIN, scopes, &self.clock)
     }
 
     /// `RegistrationService`, accepting messages up to [`MAX_MESSAGE_SIZE`].

@@ -69,15 +69,16 @@ impl Store {
         key: Option<&RequestKey>,
         new: &NewRegistration,
     ) -> Result<Started<Attempt>, BeginError> {
-        let mut write = match Write::begin::<RegistrationId, BeginError>(self, ctx, key).await? {
-            Begun::Replay(id) => {
-                let attempt = self.get_attempt(ctx.org, &id).await?;
-                let attempt =
-                    attempt.ok_or_else(|| StoreError::Corrupt(format!("request key names no {id}")))?;
-                return Ok(Started::Replay(attempt));
-            }
-            Begun::Fresh(write) => write,
-        };
+        let mut write =
+            match Write::begin::<RegistrationId, BeginError>(&self.db, ctx.org, ctx.now, key).await? {
+                Begun::Replay(id) => {
+                    let attempt = self.get_attempt(ctx.org, &id).await?;
+                    let attempt =
+                        attempt.ok_or_else(|| StoreError::Corrupt(format!("request key names no {id}")))?;
+                    return Ok(Started::Replay(attempt));
+                }
+                Begun::Fresh(write) => write,
+            };
         let id = RegistrationId::generate();
         let lease_until = later(ctx.now, self.lease);
         insert_registration(&mut write.tx, ctx, &id, new, lease_until).await?;
@@ -109,7 +110,7 @@ impl Store {
         id: &RegistrationId,
         plans: &SerialPlans,
     ) -> Result<Registration, CompleteError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let (claiming, _) = from_states(Transition::Complete);
         let row: Option<RegistrationRow> = on_tx!(&mut tx, c => sqlx::query_as(CLAIMING)
             .bind(ctx.org)
@@ -178,7 +179,7 @@ impl Store {
         failure: &AttemptFailure,
         not_claimed: &[SerialNumber],
     ) -> Result<Attempt, FailError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let (claiming, _) = from_states(Transition::Fail);
         let failed = on_tx!(&mut tx, c => sqlx::query(TO_FAILED)
             .bind(ctx.org)
@@ -211,7 +212,7 @@ impl Store {
 
     /// Registration `id` in any state (CLAIMING and FAILED included) with all its intents.
     pub async fn get_attempt(&self, org: &str, id: &RegistrationId) -> Result<Option<Attempt>, StoreError> {
-        let mut tx = self.read().await?;
+        let mut tx = self.db.begin_read().await?;
         let Some(registration) = load::registration(&mut tx, org, id).await? else { return Ok(None) };
         let intents = load::intents_of(&mut tx, org, id).await?;
         tx.commit().await?;

@@ -69,7 +69,7 @@ impl Store {
     /// because the serial is no longer ours). Recording it again changes nothing. A swap's
     /// claim is closed by `complete_swap` / `abort_swap` instead.
     pub async fn record_intent_done(&self, ctx: &Ctx<'_>, id: i64) -> Result<Intent, IntentError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let current = load::intent(&mut tx, ctx.org, id).await?.ok_or(IntentError::NotFound)?;
         if current.is_swap_claim() {
             return Err(IntentError::SwapClaim);
@@ -92,7 +92,7 @@ impl Store {
         error: &str,
     ) -> Result<Intent, IntentError> {
         let error: String = error.chars().take(MAX_ERROR_LEN).collect();
-        let mut tx = self.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let row: Option<IntentRow> = on_tx!(&mut tx, c => sqlx::query_as(FAILED_TRY)
             .bind(ctx.org)
             .bind(id)
@@ -117,7 +117,7 @@ impl Store {
     /// For the recovery worker, across orgs: up to `limit` due `release` intents and swap
     /// claims, most overdue first, leased until now + the store's lease. Returned oldest first.
     pub async fn lease_due_intents(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Intent>, StoreError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let sql = tx.pick(LEASE_INTENTS_POSTGRES, LEASE_INTENTS_SQLITE);
         let rows: Vec<IntentRow> = on_tx!(&mut tx, c => sqlx::query_as(sql)
             .bind(micros(now))
@@ -139,7 +139,7 @@ impl Store {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Attempt>, StoreError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let sql = tx.pick(LEASE_ATTEMPTS_POSTGRES, LEASE_ATTEMPTS_SQLITE);
         let mut leased: Vec<(String, String, i64)> = on_tx!(&mut tx, c => sqlx::query_as(sql)
             .bind(micros(now))

@@ -44,49 +44,9 @@ pub struct Store {
     lease: Duration,
 }
 
-/// An open transaction: for writes `BEGIN` on PostgreSQL and `BEGIN IMMEDIATE` on SQLite's one
-/// writer connection (so SQLite writers queue in-process instead of failing with "database is
-/// locked"); for reads a read-only snapshot.
-pub(crate) enum Tx {
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-}
-
-impl Tx {
-    /// The statement for this backend, where the two dialects differ.
-    pub(crate) fn pick(&self, postgres: &'static str, sqlite: &'static str) -> &'static str {
-        match self {
-            Self::Postgres(_) => postgres,
-            Self::Sqlite(_) => sqlite,
-        }
-    }
-
-    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Self::Postgres(tx) => tx.commit().await,
-            Self::Sqlite(tx) => tx.commit().await,
-        }
-    }
-}
-
-/// Runs `$body` (a sqlx future built from `$conn`) on the transaction's connection: the body is
-/// type-checked once per backend.
-macro_rules! on_tx {
-    ($tx:expr, $conn:ident => $body:expr) => {
-        match $tx {
-            $crate::store::Tx::Postgres(tx) => {
-                let $conn = &mut **tx;
-                $body.await
-            }
-            $crate::store::Tx::Sqlite(tx) => {
-                let $conn = &mut **tx;
-                $body.await
-            }
-        }
-    };
-}
-
-pub(crate) use on_tx;
+/// Transactions are [`shared::db`]'s, the same for both services: writes in
+/// [`Db::begin_write`], reads in a snapshot from [`Db::begin_read`].
+pub(crate) use shared::{db::Tx, on_tx};
 
 impl Store {
     /// A store whose leases last [`DEFAULT_LEASE_SECS`].
@@ -112,23 +72,5 @@ impl Store {
             Db::Sqlite(pools) => sqlx::migrate!("./migrations/sqlite").run(&pools.writer).await?,
         }
         Ok(())
-    }
-
-    /// A write transaction.
-    pub(crate) async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        match &self.db {
-            Db::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
-            Db::Sqlite(pools) => pools.writer.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
-        }
-    }
-
-    /// A read-only snapshot: its statements all see the same committed state.
-    pub(crate) async fn read(&self) -> Result<Tx, sqlx::Error> {
-        match &self.db {
-            Db::Postgres(pool) => {
-                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await.map(Tx::Postgres)
-            }
-            Db::Sqlite(pools) => pools.reader.begin().await.map(Tx::Sqlite),
-        }
     }
 }

@@ -59,7 +59,7 @@ impl Store {
         org: &str,
         id: &RegistrationId,
     ) -> Result<Option<Registration>, StoreError> {
-        let mut tx = self.read().await?;
+        let mut tx = self.db.begin_read().await?;
         let registration = load::registration(&mut tx, org, id).await?;
         tx.commit().await?;
         Ok(public(registration))
@@ -89,7 +89,7 @@ impl Store {
         org: &str,
         key: &str,
     ) -> Result<Option<Registration>, StoreError> {
-        let mut tx = self.read().await?;
+        let mut tx = self.db.begin_read().await?;
         let row: Option<RegistrationRow> =
             on_tx!(&mut tx, c => sqlx::query_as(sql).bind(org).bind(key).fetch_optional(c))?;
         let registration = load::with_line_items(&mut tx, row.into_iter().collect()).await?.pop();
@@ -122,7 +122,7 @@ impl Store {
             None if upwards => (i64::MIN, ""),
             None => (i64::MAX, ""),
         };
-        let mut tx = self.read().await?;
+        let mut tx = self.db.begin_read().await?;
         let rows = page_rows(&mut tx, org, filter, upwards, (time, id), limit).await?;
         let mut registrations = load::with_line_items(&mut tx, rows).await?;
         tx.commit().await?;

@@ -27,7 +27,7 @@ impl Store {
         key: Option<&RequestKey>,
         serial: &SerialNumber,
     ) -> Result<Registration, ResetError> {
-        let mut write = begin_write!(self, ctx, key);
+        let mut write = begin_write!(&self.db, ctx, key);
         let tx = &mut write.tx;
         let id = holder(tx, ctx.org, serial).await?.ok_or(ResetError::NotHeld)?;
         lock(tx, ctx.org, &id).await?;

@@ -139,7 +139,7 @@ impl Store {
         id: &RegistrationId,
         review: Review<'_>,
     ) -> Result<Registration, TransitionError> {
-        let mut write = begin_write!(self, ctx, key);
+        let mut write = begin_write!(&self.db, ctx, key);
         if !apply(&mut write.tx, ctx.org, id.as_str(), review, ctx.now).await? {
             let current = load::registration(&mut write.tx, ctx.org, id).await?;
             let from =
@@ -166,7 +166,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Registration>, StoreError> {
         let cutoff = period.cutoff(now);
-        let mut tx = self.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let sql = tx.pick(OVERDUE_POSTGRES, OVERDUE_SQLITE);
         let overdue: Vec<(String, String)> = on_tx!(&mut tx, c => sqlx::query_as(sql).bind(micros(cutoff)).bind(i64::from(limit)).fetch_all(c))?;
         let mut expired = Vec::with_capacity(overdue.len());

@@ -49,7 +49,7 @@ impl Store {
         if old.key() == new.key() {
             return Err(SwapError::SameSerial);
         }
-        let mut write = match Write::begin::<i64, SwapError>(self, ctx, key).await? {
+        let mut write = match Write::begin::<i64, SwapError>(&self.db, ctx.org, ctx.now, key).await? {
             Begun::Replay(claim_id) => {
                 let swap = self.get_swap(ctx.org, claim_id).await?;
                 let swap =
@@ -94,7 +94,7 @@ impl Store {
         claim_id: i64,
         plan: Option<&WarrantyPlanTerms>,
     ) -> Result<Registration, CompleteSwapError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let found = load::intent(&mut tx, ctx.org, claim_id).await?.filter(|i| i.is_swap_claim());
         let id = found.ok_or(CompleteSwapError::NotFound)?.registration_id;
         let now = micros(ctx.now);
@@ -158,7 +158,7 @@ impl Store {
         failure: &AttemptFailure,
         may_be_claimed: bool,
     ) -> Result<SwapAttempt, AbortSwapError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let claim = load::intent(&mut tx, ctx.org, claim_id).await?.filter(|i| i.is_swap_claim());
         let claim = claim.ok_or(AbortSwapError::NotFound)?;
         let closed = on_tx!(&mut tx, c => sqlx::query(CLOSE)
@@ -185,7 +185,7 @@ impl Store {
 
     /// The swap whose claim is intent `claim_id`.
     pub async fn get_swap(&self, org: &str, claim_id: i64) -> Result<Option<SwapAttempt>, StoreError> {
-        let mut tx = self.read().await?;
+        let mut tx = self.db.begin_read().await?;
         let claim = load::intent(&mut tx, org, claim_id).await?;
         tx.commit().await?;
         Ok(claim.filter(|c| c.is_swap_claim()).map(|claim| SwapAttempt { claim }))

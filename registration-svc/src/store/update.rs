@@ -35,7 +35,7 @@ impl Store {
         id: &RegistrationId,
         patch: &RegistrationPatch,
     ) -> Result<Registration, UpdateError> {
-        let mut write = begin_write!(self, ctx, key);
+        let mut write = begin_write!(&self.db, ctx, key);
         let custom_fields = patch.custom_fields.as_ref().map(|f| to_json(f.as_map())).transpose()?;
         let proof_urls = patch.proof_of_purchase_urls.as_ref().map(to_json).transpose()?;
         let consent_time = patch.email_marketing_consent_time.flatten().map(micros);

@@ -9,7 +9,6 @@ mod identifier;
 mod serial;
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 pub use batch::{BatchOutcome, ItemError, ItemReason, MAX_BATCH, drop_repeats};
 pub use catalog::{
@@ -31,22 +30,11 @@ pub use serial::{
 /// Longest revocation reason, in characters.
 pub const MAX_REASON_LEN: usize = 500;
 
-/// Who acts, for which organization, and when: every write is stamped with it.
-#[derive(Debug, Clone, Copy)]
-pub struct Ctx<'a> {
-    pub org: &'a str,
-    /// The token's `sub`, recorded in the serial's history.
-    pub actor: &'a str,
-    pub now: chrono::DateTime<chrono::Utc>,
-}
+/// Who acts, for which organization, and when; the same in both services.
+pub use shared::auth::Ctx;
 
-/// A mutation's `request_id` with a fingerprint of the method and request it came with, so a
-/// retry replays the first answer and a different request with the same id is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestKey {
-    pub request_id: Uuid,
-    pub fingerprint: [u8; 32],
-}
+/// A mutation's `request_id` and request fingerprint; the same in both services.
+pub use shared::request_id::RequestKey;
 
 /// `ListSerials` filters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,18 +20,11 @@ const SERIAL_TYPE: &str = "serial_number";
 const PRODUCT_TYPE: &str = "regserial.serial.v1.Product";
 const PLAN_TYPE: &str = "regserial.serial.v1.WarrantyPlan";
 
-/// How long a caller should wait before retrying while the database is unreachable.
-const DATABASE_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// A database failure: UNAVAILABLE (with RetryInfo) while the database cannot be reached,
-/// otherwise logged with its cause and answered as INTERNAL without it.
+/// otherwise logged with its cause and answered as INTERNAL without it (see
+/// [`status::store_failure`]).
 pub fn store(err: StoreError) -> Status {
-    if err.is_unavailable() {
-        tracing::warn!(error = %status::error_chain(&err), "database unavailable");
-        let message = "database unavailable, retry later";
-        return status::unavailable(DOMAIN, "DATABASE_UNAVAILABLE", message, DATABASE_RETRY_DELAY);
-    }
-    status::internal(DOMAIN, &err)
+    status::store_failure(DOMAIN, &err)
 }
 
 pub fn serial_not_found(number: &str) -> Status {

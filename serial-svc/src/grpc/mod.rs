@@ -15,16 +15,14 @@ mod serial_reads;
 mod serial_writes;
 mod serials;
 
-use chrono::{DateTime, Utc};
 use regserial::client::MAX_MESSAGE_SIZE;
 use regserial::serial::v1::catalog_service_server::CatalogServiceServer;
 use regserial::serial::v1::serial_service_server::SerialServiceServer;
-use shared::auth::{Principal, Scope};
+use shared::auth::Scope;
 use shared::clock::SharedClock;
 use shared::paging::PageTokens;
 use tonic::{Request, Status};
 
-use crate::domain::Ctx;
 use crate::store::Store;
 
 /// The ErrorInfo domain of every error serial-svc returns.
@@ -46,22 +44,7 @@ pub struct Api {
     tokens: PageTokens,
 }
 
-/// An authorized caller and the instant its call is handled at.
-pub struct Caller {
-    pub principal: Principal,
-    pub now: DateTime<Utc>,
-}
-
-impl Caller {
-    /// The context every write of this call is stamped with.
-    pub fn ctx(&self) -> Ctx<'_> {
-        Ctx { org: &self.principal.org, actor: &self.principal.subject, now: self.now }
-    }
-
-    pub fn org(&self) -> &str {
-        &self.principal.org
-    }
-}
+pub use shared::auth::Caller;
 
 impl Api {
     pub fn new(store: Store, clock: SharedClock, tokens: PageTokens) -> Self {
@@ -70,9 +53,7 @@ impl Api {
 
     /// The caller of `request`, if its token holds any of `scopes`.
     pub fn caller<T>(&self, request: &Request<T>, scopes: &[Scope]) -> Result<Caller, Status> {
-        let principal = shared::auth::principal(request)?;
-        principal.require_any(DOMAIN, scopes)?;
-        Ok(Caller { principal, now: self.clock.now() })
+        Caller::authorize(request, DOMAIN, scopes, &self.clock)
     }
 
     /// `SerialService`, accepting messages up to [`MAX_MESSAGE_SIZE`].

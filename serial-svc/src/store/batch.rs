@@ -135,7 +135,7 @@ impl Store {
         mut items: Vec<(usize, NewSerial)>,
         atomic: bool,
     ) -> Result<BatchOutcome, BatchCreateError> {
-        let mut write = begin_write!(self, ctx, key);
+        let mut write = begin_write!(&self.db, ctx, key);
         // One global insert order, so concurrent overlapping batches wait on each other's keys
         // in the same order and cannot deadlock on PostgreSQL.
         items.sort_unstable_by(|(_, a), (_, b)| a.number.key().cmp(b.number.key()));

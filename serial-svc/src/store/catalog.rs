@@ -41,7 +41,7 @@ impl Store {
         key: Option<&RequestKey>,
         plan: NewWarrantyPlan,
     ) -> Result<WarrantyPlan, CreatePlanError> {
-        let mut write = begin_write!(self, ctx, key);
+        let mut write = begin_write!(&self.db, ctx, key);
         let row: Option<PlanRow> = on_tx!(&mut write.tx, c => sqlx::query_as(INSERT_PLAN)
             .bind(ctx.org)
             .bind(plan.id.as_str())
@@ -84,7 +84,7 @@ impl Store {
         key: Option<&RequestKey>,
         product: NewProduct,
     ) -> Result<Product, CreateProductError> {
-        let mut write = begin_write!(self, ctx, key);
+        let mut write = begin_write!(&self.db, ctx, key);
         if let Some(parent) = &product.parent_sku
             && !exists(&mut write.tx, PRODUCT_EXISTS, ctx.org, parent.as_str()).await?
         {

@@ -25,47 +25,6 @@ pub struct Store {
     lookups: lookup::Lookups,
 }
 
-/// An open write transaction: `BEGIN` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite's one writer
-/// connection, so SQLite writers queue in-process instead of failing with "database is locked".
-pub(crate) enum Tx {
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-}
-
-impl Tx {
-    /// The statement for this backend, where the two dialects differ.
-    pub(crate) fn pick(&self, postgres: &'static str, sqlite: &'static str) -> &'static str {
-        match self {
-            Self::Postgres(_) => postgres,
-            Self::Sqlite(_) => sqlite,
-        }
-    }
-
-    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Self::Postgres(tx) => tx.commit().await,
-            Self::Sqlite(tx) => tx.commit().await,
-        }
-    }
-}
-
-/// Runs `$body` (a sqlx future built from `$conn`) on the transaction's connection: the body is
-/// type-checked once per backend.
-macro_rules! on_tx {
-    ($tx:expr, $conn:ident => $body:expr) => {
-        match $tx {
-            $crate::store::Tx::Postgres(tx) => {
-                let $conn = &mut **tx;
-                $body.await
-            }
-            $crate::store::Tx::Sqlite(tx) => {
-                let $conn = &mut **tx;
-                $body.await
-            }
-        }
-    };
-}
-
 /// Runs `$body` on a pool that serves reads: PostgreSQL's pool or SQLite's read pool.
 macro_rules! on_reader {
     ($db:expr, $conn:ident => $body:expr) => {
@@ -82,7 +41,9 @@ macro_rules! on_reader {
     };
 }
 
-pub(crate) use {on_reader, on_tx};
+pub(crate) use on_reader;
+/// Transactions are [`shared::db`]'s, the same for both services.
+pub(crate) use shared::{db::Tx, on_tx};
 
 impl Store {
     pub fn new(db: Db) -> Self {
@@ -101,12 +62,5 @@ impl Store {
             Db::Sqlite(pools) => sqlx::migrate!("./migrations/sqlite").run(&pools.writer).await?,
         }
         Ok(())
-    }
-
-    pub(crate) async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        match &self.db {
-            Db::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
-            Db::Sqlite(pools) => pools.writer.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
-        }
     }
 }

@@ -123,7 +123,7 @@ impl Store {
         number: &SerialNumber,
         claimant: &Claimant,
     ) -> Result<Serial, ClaimError> {
-        let mut write = begin_write!(self, ctx, key);
+        let mut write = begin_write!(&self.db, ctx, key);
         let mut attempts = 0;
         let serial = loop {
             attempts += 1;
@@ -162,7 +162,7 @@ impl Store {
         claimant: &Claimant,
         replaced_by: Option<&SerialNumber>,
     ) -> Result<Serial, ReleaseError> {
-        let mut write = begin_write!(self, ctx, key);
+        let mut write = begin_write!(&self.db, ctx, key);
         let released: Option<SerialRow> = on_tx!(&mut write.tx, c => sqlx::query_as(RELEASE)
             .bind(ctx.org)
             .bind(number.key())
@@ -201,7 +201,7 @@ impl Store {
         product_sku: Option<&Sku>,
         claimant: Option<&Claimant>,
     ) -> Result<Serial, AllocateError> {
-        let mut write = begin_write!(self, ctx, key);
+        let mut write = begin_write!(&self.db, ctx, key);
         let sql = write.tx.pick(ALLOCATE_POSTGRES, ALLOCATE_SQLITE);
         let claimant = claimant.map(Claimant::as_str);
         let allocated: Option<SerialRow> = on_tx!(&mut write.tx, c => sqlx::query_as(sql)
@@ -227,7 +227,7 @@ impl Store {
         number: &SerialNumber,
         reason: &str,
     ) -> Result<Serial, RevokeError> {
-        let mut write = begin_write!(self, ctx, key);
+        let mut write = begin_write!(&self.db, ctx, key);
         let revoked: Option<SerialRow> = on_tx!(&mut write.tx, c => sqlx::query_as(REVOKE)
             .bind(ctx.org)
             .bind(number.key())

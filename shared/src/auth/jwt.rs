@@ -5,10 +5,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 use tonic::service::Interceptor;
@@ -142,16 +142,9 @@ impl Interceptor for Authenticator {
     }
 }
 
-#[derive(Serialize)]
-struct MintedClaims<'a> {
-    org: &'a str,
-    sub: &'a str,
-    scope: String,
-    iat: u64,
-    exp: u64,
-}
-
-/// An HS256 token for `org` and `subject` granting `scopes`, valid for `ttl` from now.
+/// An HS256 token for `org` and `subject` granting `scopes`, valid for `ttl` from now: the
+/// same as [`TokenSigner::hs256`](super::TokenSigner::hs256)`(secret).mint(..)`, kept for callers
+/// that hold only the secret.
 pub fn mint_hs256(
     secret: &[u8],
     org: &str,
@@ -159,19 +152,7 @@ pub fn mint_hs256(
     scopes: &[Scope],
     ttl: Duration,
 ) -> anyhow::Result<String> {
-    if org.is_empty() || subject.is_empty() {
-        bail!("a token needs a non-empty org and subject");
-    }
-    let now = jsonwebtoken::get_current_timestamp();
-    let claims = MintedClaims {
-        org,
-        sub: subject,
-        scope: scopes.iter().map(|scope| scope.as_str()).collect::<Vec<_>>().join(" "),
-        iat: now,
-        exp: now.saturating_add(ttl.as_secs()),
-    };
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret))
-        .context("cannot sign the token")
+    super::TokenSigner::hs256(secret).mint(org, subject, scopes, ttl)
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! Who is calling: a bearer JWT becomes a [`Principal`] (tenant `org`, subject, scopes), checked
-//! by the [`Authenticator`] interceptor and read by handlers with [`principal`].
+//! by the [`Authenticator`] interceptor and read by handlers with [`principal`], or as an
+//! authorized [`Caller`] whose [`Ctx`] stamps the writes of its call.
 //!
 //! The tenant is always the token's `org`, never a request field.
 
 mod args;
 mod cache;
+mod caller;
 mod jwt;
 mod signer;
 
@@ -17,6 +19,7 @@ use tonic::{Request, Status};
 use crate::status;
 
 pub use args::AuthArgs;
+pub use caller::{Caller, Ctx};
 pub use jwt::{Authenticator, mint_hs256};
 pub use signer::TokenSigner;
 

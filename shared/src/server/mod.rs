@@ -1,6 +1,7 @@
 //! Server bootstrap shared by both services: the tonic server settings, health (NOT_SERVING
 //! until the database answers, and again while draining), reflection v1 and v1alpha, binding
-//! before serving, and an ordered, bounded shutdown.
+//! before serving, and an ordered, bounded shutdown; the startup steps every service takes in
+//! the same order (`startup`).
 //!
 //! ```ignore
 //! let (health, _) = Health::new(&["regserial.serial.v1.SerialService"]);
@@ -22,6 +23,7 @@ mod reflection;
 mod request_log;
 mod serve;
 mod signal;
+mod startup;
 
 pub use args::ServiceArgs;
 pub use health::Health;
@@ -34,6 +36,7 @@ pub use serve::{
     server, server_with_timeout,
 };
 pub use signal::shutdown_signal;
+pub use startup::{Readiness, bind, connect_database, exit_code, migrate_unless_skipped};
 
 #[cfg(test)]
 mod tests;

@@ -172,6 +172,21 @@ pub fn internal(domain: &str, err: &(dyn std::error::Error + 'static)) -> Status
     Status::with_error_details(Code::Internal, "internal error", details)
 }
 
+/// How long a caller should wait before retrying while the database is unreachable.
+const DATABASE_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// A database failure, answered the same way by every service: UNAVAILABLE with ErrorInfo
+/// `DATABASE_UNAVAILABLE` and a RetryInfo while the database cannot be reached (logged as a
+/// warning), otherwise logged with its cause and answered as INTERNAL without it.
+pub fn store_failure(domain: &str, err: &crate::db::StoreError) -> Status {
+    if err.is_unavailable() {
+        tracing::warn!(error = %error_chain(err), "database unavailable");
+        let message = "database unavailable, retry later";
+        return unavailable(domain, "DATABASE_UNAVAILABLE", message, DATABASE_RETRY_DELAY);
+    }
+    internal(domain, err)
+}
+
 /// `err` and its sources, joined with `: `.
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut chain = err.to_string();

@@ -5,6 +5,7 @@
 //! skipped with a notice on stderr, unless `REGSERIAL_REQUIRE_POSTGRES=1` (as CI sets it), which
 //! makes them fail instead.
 
+mod conformance;
 mod proxy;
 
 pub use proxy::{FaultProxy, ProxyMode};

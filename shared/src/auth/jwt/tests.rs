@@ -3,6 +3,7 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 use super::*;
+use jsonwebtoken::{EncodingKey, Header};
 
 const SECRET: &[u8] = b"unit-test-secret";
 const DOMAIN: &str = "serial.regserial";
