@@ -126,10 +126,6 @@ impl Store {
             };
         };
         let purchase_date = row.purchase_date.map(time).transpose()?;
-        let sequence: i64 = on_tx!(&mut tx, c => sqlx::query_scalar(NEXT_NUMBER).bind(ctx.org).fetch_one(c))?;
-        let sequence =
-            u64::try_from(sequence).map_err(|_| StoreError::Corrupt(format!("sequence {sequence}")))?;
-        let number = RegistrationNumber::new(ctx.org, sequence);
         let items: Vec<(i32, String, String)> =
             on_tx!(&mut tx, c => sqlx::query_as(ITEM_SERIALS).bind(id.as_str()).fetch_all(c))?;
         let mut first_warranty = None;
@@ -154,6 +150,13 @@ impl Store {
             }
         }
         let warranty = first_warranty.as_ref().map(to_json).transpose()?;
+        close_claims(&mut tx, ctx, id).await?;
+        // The org's counter row is locked from here to the commit, serializing every creation
+        // of the org: taken last, so that it is held for as few statements as possible.
+        let sequence: i64 = on_tx!(&mut tx, c => sqlx::query_scalar(NEXT_NUMBER).bind(ctx.org).fetch_one(c))?;
+        let sequence =
+            u64::try_from(sequence).map_err(|_| StoreError::Corrupt(format!("sequence {sequence}")))?;
+        let number = RegistrationNumber::new(ctx.org, sequence);
         on_tx!(&mut tx, c => sqlx::query(TO_PENDING)
             .bind(ctx.org)
             .bind(id.as_str())
@@ -162,7 +165,6 @@ impl Store {
             .bind(warranty)
             .bind(micros(ctx.now))
             .execute(c).map_ok(drop))?;
-        close_claims(&mut tx, ctx, id).await?;
         let registration = load::existing(&mut tx, ctx.org, id).await?;
         tx.commit().await?;
         Ok(registration)

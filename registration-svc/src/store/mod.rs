@@ -46,7 +46,7 @@ pub struct Store {
 
 /// Transactions are [`shared::db`]'s, the same for both services: writes in
 /// [`Db::begin_write`], reads in a snapshot from [`Db::begin_read`].
-pub(crate) use shared::{db::Tx, on_tx};
+pub(crate) use shared::{db::Tx, on_reader, on_tx};
 
 impl Store {
     /// A store whose leases last [`DEFAULT_LEASE_SECS`].

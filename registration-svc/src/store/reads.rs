@@ -1,33 +1,55 @@
 //! Reading registrations the API shows: by id, by number, by held serial, and listed with
 //! filters and keyset cursors both ways. CLAIMING and FAILED attempts are never returned.
 
+use shared::db::Db;
+
 use super::{
-    Store, Tx, load, on_tx,
-    rows::{RegistrationRow, micros, registration_columns},
+    Store, load, on_reader,
+    rows::{RegistrationWithItems, items_postgres, items_sqlite, micros, registration_columns},
 };
 use crate::domain::{
     Order, PageBound, Registration, RegistrationFilter, RegistrationId, RegistrationNumber, RegistrationPage,
     SerialNumber, StoreError,
 };
 
-const BY_NUMBER: &str = concat!(
-    "SELECT ",
-    registration_columns!(),
-    " FROM registrations WHERE org_id = $1 AND registration_number = $2"
-);
-const BY_SERIAL: &str = concat!(
-    "SELECT ",
-    registration_columns!(),
-    " FROM registrations WHERE org_id = $1 \
-     AND id = (SELECT registration_id FROM holdings WHERE org_id = $1 AND serial_key = $2)"
-);
-
-/// Lists in one direction of create time: `$comparison` against the cursor `($7, $8)`.
-macro_rules! list_sql {
-    ($comparison:literal, $direction:literal) => {
+/// A registration with its line items, by `$where` (`$1` is always the org).
+macro_rules! one_sql {
+    ($items:ident, $where:literal) => {
         concat!(
             "SELECT ",
             registration_columns!(),
+            ", ",
+            $items!(),
+            " FROM registrations WHERE org_id = $1 AND ",
+            $where
+        )
+    };
+}
+const BY_ID: [&str; 2] = [load::WITH_ITEMS_POSTGRES, load::WITH_ITEMS_SQLITE];
+const BY_NUMBER: [&str; 2] = [
+    one_sql!(items_postgres, "registration_number = $2"),
+    one_sql!(items_sqlite, "registration_number = $2"),
+];
+const BY_SERIAL: [&str; 2] = [
+    one_sql!(
+        items_postgres,
+        "id = (SELECT registration_id FROM holdings WHERE org_id = $1 AND serial_key = $2)"
+    ),
+    one_sql!(
+        items_sqlite,
+        "id = (SELECT registration_id FROM holdings WHERE org_id = $1 AND serial_key = $2)"
+    ),
+];
+
+/// Lists in one direction of create time: `$comparison` against the cursor `($7, $8)`, each
+/// registration with its line items.
+macro_rules! list_sql {
+    ($items:ident, $comparison:literal, $direction:literal) => {
+        concat!(
+            "SELECT ",
+            registration_columns!(),
+            ", ",
+            $items!(),
             " FROM registrations WHERE org_id = $1 \
              AND status IN ('pending', 'approved', 'denied', 'expired', 'canceled') \
              AND (CAST($2 AS TEXT) IS NULL OR customer_email_key = $2) \
@@ -45,8 +67,13 @@ macro_rules! list_sql {
         )
     };
 }
-const LIST_UP: &str = list_sql!(">", "ASC");
-const LIST_DOWN: &str = list_sql!("<", "DESC");
+const LIST_UP: [&str; 2] = [list_sql!(items_postgres, ">", "ASC"), list_sql!(items_sqlite, ">", "ASC")];
+const LIST_DOWN: [&str; 2] = [list_sql!(items_postgres, "<", "DESC"), list_sql!(items_sqlite, "<", "DESC")];
+
+/// `[postgres, sqlite]`'s statement for `db`.
+fn pick(db: &Db, [postgres, sqlite]: [&'static str; 2]) -> &'static str {
+    db.pick(postgres, sqlite)
+}
 
 fn public(registration: Option<Registration>) -> Option<Registration> {
     registration.filter(|r| r.status.is_public())
@@ -59,10 +86,7 @@ impl Store {
         org: &str,
         id: &RegistrationId,
     ) -> Result<Option<Registration>, StoreError> {
-        let mut tx = self.db.begin_read().await?;
-        let registration = load::registration(&mut tx, org, id).await?;
-        tx.commit().await?;
-        Ok(public(registration))
+        self.lookup(BY_ID, org, id.as_str()).await
     }
 
     /// The registration numbered `number` in `org`.
@@ -83,18 +107,17 @@ impl Store {
         self.lookup(BY_SERIAL, org, serial.key()).await
     }
 
+    /// One registration with its line items, in one statement (`sql` per backend).
     async fn lookup(
         &self,
-        sql: &'static str,
+        sql: [&'static str; 2],
         org: &str,
         key: &str,
     ) -> Result<Option<Registration>, StoreError> {
-        let mut tx = self.db.begin_read().await?;
-        let row: Option<RegistrationRow> =
-            on_tx!(&mut tx, c => sqlx::query_as(sql).bind(org).bind(key).fetch_optional(c))?;
-        let registration = load::with_line_items(&mut tx, row.into_iter().collect()).await?.pop();
-        tx.commit().await?;
-        Ok(public(registration))
+        let sql = pick(&self.db, sql);
+        let row: Option<RegistrationWithItems> =
+            on_reader!(&self.db, c => sqlx::query_as(sql).bind(org).bind(key).fetch_optional(c))?;
+        Ok(public(row.map(RegistrationWithItems::into_domain).transpose()?))
     }
 
     /// One page of `org`'s registrations matching `filter`, in `order` (by create time, then
@@ -122,10 +145,9 @@ impl Store {
             None if upwards => (i64::MIN, ""),
             None => (i64::MAX, ""),
         };
-        let mut tx = self.db.begin_read().await?;
-        let rows = page_rows(&mut tx, org, filter, upwards, (time, id), limit).await?;
-        let mut registrations = load::with_line_items(&mut tx, rows).await?;
-        tx.commit().await?;
+        let rows = self.page_rows(org, filter, upwards, (time, id), limit).await?;
+        let mut registrations: Vec<Registration> =
+            rows.into_iter().map(RegistrationWithItems::into_domain).collect::<Result<_, _>>()?;
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let more = registrations.len() > limit;
         registrations.truncate(limit);
@@ -141,28 +163,28 @@ impl Store {
         };
         Ok(RegistrationPage { registrations, next, previous })
     }
-}
 
-/// Up to `limit + 1` rows from the cursor, scanning up or down the keyset.
-async fn page_rows(
-    tx: &mut Tx,
-    org: &str,
-    filter: &RegistrationFilter,
-    upwards: bool,
-    (time, id): (i64, &str),
-    limit: u32,
-) -> Result<Vec<RegistrationRow>, StoreError> {
-    let sql = if upwards { LIST_UP } else { LIST_DOWN };
-    let rows = on_tx!(tx, c => sqlx::query_as(sql)
-        .bind(org)
-        .bind(filter.customer_email.as_ref().map(|e| e.key()))
-        .bind(filter.channel_name.as_ref().map(|t| t.as_str()))
-        .bind(filter.registration_number.as_ref().map(|n| n.as_str()))
-        .bind(filter.form_slug.as_ref().map(|s| s.as_str()))
-        .bind(filter.status.map(|s| s.as_str()))
-        .bind(time)
-        .bind(id)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(c))?;
-    Ok(rows)
+    /// Up to `limit + 1` rows from the cursor, scanning up or down the keyset.
+    async fn page_rows(
+        &self,
+        org: &str,
+        filter: &RegistrationFilter,
+        upwards: bool,
+        (time, id): (i64, &str),
+        limit: u32,
+    ) -> Result<Vec<RegistrationWithItems>, StoreError> {
+        let sql = pick(&self.db, if upwards { LIST_UP } else { LIST_DOWN });
+        let rows = on_reader!(&self.db, c => sqlx::query_as(sql)
+            .bind(org)
+            .bind(filter.customer_email.as_ref().map(|e| e.key()))
+            .bind(filter.channel_name.as_ref().map(|t| t.as_str()))
+            .bind(filter.registration_number.as_ref().map(|n| n.as_str()))
+            .bind(filter.form_slug.as_ref().map(|s| s.as_str()))
+            .bind(filter.status.map(|s| s.as_str()))
+            .bind(time)
+            .bind(id)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(c))?;
+        Ok(rows)
+    }
 }

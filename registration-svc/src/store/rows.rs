@@ -18,14 +18,6 @@ macro_rules! registration_columns {
     };
 }
 
-/// The columns of a `line_items` row, in [`LineItemRow`]'s order.
-macro_rules! line_item_columns {
-    () => {
-        "registration_id, position, sku, name, quantity, product_id, variant_id, source_line_item_id, \
-         image_url, serial_number, warranty"
-    };
-}
-
 /// The columns of an `intents` row, in [`IntentRow`]'s order.
 macro_rules! intent_columns {
     () => {
@@ -34,7 +26,28 @@ macro_rules! intent_columns {
     };
 }
 
-pub(crate) use {intent_columns, line_item_columns, registration_columns};
+/// A registration's line items as one JSON array text column `items`, in position order, each
+/// an object of [`LineItemRow`]'s fields: lets a read fetch a registration and its line items
+/// in one statement (one round trip, one snapshot, no transaction). Correlated with the outer
+/// `registrations` row.
+macro_rules! items_postgres {
+    () => {
+        "COALESCE((SELECT json_agg(json_build_object('sku', i.sku, 'name', i.name, 'quantity', i.quantity, \
+         'product_id', i.product_id, 'variant_id', i.variant_id, 'source_line_item_id', i.source_line_item_id, \
+         'image_url', i.image_url, 'serial_number', i.serial_number, 'warranty', i.warranty) ORDER BY i.position) \
+         FROM line_items i WHERE i.registration_id = registrations.id), '[]')::text AS items"
+    };
+}
+macro_rules! items_sqlite {
+    () => {
+        "(SELECT json_group_array(json_object('sku', i.sku, 'name', i.name, 'quantity', i.quantity, \
+         'product_id', i.product_id, 'variant_id', i.variant_id, 'source_line_item_id', i.source_line_item_id, \
+         'image_url', i.image_url, 'serial_number', i.serial_number, 'warranty', i.warranty) ORDER BY i.position) \
+         FROM line_items i WHERE i.registration_id = registrations.id) AS items"
+    };
+}
+
+pub(crate) use {intent_columns, items_postgres, items_sqlite, registration_columns};
 
 pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
@@ -132,9 +145,39 @@ impl RegistrationRow {
     }
 }
 
+/// A registration row with its line items as JSON (see [`items_postgres`]).
 #[derive(sqlx::FromRow)]
+pub(crate) struct RegistrationWithItems {
+    #[sqlx(flatten)]
+    row: RegistrationRow,
+    items: String,
+}
+
+impl RegistrationWithItems {
+    pub fn into_domain(self) -> Result<Registration, StoreError> {
+        let what = format!("line items of {}", self.row.id);
+        let items: Vec<LineItemRow> = from_json(&self.items, &what)?;
+        let id = self.row.id.clone();
+        let mut registration = self.row.into_domain()?;
+        registration.line_items = items
+            .into_iter()
+            .enumerate()
+            .map(|(position, mut item)| {
+                item.registration_id.clone_from(&id);
+                item.position = i32::try_from(position).unwrap_or(i32::MAX);
+                item.into_domain()
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(registration)
+    }
+}
+
+/// A line item as [`items_postgres`] renders it.
+#[derive(serde::Deserialize)]
 pub(crate) struct LineItemRow {
+    #[serde(default)]
     pub registration_id: String,
+    #[serde(default)]
     pub position: i32,
     sku: Option<String>,
     name: Option<String>,

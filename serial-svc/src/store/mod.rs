@@ -25,23 +25,7 @@ pub struct Store {
     lookups: lookup::Lookups,
 }
 
-/// Runs `$body` on a pool that serves reads: PostgreSQL's pool or SQLite's read pool.
-macro_rules! on_reader {
-    ($db:expr, $conn:ident => $body:expr) => {
-        match $db {
-            shared::db::Db::Postgres(pool) => {
-                let $conn = pool;
-                $body.await
-            }
-            shared::db::Db::Sqlite(pools) => {
-                let $conn = &pools.reader;
-                $body.await
-            }
-        }
-    };
-}
-
-pub(crate) use on_reader;
+pub(crate) use shared::on_reader;
 /// Transactions are [`shared::db`]'s, the same for both services.
 pub(crate) use shared::{db::Tx, on_tx};
 

@@ -30,6 +30,14 @@ impl Tx {
 }
 
 impl Db {
+    /// The statement for this backend, where the two dialects differ.
+    pub fn pick(&self, postgres: &'static str, sqlite: &'static str) -> &'static str {
+        match self {
+            Db::Postgres(_) => postgres,
+            Db::Sqlite(_) => sqlite,
+        }
+    }
+
     /// A write transaction.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         match self {
@@ -63,6 +71,25 @@ macro_rules! on_tx {
             }
             $crate::db::Tx::Sqlite(tx) => {
                 let $conn = &mut **tx;
+                $body.await
+            }
+        }
+    };
+}
+
+/// Runs `$body` (a sqlx future built from `$conn`) on a pool that serves reads, `$db` being a
+/// [`Db`](crate::db::Db): PostgreSQL's pool or SQLite's read pool. For a read that is one
+/// statement, which needs no transaction to see one committed state.
+#[macro_export]
+macro_rules! on_reader {
+    ($db:expr, $conn:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Postgres(pool) => {
+                let $conn = pool;
+                $body.await
+            }
+            $crate::db::Db::Sqlite(pools) => {
+                let $conn = &pools.reader;
                 $body.await
             }
         }
