@@ -42,7 +42,8 @@ const BY_SERIAL: [&str; 2] = [
 ];
 
 /// Lists in one direction of create time: `$comparison` against the cursor `($7, $8)`, each
-/// registration with its line items.
+/// registration with its line items. The page is cut in a subquery first, so that the line
+/// items are aggregated for its rows only, whatever plan the database picks for the scan.
 macro_rules! list_sql {
     ($items:ident, $comparison:literal, $direction:literal) => {
         concat!(
@@ -50,7 +51,7 @@ macro_rules! list_sql {
             registration_columns!(),
             ", ",
             $items!(),
-            " FROM registrations WHERE org_id = $1 \
+            " FROM (SELECT * FROM registrations WHERE org_id = $1 \
              AND status IN ('pending', 'approved', 'denied', 'expired', 'canceled') \
              AND (CAST($2 AS TEXT) IS NULL OR customer_email_key = $2) \
              AND (CAST($3 AS TEXT) IS NULL OR channel_name = $3) \
@@ -63,7 +64,10 @@ macro_rules! list_sql {
             $direction,
             ", id ",
             $direction,
-            " LIMIT $9"
+            " LIMIT $9) AS registrations ORDER BY create_time ",
+            $direction,
+            ", id ",
+            $direction
         )
     };
 }
