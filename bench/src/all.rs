@@ -5,7 +5,7 @@ use crate::{batch, grpc, h2load, report};
 
 pub async fn run(args: &AllCommand) -> anyhow::Result<()> {
     // Before any work, so that a missing h2load fails in a second rather than after the batches.
-    let h2load_version = h2load::ensure_installed(&args.grpc.h2load_bin).await?;
+    let h2load_version = h2load::ensure_installed(&args.grpc.h2load.h2load_bin).await?;
     let mut rows = Vec::new();
     for backend in Backend::ALL {
         rows.extend(report::batch_rows(&batch::run(&args.server, backend, &args.batch).await?));

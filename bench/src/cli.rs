@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::h2load::H2loadArgs;
+
 #[derive(Debug, Parser)]
 #[command(name = "regserial-bench", version, about = "Benchmarks the release serial-svc binary")]
 pub struct Cli {
@@ -91,24 +93,11 @@ pub struct BatchArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct GrpcArgs {
-    /// Measured seconds of each h2load run.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub duration_secs: u64,
-    /// Unmeasured seconds before each h2load run's measurement (h2load --warm-up-time).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=60))]
-    pub warm_up_secs: u64,
-    /// h2load connections (-c).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub clients: u32,
-    /// Concurrent streams per connection (-m).
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub streams: u32,
+    #[command(flatten)]
+    pub h2load: H2loadArgs,
     /// Serials created before the runs, so that lookups hit a table of realistic size.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub seed_serials: u32,
-    /// The h2load executable.
-    #[arg(long, default_value = "h2load")]
-    pub h2load_bin: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -2,7 +2,7 @@
 //! Health/Check. Health runs first and last and the ratios use the mean of both, so that drift of
 //! a shared machine during the run weighs on both sides.
 
-use anyhow::{Context, ensure};
+use anyhow::ensure;
 use prost::Message;
 use regserial::serial::v1::{GetSerialRequest, ValidateSerialRequest};
 use tonic_health::pb::HealthCheckRequest;
@@ -12,7 +12,7 @@ use tonic_health::pb::health_client::HealthClient;
 use crate::cli::{Backend, GrpcArgs, ServerArgs};
 use crate::fixtures::{self, CALL_DEADLINE};
 use crate::grpc_frame;
-use crate::h2load::{self, Load, Summary};
+use crate::h2load::{self, Probe, Summary};
 use crate::harness::{self, Bench};
 use crate::memory::{self, Resident};
 use crate::rpc;
@@ -50,17 +50,9 @@ impl GrpcReport {
 }
 
 pub async fn run(server: &ServerArgs, backend: Backend, args: &GrpcArgs) -> anyhow::Result<GrpcReport> {
-    let h2load_version = h2load::ensure_installed(&args.h2load_bin).await?;
+    let h2load_version = h2load::ensure_installed(&args.h2load.h2load_bin).await?;
     let args = args.clone();
     harness::with_server(server, backend, |bench| measure(bench, backend, args, h2load_version)).await
-}
-
-/// A request body that h2load repeats, and the size of the answer a success carries.
-struct Probe {
-    path: &'static str,
-    body: Vec<u8>,
-    authorized: bool,
-    response_frame_len: usize,
 }
 
 async fn measure(
@@ -114,7 +106,7 @@ async fn health_probe(bench: &Bench) -> anyhow::Result<Probe> {
         response.status()
     );
     Ok(Probe {
-        path: HEALTH_CHECK,
+        path: HEALTH_CHECK.to_owned(),
         body: grpc_frame::frame(&request)?,
         authorized: false,
         response_frame_len: grpc_frame::framed_len(response.encoded_len()),
@@ -128,7 +120,7 @@ async fn get_serial_probe(bench: &Bench, target: &str) -> anyhow::Result<Probe> 
     let response = rpc::call("GetSerial", CALL_DEADLINE, call).await?;
     ensure!(response.serial_number == target, "GetSerial({target}) returned {}", response.serial_number);
     Ok(Probe {
-        path: GET_SERIAL,
+        path: GET_SERIAL.to_owned(),
         body: grpc_frame::frame(&request)?,
         authorized: true,
         response_frame_len: grpc_frame::framed_len(response.encoded_len()),
@@ -146,7 +138,7 @@ async fn validate_serial_probe(bench: &Bench, target: &str) -> anyhow::Result<Pr
         response.reason()
     );
     Ok(Probe {
-        path: VALIDATE_SERIAL,
+        path: VALIDATE_SERIAL.to_owned(),
         body: grpc_frame::frame(&request)?,
         authorized: true,
         response_frame_len: grpc_frame::framed_len(response.encoded_len()),
@@ -154,28 +146,5 @@ async fn validate_serial_probe(bench: &Bench, target: &str) -> anyhow::Result<Pr
 }
 
 async fn load(bench: &Bench, args: &GrpcArgs, probe: &Probe, name: &str) -> anyhow::Result<Summary> {
-    let body = bench.work_dir.join(format!("{name}.bin"));
-    std::fs::write(&body, &probe.body).with_context(|| format!("cannot write {}", body.display()))?;
-    let mut headers = vec!["content-type: application/grpc".to_owned(), "te: trailers".to_owned()];
-    if probe.authorized {
-        headers.push(format!("authorization: Bearer {}", bench.token));
-    }
-    let url = format!("http://{}{}", bench.addr, probe.path);
-    eprintln!(
-        "h2load {name}: {}s (+{}s warm-up), {} clients x {} streams, {url}",
-        args.duration_secs, args.warm_up_secs, args.clients, args.streams
-    );
-    let load = Load {
-        bin: &args.h2load_bin,
-        url,
-        body,
-        headers,
-        duration_secs: args.duration_secs,
-        warm_up_secs: args.warm_up_secs,
-        clients: args.clients,
-        streams: args.streams,
-    };
-    let summary = load.run(probe.response_frame_len).await?;
-    eprintln!("h2load {name}: {:.0} req/s ({} succeeded)", summary.requests_per_sec, summary.succeeded);
-    Ok(summary)
+    args.h2load.run(bench.addr, &bench.token, &bench.work_dir, probe, name).await
 }

@@ -1,6 +1,7 @@
 //! h2load: running it under a time bound, reading its summary, and refusing a run in which a
 //! request failed.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -22,6 +23,75 @@ pub async fn ensure_installed(bin: &Path) -> anyhow::Result<String> {
         Err(_) => bail!("{} --version did not return: {INSTALL_HINT}", bin.display()),
     };
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// How long and how hard h2load drives each run: flags shared by every h2load bench.
+#[derive(Debug, Clone, clap::Args)]
+pub struct H2loadArgs {
+    /// Measured seconds of each h2load run.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub duration_secs: u64,
+    /// Unmeasured seconds before each h2load run's measurement (h2load --warm-up-time).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=60))]
+    pub warm_up_secs: u64,
+    /// h2load connections (-c).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub clients: u32,
+    /// Concurrent streams per h2load connection (-m).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub streams: u32,
+    /// The h2load executable.
+    #[arg(long, default_value = "h2load")]
+    pub h2load_bin: PathBuf,
+}
+
+/// A request body that h2load repeats, and the size of the answer a success carries.
+pub struct Probe {
+    /// `/package.Service/Method`.
+    pub path: String,
+    /// The gRPC-framed request.
+    pub body: Vec<u8>,
+    /// Whether the call needs the bench's token.
+    pub authorized: bool,
+    pub response_frame_len: usize,
+}
+
+impl H2loadArgs {
+    /// One h2load run of `probe` against the server at `addr`, its body written to
+    /// `work_dir/<name>.bin`.
+    pub async fn run(
+        &self,
+        addr: SocketAddr,
+        token: &str,
+        work_dir: &Path,
+        probe: &Probe,
+        name: &str,
+    ) -> anyhow::Result<Summary> {
+        let body = work_dir.join(format!("{name}.bin"));
+        std::fs::write(&body, &probe.body).with_context(|| format!("cannot write {}", body.display()))?;
+        let mut headers = vec!["content-type: application/grpc".to_owned(), "te: trailers".to_owned()];
+        if probe.authorized {
+            headers.push(format!("authorization: Bearer {token}"));
+        }
+        let url = format!("http://{addr}{}", probe.path);
+        eprintln!(
+            "h2load {name}: {}s (+{}s warm-up), {} clients x {} streams, {url}",
+            self.duration_secs, self.warm_up_secs, self.clients, self.streams
+        );
+        let load = Load {
+            bin: &self.h2load_bin,
+            url,
+            body,
+            headers,
+            duration_secs: self.duration_secs,
+            warm_up_secs: self.warm_up_secs,
+            clients: self.clients,
+            streams: self.streams,
+        };
+        let summary = load.run(probe.response_frame_len).await?;
+        eprintln!("h2load {name}: {:.0} req/s ({} succeeded)", summary.requests_per_sec, summary.succeeded);
+        Ok(summary)
+    }
 }
 
 /// One timed h2load run of POST requests with the same body.

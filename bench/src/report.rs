@@ -59,7 +59,10 @@ pub fn batch_rows(report: &BatchReport) -> Vec<Row> {
 pub fn grpc_rows(report: &GrpcReport) -> Vec<Row> {
     let backend = report.backend.name();
     let args = &report.args;
-    let load = format!("{}s, {} clients x {} streams", args.duration_secs, args.clients, args.streams);
+    let load = format!(
+        "{}s, {} clients x {} streams",
+        args.h2load.duration_secs, args.h2load.clients, args.h2load.streams
+    );
     let rate = |value: f64| format!("{} req/s", thousands(value.round() as u64));
     let ratio = |name: &str, value: f64| Row {
         backend,

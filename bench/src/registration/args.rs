@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cli::{Backend, ServerArgs};
+use crate::h2load::H2loadArgs;
 
 #[derive(Debug, Args)]
 pub struct RegistrationCommand {
@@ -45,19 +46,6 @@ pub struct RegistrationArgs {
     /// HTTP/2 connections the closed-loop tasks share.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub connections: u32,
-    /// Measured seconds of each h2load run.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub duration_secs: u64,
-    /// Unmeasured seconds before each h2load run's measurement (h2load --warm-up-time).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=60))]
-    pub warm_up_secs: u64,
-    /// h2load connections (-c).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub clients: u32,
-    /// Concurrent streams per h2load connection (-m).
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub streams: u32,
-    /// The h2load executable.
-    #[arg(long, default_value = "h2load")]
-    pub h2load_bin: PathBuf,
+    #[command(flatten)]
+    pub h2load: H2loadArgs,
 }

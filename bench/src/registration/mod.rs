@@ -90,7 +90,7 @@ pub async fn run(
     backend: Backend,
     args: &RegistrationArgs,
 ) -> anyhow::Result<RegistrationReport> {
-    let h2load_version = h2load::ensure_installed(&args.h2load_bin).await?;
+    let h2load_version = h2load::ensure_installed(&args.h2load.h2load_bin).await?;
     let args = args.clone();
     let setup = args.clone();
     pair::with_pair(server, &setup, backend, |pair| measure(pair, backend, args, h2load_version)).await
@@ -246,7 +246,7 @@ async fn create_target(pair: &Pair, pool: SerialPool) -> anyhow::Result<Registra
 
 /// `registration-all`: both backends, one table.
 pub async fn run_all(command: &args::RegistrationAllCommand) -> anyhow::Result<()> {
-    let h2load_version = h2load::ensure_installed(&command.registration.h2load_bin).await?;
+    let h2load_version = h2load::ensure_installed(&command.registration.h2load.h2load_bin).await?;
     let mut rows = Vec::new();
     for backend in Backend::ALL {
         rows.extend(report::rows(&run(&command.server, backend, &command.registration).await?));

@@ -2,7 +2,7 @@
 //! client first (it must succeed and return what the bench expects), then framed for h2load with
 //! the size of the answer that every success must carry.
 
-use anyhow::{Context, ensure};
+use anyhow::ensure;
 use prost::Message;
 use regserial::registration::v1::lookup_registration_request::Key;
 use regserial::registration::v1::{
@@ -16,18 +16,11 @@ use super::args::RegistrationArgs;
 use super::cpu::Usage;
 use super::pair::Pair;
 use crate::fixtures::CALL_DEADLINE;
-use crate::h2load::{Load, Summary};
+pub use crate::h2load::Probe;
+use crate::h2load::Summary;
 use crate::{grpc_frame, rpc};
 
 const SERVICE: &str = "/regserial.registration.v1.RegistrationService";
-
-/// A request body that h2load repeats, and the size of the answer a success carries.
-pub struct Probe {
-    path: String,
-    body: Vec<u8>,
-    authorized: bool,
-    response_frame_len: usize,
-}
 
 /// An h2load run and where the CPU went meanwhile (registration-svc, serial-svc, the bench).
 #[derive(Debug, Clone)]
@@ -103,37 +96,15 @@ fn authorized_probe(method: &str, request: &impl Message, response_len: usize) -
     })
 }
 
-/// One h2load run of `probe` against registration-svc.
+/// One h2load run of `probe` against registration-svc, with the CPU each process used.
 pub async fn load(
     pair: &Pair,
     args: &RegistrationArgs,
     probe: &Probe,
     name: &str,
 ) -> anyhow::Result<Measured> {
-    let body = pair.work_dir.join(format!("{name}.bin"));
-    std::fs::write(&body, &probe.body).with_context(|| format!("cannot write {}", body.display()))?;
-    let mut headers = vec!["content-type: application/grpc".to_owned(), "te: trailers".to_owned()];
-    if probe.authorized {
-        headers.push(format!("authorization: Bearer {}", pair.token));
-    }
-    let url = format!("http://{}{}", pair.registration.addr, probe.path);
-    eprintln!(
-        "h2load {name}: {}s (+{}s warm-up), {} clients x {} streams, {url}",
-        args.duration_secs, args.warm_up_secs, args.clients, args.streams
-    );
-    let load = Load {
-        bin: &args.h2load_bin,
-        url,
-        body,
-        headers,
-        duration_secs: args.duration_secs,
-        warm_up_secs: args.warm_up_secs,
-        clients: args.clients,
-        streams: args.streams,
-    };
     let before = pair.cpu_sample()?;
-    let summary = load.run(probe.response_frame_len).await?;
+    let summary = args.h2load.run(pair.registration.addr, &pair.token, &pair.work_dir, probe, name).await?;
     let cpu = pair.cpu_sample()?.usage_since(&before);
-    eprintln!("h2load {name}: {:.0} req/s ({} succeeded)", summary.requests_per_sec, summary.succeeded);
     Ok(Measured { summary, cpu })
 }

@@ -42,8 +42,10 @@ pub fn rows(report: &RegistrationReport) -> Vec<Row> {
         "closed loop, {} in flight over {} connections, {}s",
         args.concurrency, args.connections, args.loop_secs
     );
-    let h2load =
-        format!("h2load {}s, {} clients x {} streams", args.duration_secs, args.clients, args.streams);
+    let h2load = format!(
+        "h2load {}s, {} clients x {} streams",
+        args.h2load.duration_secs, args.h2load.clients, args.h2load.streams
+    );
     let create = &report.create.summary;
     let create_ratio = create.per_sec() / report.claim_mean();
     let read_ratio = |name: &str, value: f64| {
