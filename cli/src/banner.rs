@@ -46,7 +46,7 @@ pub fn render(serial: SocketAddr, registration: SocketAddr, org: &str, token: &s
             r#"{"serials":[{"serialNumber":"SN-0001","productSku":"DRILL-1"},{"serialNumber":"SN-0002","productSku":"DRILL-1"}]}"#,
             "serial.v1.SerialService/BatchCreateSerials",
         ),
-        "# ... then a customer registers SN-0001, support looks it up, the merchant approves".to_owned(),
+        "# ... then a customer registers SN-0001 and support looks it up".to_owned(),
         call(
             registration,
             r#"{"requestId":"5f1c0b7e-2a4d-4c49-9a43-1f1b2c3d4e5f","registration":{"customerEmail":"ada@example.com","customerName":"Ada","purchaseDate":"2026-11-01T00:00:00Z","lineItems":[{"sku":"DRILL-1","quantity":1,"serialNumber":"SN-0001"}]}}"#,
@@ -57,8 +57,16 @@ pub fn render(serial: SocketAddr, registration: SocketAddr, org: &str, token: &s
             r#"{"serialNumber":"SN-0001"}"#,
             "registration.v1.RegistrationService/LookupRegistration",
         ),
-        "# approve with the id the two calls above printed".to_owned(),
-        call(registration, r#"{"id":"<id>"}"#, "registration.v1.RegistrationService/ApproveRegistration"),
+        "# the merchant approves it, by the id the lookup answers".to_owned(),
+        format!(
+            "ID=$({} | grep -m1 '\"id\"' | cut -d'\"' -f4)",
+            call(
+                registration,
+                r#"{"serialNumber":"SN-0001"}"#,
+                "registration.v1.RegistrationService/LookupRegistration"
+            )
+        ),
+        call(registration, r#"{"id":"'"$ID"'"}"#, "registration.v1.RegistrationService/ApproveRegistration"),
         call(serial, r#"{"serialNumber":"SN-0001"}"#, "serial.v1.SerialService/ListSerialEvents"),
         String::new(),
         "Ctrl-C stops.".to_owned(),
