@@ -7,6 +7,7 @@ pub mod grpc;
 pub mod invariants;
 pub mod registration;
 pub mod seed;
+pub mod serials;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! Seeding serial-svc and building registration requests for the end-to-end tests.
 
-use regserial::registration::v1::{CreateRegistrationRequest, LineItem, Registration};
+use regserial::registration::v1::{
+    CreateRegistrationRequest, GetRegistrationRequest, LineItem, Registration,
+};
 use regserial::serial::v1::{
     BatchCreateSerialsRequest, CreateProductRequest, CreateWarrantyPlanRequest, GetSerialRequest, Product,
     RevokeSerialRequest, Serial, SerialStatus, WarrantyPlan,
@@ -105,4 +107,9 @@ pub async fn register(client: &mut Registrations, email: &str, serials: &[&str])
 pub fn sequence(number: &str) -> u64 {
     let digits: String = number.chars().rev().take_while(char::is_ascii_digit).collect();
     digits.chars().rev().collect::<String>().parse().unwrap_or_else(|_| panic!("no sequence in {number:?}"))
+}
+
+/// Registration `id`, which must exist.
+pub async fn get(c: &mut Registrations, id: &str) -> Registration {
+    c.get_registration(GetRegistrationRequest { id: id.into() }).await.unwrap().into_inner()
 }
