@@ -249,25 +249,32 @@ fn failed_in_transport(status: &Status) -> bool {
     }
 }
 
-/// Warranty plans by (org, id). Bounded: when full it starts afresh, costing one fetch per
-/// plan, never unbounded memory.
+/// Warranty plans by org, then id (nested so that a lookup allocates nothing). Bounded: when
+/// full it starts afresh, costing one fetch per plan, never unbounded memory.
 #[derive(Default)]
-struct PlanCache(Mutex<HashMap<(String, String), WarrantyPlanTerms>>);
+struct PlanCache(Mutex<PlansByOrg>);
+
+#[derive(Default)]
+struct PlansByOrg {
+    orgs: HashMap<String, HashMap<String, WarrantyPlanTerms>>,
+    len: usize,
+}
 
 const MAX_PLANS: usize = 10_000;
 
 impl PlanCache {
     fn get(&self, org: &str, id: &str) -> Option<WarrantyPlanTerms> {
         let plans = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        plans.get(&(org.to_owned(), id.to_owned())).cloned()
+        plans.orgs.get(org)?.get(id).cloned()
     }
 
     fn insert(&self, org: &str, plan: WarrantyPlanTerms) {
         let mut plans = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if plans.len() >= MAX_PLANS {
-            plans.clear();
+        if plans.len >= MAX_PLANS {
+            *plans = PlansByOrg::default();
         }
-        plans.insert((org.to_owned(), plan.id.clone()), plan);
+        let added = plans.orgs.entry(org.to_owned()).or_default().insert(plan.id.clone(), plan).is_none();
+        plans.len += usize::from(added);
     }
 }
 

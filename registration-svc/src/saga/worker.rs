@@ -16,7 +16,7 @@ use shared::auth::{Scope, TokenSigner};
 use shared::clock::SharedClock;
 
 use super::{Saga, SagaError};
-use crate::domain::{Attempt, Ctx, Intent, ReviewPeriod, StoreError};
+use crate::domain::{Attempt, Ctx, Intent, ReviewPeriod, StoreError, SwapAttempt};
 
 /// The `sub` of the worker's tokens, recorded as the actor of what it does.
 pub const WORKER_SUBJECT: &str = "registration-svc/recovery";
@@ -152,8 +152,8 @@ impl RecoveryWorker {
         if !intent.is_swap_claim() {
             return self.saga.release(&ctx, &token, intent).await;
         }
-        let swap = self.saga.store().get_swap(&intent.org_id, intent.id).await?;
-        let Some(swap) = swap else { return Ok(()) };
+        // The lease returned the swap's claim as it is now: nothing to read again.
+        let swap = SwapAttempt { claim: intent.clone() };
         self.saga.drive_swap(&ctx, &token, swap).await.map(drop)
     }
 }

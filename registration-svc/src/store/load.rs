@@ -3,27 +3,12 @@
 
 use super::{
     Tx, on_tx,
-    rows::{
-        IntentRow, RegistrationWithItems, all, intent_columns, items_postgres, items_sqlite,
-        registration_columns,
-    },
+    rows::{IntentRow, RegistrationWithItems, all, intent_columns, registration_with_items},
 };
 use crate::domain::{Intent, Registration, RegistrationId, StoreError};
 
-pub(crate) const WITH_ITEMS_POSTGRES: &str = concat!(
-    "SELECT ",
-    registration_columns!(),
-    ", ",
-    items_postgres!(),
-    " FROM registrations WHERE org_id = $1 AND id = $2"
-);
-pub(crate) const WITH_ITEMS_SQLITE: &str = concat!(
-    "SELECT ",
-    registration_columns!(),
-    ", ",
-    items_sqlite!(),
-    " FROM registrations WHERE org_id = $1 AND id = $2"
-);
+/// Registration `$2` of org `$1` with its line items.
+pub(crate) const BY_ID: [&str; 2] = registration_with_items!("id = $2");
 
 const INTENTS_OF: &str = concat!(
     "SELECT ",
@@ -38,7 +23,8 @@ pub(crate) async fn registration(
     org: &str,
     id: &RegistrationId,
 ) -> Result<Option<Registration>, StoreError> {
-    let sql = tx.pick(WITH_ITEMS_POSTGRES, WITH_ITEMS_SQLITE);
+    let [postgres, sqlite] = BY_ID;
+    let sql = tx.pick(postgres, sqlite);
     let row: Option<RegistrationWithItems> =
         on_tx!(tx, c => sqlx::query_as(sql).bind(org).bind(id.as_str()).fetch_optional(c))?;
     row.map(RegistrationWithItems::into_domain).transpose()

@@ -5,41 +5,21 @@ use shared::db::Db;
 
 use super::{
     Store, load, on_reader,
-    rows::{RegistrationWithItems, items_postgres, items_sqlite, micros, registration_columns},
+    rows::{
+        RegistrationWithItems, items_postgres, items_sqlite, micros, registration_columns,
+        registration_with_items,
+    },
 };
 use crate::domain::{
     Order, PageBound, Registration, RegistrationFilter, RegistrationId, RegistrationNumber, RegistrationPage,
     SerialNumber, StoreError,
 };
 
-/// A registration with its line items, by `$where` (`$1` is always the org).
-macro_rules! one_sql {
-    ($items:ident, $where:literal) => {
-        concat!(
-            "SELECT ",
-            registration_columns!(),
-            ", ",
-            $items!(),
-            " FROM registrations WHERE org_id = $1 AND ",
-            $where
-        )
-    };
-}
-const BY_ID: [&str; 2] = [load::WITH_ITEMS_POSTGRES, load::WITH_ITEMS_SQLITE];
-const BY_NUMBER: [&str; 2] = [
-    one_sql!(items_postgres, "registration_number = $2"),
-    one_sql!(items_sqlite, "registration_number = $2"),
-];
-const BY_SERIAL: [&str; 2] = [
-    one_sql!(
-        items_postgres,
-        "id = (SELECT registration_id FROM holdings WHERE org_id = $1 AND serial_key = $2)"
-    ),
-    one_sql!(
-        items_sqlite,
-        "id = (SELECT registration_id FROM holdings WHERE org_id = $1 AND serial_key = $2)"
-    ),
-];
+const BY_ID: [&str; 2] = load::BY_ID;
+const BY_NUMBER: [&str; 2] = registration_with_items!("registration_number = $2");
+const BY_SERIAL: [&str; 2] = registration_with_items!(
+    "id = (SELECT registration_id FROM holdings WHERE org_id = $1 AND serial_key = $2)"
+);
 
 /// Lists in one direction of create time: `$comparison` against the cursor `($7, $8)`, each
 /// registration with its line items. The page is cut in a subquery first, so that the line

@@ -47,7 +47,34 @@ macro_rules! items_sqlite {
     };
 }
 
-pub(crate) use {intent_columns, items_postgres, items_sqlite, registration_columns};
+/// The `[postgres, sqlite]` statements reading one registration with its line items, by
+/// `$where` (`$1` is always the org).
+macro_rules! registration_with_items {
+    ($where:literal) => {
+        [
+            concat!(
+                "SELECT ",
+                $crate::store::rows::registration_columns!(),
+                ", ",
+                $crate::store::rows::items_postgres!(),
+                " FROM registrations WHERE org_id = $1 AND ",
+                $where
+            ),
+            concat!(
+                "SELECT ",
+                $crate::store::rows::registration_columns!(),
+                ", ",
+                $crate::store::rows::items_sqlite!(),
+                " FROM registrations WHERE org_id = $1 AND ",
+                $where
+            ),
+        ]
+    };
+}
+
+pub(crate) use {
+    intent_columns, items_postgres, items_sqlite, registration_columns, registration_with_items,
+};
 
 pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
