@@ -15,6 +15,7 @@ shared::store_conformance!(
     a_failed_attempt_burns_no_number_and_releases_what_may_be_claimed,
     complete_and_fail_each_refuse_an_attempt_the_other_ended,
     numbers_are_sequential_per_org_with_the_org_prefix,
+    numbers_grow_past_five_digits_without_losing_one,
     a_serial_held_by_another_registration_is_refused_at_completion,
     // request keys
     a_request_key_replays_the_attempt_it_began_in_its_current_state,

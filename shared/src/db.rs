@@ -2,6 +2,7 @@
 //! transactions on either ([`Tx`], [`on_tx!`](crate::on_tx)), the database failure both
 //! services report ([`StoreError`]) and `request_id` replay ([`request_keys`]).
 
+pub mod coalesce;
 mod errors;
 pub mod request_keys;
 mod tx;

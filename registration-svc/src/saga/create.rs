@@ -81,7 +81,7 @@ impl Saga {
                 Err(err) => return Err(self.postpone(ctx, intent, err).await),
             }
         }
-        match self.store.complete_registration(ctx, &id, &plans).await {
+        match self.store.complete_registration(ctx, &attempt.registration, &plans).await {
             Ok(registration) => Ok(registration),
             Err(CompleteError::Failed) => Err(SagaError::Refused(self.recorded_failure(ctx, &id).await?)),
             Err(CompleteError::SerialHeld { serial_number }) => {

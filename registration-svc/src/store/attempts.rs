@@ -6,43 +6,19 @@
 
 use chrono::{DateTime, Duration, Utc};
 use futures::TryFutureExt;
+use shared::db::request_keys::stored_answer;
 
 use super::{
-    Store, Tx, load, on_tx,
-    release::{NewIntent, from_states, insert_intent, release},
-    request_keys::{Begun, Write},
-    rows::{RegistrationRow, micros, registration_columns, time, to_json},
+    Store, Tx, atomically, creation_sql, load, on_reader, on_tx,
+    release::{from_states, release},
+    rows::{IntentRow, all, from_json, micros, time, to_json},
 };
 use crate::domain::{
-    Attempt, AttemptFailure, BeginError, CompleteError, Ctx, FailError, IntentKind, LineItem,
-    NewRegistration, Registration, RegistrationId, RegistrationNumber, RegistrationStatus, RequestKey,
-    SerialNumber, SerialPlans, Started, StoreError, Text, Transition, Warranty,
+    Attempt, AttemptFailure, BeginError, CompleteError, Ctx, FailError, NewRegistration, RegisteredLineItem,
+    Registration, RegistrationId, RegistrationNumber, RegistrationStatus, RequestKey, SerialNumber,
+    SerialPlans, Started, StoreError, Text, Transition, Warranty,
 };
 
-const INSERT_REGISTRATION: &str = "INSERT INTO registrations (id, org_id, registration_number, status, \
-     customer_email, customer_email_key, customer_name, customer_phone, channel_name, form_slug, order_number, \
-     purchase_date, referrer, email_marketing_consent, email_marketing_consent_time, custom_fields, proof_urls, \
-     lease_until, create_time, update_time) \
-     VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)";
-const INSERT_LINE_ITEM: &str = "INSERT INTO line_items (registration_id, position, org_id, sku, name, quantity, \
-     product_id, variant_id, source_line_item_id, image_url, serial_number, serial_key) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-
-/// Takes the attempt's row lock if it is still in `$4` (CLAIMING).
-const CLAIMING: &str = concat!(
-    "UPDATE registrations SET update_time = $3 WHERE org_id = $1 AND id = $2 AND status = $4 RETURNING ",
-    registration_columns!()
-);
-const NEXT_NUMBER: &str = "INSERT INTO org_counters (org_id, last_number) VALUES ($1, 1) \
-     ON CONFLICT (org_id) DO UPDATE SET last_number = org_counters.last_number + 1 RETURNING last_number";
-const ITEM_SERIALS: &str =
-    "SELECT position, serial_number, serial_key FROM line_items WHERE registration_id = $1 ORDER BY position";
-const SET_ITEM_WARRANTY: &str =
-    "UPDATE line_items SET warranty = $3 WHERE registration_id = $1 AND position = $2";
-const HOLD: &str = "INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, serial_key) DO NOTHING";
-const TO_PENDING: &str = "UPDATE registrations SET status = $3, registration_number = $4, warranty = $5, \
-     create_time = $6, update_time = $6, lease_until = NULL WHERE org_id = $1 AND id = $2";
 const TO_FAILED: &str = "UPDATE registrations SET status = $3, failure_reason = $4, update_time = $5, \
      lease_until = NULL WHERE org_id = $1 AND id = $2 AND status = $6";
 const CLOSE_CLAIMS: &str = "UPDATE intents SET state = 'done', update_time = $3 WHERE org_id = $1 \
@@ -57,6 +33,73 @@ fn text(value: &Option<Text>) -> Option<&str> {
     value.as_ref().map(Text::as_str)
 }
 
+fn owned(value: &Option<Text>) -> Option<String> {
+    text(value).map(str::to_owned)
+}
+
+/// `t` as the store keeps it (microseconds), so that what a write answers equals what a read
+/// of it returns.
+fn stored(t: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
+    time(micros(t))
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// The attempt `write_attempt` wrote, as a read of it would return it (the JSON columns read
+/// back from the text that was stored).
+fn claiming(
+    org: &str,
+    id: &RegistrationId,
+    new: &NewRegistration,
+    now: DateTime<Utc>,
+    custom_fields: &str,
+    proof_urls: &str,
+) -> Result<Registration, StoreError> {
+    let line_items = new
+        .line_items
+        .iter()
+        .map(|item| RegisteredLineItem {
+            sku: owned(&item.sku),
+            name: owned(&item.name),
+            quantity: item.quantity,
+            product_id: owned(&item.product_id),
+            variant_id: owned(&item.variant_id),
+            source_line_item_id: owned(&item.source_line_item_id),
+            image_url: item.image_url.as_ref().map(|u| u.as_str().to_owned()),
+            serial_number: item.serial_number.as_str().to_owned(),
+            warranty: None,
+        })
+        .collect();
+    Ok(Registration {
+        id: id.clone(),
+        org_id: org.to_owned(),
+        registration_number: None,
+        status: RegistrationStatus::Claiming,
+        customer_email: new.customer_email.as_str().to_owned(),
+        customer_name: owned(&new.customer_name),
+        customer_phone: owned(&new.customer_phone),
+        channel_name: owned(&new.channel_name),
+        form_slug: new.form_slug.as_str().to_owned(),
+        line_items,
+        customer_provided_order_number: owned(&new.customer_provided_order_number),
+        purchase_date: new.purchase_date.map(stored).transpose()?,
+        referrer: owned(&new.referrer),
+        email_marketing_consent: new.email_marketing_consent,
+        email_marketing_consent_time: new.email_marketing_consent_time.map(stored).transpose()?,
+        custom_fields: from_json(custom_fields, "custom_fields")?,
+        proof_of_purchase_urls: from_json(proof_urls, "proof_urls")?,
+        warranty: None,
+        denial_reason: None,
+        failure: None,
+        create_time: now,
+        update_time: now,
+        review_time: None,
+        cancel_time: None,
+    })
+}
+
 impl Store {
     /// Begins creating `new`: the registration in CLAIMING (no number yet), its line items, a
     /// pending `claim` intent per serial and the request key, in one transaction. The attempt is
@@ -69,105 +112,152 @@ impl Store {
         key: Option<&RequestKey>,
         new: &NewRegistration,
     ) -> Result<Started<Attempt>, BeginError> {
-        let mut write =
-            match Write::begin::<RegistrationId, BeginError>(&self.db, ctx.org, ctx.now, key).await? {
-                Begun::Replay(id) => {
-                    let attempt = self.get_attempt(ctx.org, &id).await?;
-                    let attempt =
-                        attempt.ok_or_else(|| StoreError::Corrupt(format!("request key names no {id}")))?;
-                    return Ok(Started::Replay(attempt));
-                }
-                Begun::Fresh(write) => write,
+        // A key taken by an attempt that then rolled back is free again: write anew. Bounded,
+        // so that a key flapping under a stream of failing attempts ends in an error.
+        for _ in 0..3 {
+            let id = RegistrationId::generate();
+            let err = match self.write_attempt(ctx, key, new, &id).await {
+                Ok(attempt) => return Ok(Started::Fresh(attempt)),
+                Err(err) => err,
             };
-        let id = RegistrationId::generate();
-        let lease_until = later(ctx.now, self.lease);
-        insert_registration(&mut write.tx, ctx, &id, new, lease_until).await?;
-        for (position, item) in new.line_items.iter().enumerate() {
-            insert_line_item(&mut write.tx, ctx.org, &id, position, item).await?;
-            let claim = NewIntent {
-                registration_id: &id,
-                kind: IntentKind::Claim,
-                serial_number: item.serial_number.as_str(),
-                replaces: None,
-                replaced_by: None,
-                due: lease_until,
+            let Some(key) = key.filter(|_| err.is_unique_violation()) else {
+                return Err(err.into());
             };
-            insert_intent(&mut write.tx, ctx.org, ctx.now, claim).await?;
+            let Some(first) = stored_answer::<RegistrationId, BeginError>(&self.db, ctx.org, key).await?
+            else {
+                continue;
+            };
+            let attempt = self.get_attempt(ctx.org, &first).await?;
+            let attempt =
+                attempt.ok_or_else(|| StoreError::Corrupt(format!("request key names no {first}")))?;
+            return Ok(Started::Replay(attempt));
         }
-        let registration = load::existing(&mut write.tx, ctx.org, &id).await?;
-        let intents = load::intents_of(&mut write.tx, ctx.org, &id).await?;
-        write.commit(&id).await?;
-        Ok(Started::Fresh(Attempt { registration, intents }))
+        Err(StoreError::Corrupt("request key neither free nor answered".into()).into())
+    }
+
+    /// Writes attempt `id` of `new` and `key` (answered with `id`) in one atomic write; a key
+    /// already taken fails it with a unique violation.
+    async fn write_attempt(
+        &self,
+        ctx: &Ctx<'_>,
+        key: Option<&RequestKey>,
+        new: &NewRegistration,
+        id: &RegistrationId,
+    ) -> Result<Attempt, StoreError> {
+        let now = stored(ctx.now)?;
+        let lease_until = later(now, self.lease);
+        let custom_fields = to_json(new.custom_fields.as_map())?;
+        let proof_urls = to_json(&new.proof_of_purchase_urls)?;
+        let items = creation_sql::items_json(&new.line_items)?;
+        let answer = key.map(|_| to_json(id)).transpose()?;
+        let sql = self.db.pick(creation_sql::BEGIN_POSTGRES, creation_sql::BEGIN_SQLITE);
+        let rows: Vec<IntentRow> = atomically!(&self.db, c => sqlx::query_as(sql)
+            .bind(ctx.org)
+            .bind(id.as_str())
+            .bind(new.customer_email.as_str())
+            .bind(new.customer_email.key())
+            .bind(text(&new.customer_name))
+            .bind(text(&new.customer_phone))
+            .bind(text(&new.channel_name))
+            .bind(new.form_slug.as_str())
+            .bind(text(&new.customer_provided_order_number))
+            .bind(new.purchase_date.map(micros))
+            .bind(text(&new.referrer))
+            .bind(new.email_marketing_consent)
+            .bind(new.email_marketing_consent_time.map(micros))
+            .bind(&custom_fields)
+            .bind(&proof_urls)
+            .bind(micros(lease_until))
+            .bind(micros(now))
+            .bind(&items)
+            .bind(key.map(|k| k.request_id.to_string()))
+            .bind(key.map(|k| k.fingerprint.as_slice()))
+            .bind(answer)
+            .fetch_all(c))?;
+        let mut intents = all(rows, IntentRow::into_domain)?;
+        intents.sort_unstable_by_key(|intent| intent.id);
+        let registration = claiming(ctx.org, id, new, now, &custom_fields, &proof_urls)?;
+        Ok(Attempt { registration, intents })
     }
 
     /// Every serial is claimed: CLAIMING -> PENDING with the org's next number, a holding per
     /// serial, the claims closed, and each line item's warranty (from `plans`, starting at the
     /// purchase date or now) with the first one's as the registration's. `create_time` becomes
-    /// now. Completing an attempt that already completed returns it unchanged.
+    /// now. `attempt` is the attempt as begun (nothing of it changes while it is CLAIMING).
+    /// Completing an attempt that already completed returns it as it is now.
     pub async fn complete_registration(
         &self,
         ctx: &Ctx<'_>,
-        id: &RegistrationId,
+        attempt: &Registration,
         plans: &SerialPlans,
     ) -> Result<Registration, CompleteError> {
-        let mut tx = self.db.begin_write().await?;
-        let (claiming, _) = from_states(Transition::Complete);
-        let row: Option<RegistrationRow> = on_tx!(&mut tx, c => sqlx::query_as(CLAIMING)
+        let now = stored(ctx.now)?;
+        let warranties: Vec<Option<Warranty>> = attempt
+            .line_items
+            .iter()
+            .map(|item| {
+                let plan = plans.by_key(&item.serial_number.to_ascii_lowercase())?;
+                Warranty::new(plan, attempt.purchase_date, now)
+            })
+            .collect();
+        let first = warranties.first().cloned().flatten();
+        let holds = creation_sql::holds_json(attempt, &warranties)?;
+        let first_json = first.as_ref().map(to_json).transpose()?;
+        let sql = self.db.pick(creation_sql::COMPLETE_POSTGRES, creation_sql::COMPLETE_SQLITE);
+        let id = &attempt.id;
+        let written: Result<Vec<String>, sqlx::Error> = atomically!(&self.db, c => sqlx::query_scalar(sql)
             .bind(ctx.org)
             .bind(id.as_str())
-            .bind(micros(ctx.now))
-            .bind(claiming)
-            .fetch_optional(c))?;
-        let Some(row) = row else {
-            return match load::registration(&mut tx, ctx.org, id).await? {
+            .bind(micros(now))
+            .bind(RegistrationNumber::prefix_for(ctx.org))
+            .bind(first_json)
+            .bind(&holds)
+            .fetch_all(c));
+        let number = match written {
+            Ok(numbers) => numbers.into_iter().next(),
+            Err(err) if is_unique_violation(&err) => {
+                return Err(match self.held_elsewhere(ctx.org, attempt).await? {
+                    Some(serial_number) => CompleteError::SerialHeld { serial_number },
+                    None => StoreError::from(err).into(),
+                });
+            }
+            Err(err) => return Err(StoreError::from(err).into()),
+        };
+        let Some(number) = number else {
+            return match self.get_attempt(ctx.org, id).await? {
                 None => Err(CompleteError::NotFound),
-                Some(r) if r.status == RegistrationStatus::Failed => Err(CompleteError::Failed),
-                Some(r) => Ok(r),
+                Some(a) if a.registration.status == RegistrationStatus::Failed => Err(CompleteError::Failed),
+                Some(a) => Ok(a.registration),
             };
         };
-        let purchase_date = row.purchase_date.map(time).transpose()?;
-        let items: Vec<(i32, String, String)> =
-            on_tx!(&mut tx, c => sqlx::query_as(ITEM_SERIALS).bind(id.as_str()).fetch_all(c))?;
-        let mut first_warranty = None;
-        for (position, serial_number, serial_key) in items {
-            let warranty =
-                plans.by_key(&serial_key).and_then(|plan| Warranty::new(plan, purchase_date, ctx.now));
-            if let Some(warranty) = &warranty {
-                let json = to_json(warranty)?;
-                on_tx!(&mut tx, c => sqlx::query(SET_ITEM_WARRANTY).bind(id.as_str()).bind(position).bind(&json).execute(c).map_ok(drop))?;
-            }
-            if position == 0 {
-                first_warranty = warranty;
-            }
-            let held = on_tx!(&mut tx, c => sqlx::query(HOLD)
-                .bind(ctx.org)
-                .bind(&serial_key)
-                .bind(id.as_str())
-                .bind(&serial_number)
-                .execute(c).map_ok(|r| r.rows_affected()))?;
-            if held == 0 {
-                return Err(CompleteError::SerialHeld { serial_number });
-            }
+        RegistrationNumber::parse(&number)
+            .map_err(|err| StoreError::Corrupt(format!("number {number}: {err}")))?;
+        let mut registration = attempt.clone();
+        registration.status = Transition::Complete.target();
+        registration.registration_number = Some(number);
+        registration.warranty = first;
+        for (item, warranty) in registration.line_items.iter_mut().zip(warranties) {
+            item.warranty = warranty;
         }
-        let warranty = first_warranty.as_ref().map(to_json).transpose()?;
-        close_claims(&mut tx, ctx, id).await?;
-        // The org's counter row is locked from here to the commit, serializing every creation
-        // of the org: taken last, so that it is held for as few statements as possible.
-        let sequence: i64 = on_tx!(&mut tx, c => sqlx::query_scalar(NEXT_NUMBER).bind(ctx.org).fetch_one(c))?;
-        let sequence =
-            u64::try_from(sequence).map_err(|_| StoreError::Corrupt(format!("sequence {sequence}")))?;
-        let number = RegistrationNumber::new(ctx.org, sequence);
-        on_tx!(&mut tx, c => sqlx::query(TO_PENDING)
-            .bind(ctx.org)
-            .bind(id.as_str())
-            .bind(Transition::Complete.target().as_str())
-            .bind(number.as_str())
-            .bind(warranty)
-            .bind(micros(ctx.now))
-            .execute(c).map_ok(drop))?;
-        let registration = load::existing(&mut tx, ctx.org, id).await?;
-        tx.commit().await?;
+        registration.create_time = now;
+        registration.update_time = now;
         Ok(registration)
+    }
+
+    /// The first serial of `attempt` (as it spells it) that another registration of `org` holds.
+    async fn held_elsewhere(&self, org: &str, attempt: &Registration) -> Result<Option<String>, StoreError> {
+        let keys: Vec<String> = attempt.serial_numbers().map(str::to_ascii_lowercase).collect();
+        let keys = to_json(&keys)?;
+        let [postgres, sqlite] = creation_sql::HELD_ELSEWHERE;
+        let sql = self.db.pick(postgres, sqlite);
+        let held: Option<String> = on_reader!(&self.db, c => sqlx::query_scalar(sql)
+            .bind(org)
+            .bind(&keys)
+            .bind(attempt.id.as_str())
+            .fetch_optional(c))?;
+        Ok(held.and_then(|key| {
+            attempt.serial_numbers().find(|s| s.eq_ignore_ascii_case(&key)).map(str::to_owned)
+        }))
     }
 
     /// A claim was refused: CLAIMING -> FAILED with `failure` kept (a retry with the request key
@@ -220,64 +310,6 @@ impl Store {
         tx.commit().await?;
         Ok(Some(Attempt { registration, intents }))
     }
-}
-
-async fn insert_registration(
-    tx: &mut Tx,
-    ctx: &Ctx<'_>,
-    id: &RegistrationId,
-    new: &NewRegistration,
-    lease_until: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let custom_fields = to_json(new.custom_fields.as_map())?;
-    let proof_urls = to_json(&new.proof_of_purchase_urls)?;
-    on_tx!(tx, c => sqlx::query(INSERT_REGISTRATION)
-        .bind(id.as_str())
-        .bind(ctx.org)
-        .bind(RegistrationStatus::Claiming.as_str())
-        .bind(new.customer_email.as_str())
-        .bind(new.customer_email.key())
-        .bind(text(&new.customer_name))
-        .bind(text(&new.customer_phone))
-        .bind(text(&new.channel_name))
-        .bind(new.form_slug.as_str())
-        .bind(text(&new.customer_provided_order_number))
-        .bind(new.purchase_date.map(micros))
-        .bind(text(&new.referrer))
-        .bind(new.email_marketing_consent)
-        .bind(new.email_marketing_consent_time.map(micros))
-        .bind(&custom_fields)
-        .bind(&proof_urls)
-        .bind(micros(lease_until))
-        .bind(micros(ctx.now))
-        .execute(c).map_ok(drop))?;
-    Ok(())
-}
-
-async fn insert_line_item(
-    tx: &mut Tx,
-    org: &str,
-    id: &RegistrationId,
-    position: usize,
-    item: &LineItem,
-) -> Result<(), StoreError> {
-    let position =
-        i32::try_from(position).map_err(|_| StoreError::Corrupt(format!("line item {position}")))?;
-    on_tx!(tx, c => sqlx::query(INSERT_LINE_ITEM)
-        .bind(id.as_str())
-        .bind(position)
-        .bind(org)
-        .bind(text(&item.sku))
-        .bind(text(&item.name))
-        .bind(item.quantity)
-        .bind(text(&item.product_id))
-        .bind(text(&item.variant_id))
-        .bind(text(&item.source_line_item_id))
-        .bind(item.image_url.as_ref().map(|u| u.as_str()))
-        .bind(item.serial_number.as_str())
-        .bind(item.serial_number.key())
-        .execute(c).map_ok(drop))?;
-    Ok(())
 }
 
 /// Closes the attempt's pending claims.

@@ -8,7 +8,7 @@ use super::{
 use crate::domain::{Intent, Registration, RegistrationId, StoreError};
 
 /// Registration `$2` of org `$1` with its line items.
-pub(crate) const BY_ID: [&str; 2] = registration_with_items!("id = $2");
+const BY_ID: [&str; 2] = registration_with_items!("id = $2");
 
 const INTENTS_OF: &str = concat!(
     "SELECT ",

@@ -19,6 +19,7 @@
 //! `swap`, `reset`, `request_keys`.
 
 mod attempts;
+mod creation_sql;
 mod intents;
 mod load;
 mod reads;
@@ -42,16 +43,17 @@ pub const DEFAULT_LEASE_SECS: i64 = 60;
 pub struct Store {
     db: Db,
     lease: Duration,
+    reads: reads::PointReads,
 }
 
 /// Transactions are [`shared::db`]'s, the same for both services: writes in
 /// [`Db::begin_write`], reads in a snapshot from [`Db::begin_read`].
-pub(crate) use shared::{db::Tx, on_reader, on_tx};
+pub(crate) use shared::{atomically, db::Tx, on_reader, on_tx};
 
 impl Store {
     /// A store whose leases last [`DEFAULT_LEASE_SECS`].
     pub fn new(db: Db) -> Self {
-        Self { db, lease: Duration::seconds(DEFAULT_LEASE_SECS) }
+        Self { reads: reads::PointReads::new(&db), db, lease: Duration::seconds(DEFAULT_LEASE_SECS) }
     }
 
     /// The same store with another lease: how long a fresh attempt, or an attempt or intent the

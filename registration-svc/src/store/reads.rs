@@ -1,25 +1,141 @@
 //! Reading registrations the API shows: by id, by number, by held serial, and listed with
 //! filters and keyset cursors both ways. CLAIMING and FAILED attempts are never returned.
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use shared::db::Db;
+use shared::db::coalesce::Coalescer;
 
 use super::{
-    Store, load, on_reader,
-    rows::{
-        RegistrationWithItems, items_postgres, items_sqlite, micros, registration_columns,
-        registration_with_items,
-    },
+    Store, on_reader,
+    rows::{RegistrationWithItems, items_postgres, items_sqlite, micros, registration_columns},
 };
 use crate::domain::{
     Order, PageBound, Registration, RegistrationFilter, RegistrationId, RegistrationNumber, RegistrationPage,
     SerialNumber, StoreError,
 };
 
-const BY_ID: [&str; 2] = load::BY_ID;
-const BY_NUMBER: [&str; 2] = registration_with_items!("registration_number = $2");
-const BY_SERIAL: [&str; 2] = registration_with_items!(
-    "id = (SELECT registration_id FROM holdings WHERE org_id = $1 AND serial_key = $2)"
-);
+/// Registrations of org `$1` whose `$column` is one of `$2` (an array on PostgreSQL, a JSON array
+/// on SQLite), each with its line items and the key it answers as `lookup_key`. `$org` is the
+/// org condition on SQLite: `+org_id` where the key's own index must win over the org's (its
+/// planner otherwise walks every row of the org through `registrations_by_time`).
+macro_rules! keyed_sql {
+    ($column:literal, $org:literal) => {
+        [
+            concat!(
+                "SELECT ",
+                $column,
+                " AS lookup_key, ",
+                registration_columns!(),
+                ", ",
+                items_postgres!(),
+                " FROM registrations WHERE org_id = $1 AND ",
+                $column,
+                " = ANY($2)"
+            ),
+            concat!(
+                "SELECT ",
+                $column,
+                " AS lookup_key, ",
+                registration_columns!(),
+                ", ",
+                items_sqlite!(),
+                " FROM registrations WHERE ",
+                $org,
+                " = $1 AND ",
+                $column,
+                " IN (SELECT value FROM json_each($2))"
+            ),
+        ]
+    };
+}
+const BY_ID: [&str; 2] = keyed_sql!("id", "+org_id");
+const BY_NUMBER: [&str; 2] = keyed_sql!("registration_number", "org_id");
+/// The registrations holding serial keys `$2`: holdings exist only while their registration is
+/// PENDING or APPROVED.
+const BY_SERIAL: [&str; 2] = [
+    concat!(
+        "SELECT h.serial_key AS lookup_key, ",
+        registration_columns!(),
+        ", ",
+        items_postgres!(),
+        " FROM registrations, (SELECT serial_key, registration_id FROM holdings \
+         WHERE org_id = $1 AND serial_key = ANY($2)) AS h WHERE registrations.id = h.registration_id"
+    ),
+    concat!(
+        "SELECT h.serial_key AS lookup_key, ",
+        registration_columns!(),
+        ", ",
+        items_sqlite!(),
+        " FROM registrations, (SELECT serial_key, registration_id FROM holdings \
+         WHERE org_id = $1 AND serial_key IN (SELECT value FROM json_each($2))) AS h \
+         WHERE registrations.id = h.registration_id"
+    ),
+];
+
+/// A point read's row with the key it answers.
+#[derive(sqlx::FromRow)]
+struct Keyed {
+    lookup_key: String,
+    #[sqlx(flatten)]
+    row: RegistrationWithItems,
+}
+
+/// Which key a point read goes by: its statement.
+trait Key {
+    const SQL: [&'static str; 2];
+}
+struct ById;
+struct ByNumber;
+struct BySerial;
+impl Key for ById {
+    const SQL: [&'static str; 2] = BY_ID;
+}
+impl Key for ByNumber {
+    const SQL: [&'static str; 2] = BY_NUMBER;
+}
+impl Key for BySerial {
+    const SQL: [&'static str; 2] = BY_SERIAL;
+}
+
+/// The registrations of `keys` in `org` by `K`, each with its key: the point reads that wait at
+/// the same moment share it (see [`shared::db::coalesce`]).
+fn fetch<K: Key>(
+    db: Db,
+    org: String,
+    keys: Vec<String>,
+) -> BoxFuture<'static, Result<Vec<(String, RegistrationWithItems)>, sqlx::Error>> {
+    async move {
+        let [postgres, sqlite] = K::SQL;
+        let rows: Vec<Keyed> = match &db {
+            Db::Postgres(pool) => sqlx::query_as(postgres).bind(&org).bind(&keys).fetch_all(pool).await?,
+            Db::Sqlite(pools) => {
+                let keys = serde_json::to_string(&keys).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+                sqlx::query_as(sqlite).bind(&org).bind(keys).fetch_all(&pools.reader).await?
+            }
+        };
+        Ok(rows.into_iter().map(|keyed| (keyed.lookup_key, keyed.row)).collect())
+    }
+    .boxed()
+}
+
+/// The point-read queues of one store. Cheap to clone.
+#[derive(Clone)]
+pub(super) struct PointReads {
+    by_id: Coalescer<RegistrationWithItems>,
+    by_number: Coalescer<RegistrationWithItems>,
+    by_serial: Coalescer<RegistrationWithItems>,
+}
+
+impl PointReads {
+    pub(super) fn new(db: &Db) -> Self {
+        Self {
+            by_id: Coalescer::new(db.clone(), fetch::<ById>),
+            by_number: Coalescer::new(db.clone(), fetch::<ByNumber>),
+            by_serial: Coalescer::new(db.clone(), fetch::<BySerial>),
+        }
+    }
+}
 
 /// Lists in one direction of create time: `$comparison` against the cursor `($7, $8)`, each
 /// registration with its line items. The page is cut in a subquery first, so that the line
@@ -70,7 +186,7 @@ impl Store {
         org: &str,
         id: &RegistrationId,
     ) -> Result<Option<Registration>, StoreError> {
-        self.lookup(BY_ID, org, id.as_str()).await
+        self.lookup(&self.reads.by_id, org, id.as_str()).await
     }
 
     /// The registration numbered `number` in `org`.
@@ -79,7 +195,7 @@ impl Store {
         org: &str,
         number: &RegistrationNumber,
     ) -> Result<Option<Registration>, StoreError> {
-        self.lookup(BY_NUMBER, org, number.as_str()).await
+        self.lookup(&self.reads.by_number, org, number.as_str()).await
     }
 
     /// The registration of `org` that holds `serial` now (PENDING or APPROVED).
@@ -88,19 +204,17 @@ impl Store {
         org: &str,
         serial: &SerialNumber,
     ) -> Result<Option<Registration>, StoreError> {
-        self.lookup(BY_SERIAL, org, serial.key()).await
+        self.lookup(&self.reads.by_serial, org, serial.key()).await
     }
 
-    /// One registration with its line items, in one statement (`sql` per backend).
+    /// One registration with its line items, read with the other point reads in flight.
     async fn lookup(
         &self,
-        sql: [&'static str; 2],
+        reads: &Coalescer<RegistrationWithItems>,
         org: &str,
         key: &str,
     ) -> Result<Option<Registration>, StoreError> {
-        let sql = pick(&self.db, sql);
-        let row: Option<RegistrationWithItems> =
-            on_reader!(&self.db, c => sqlx::query_as(sql).bind(org).bind(key).fetch_optional(c))?;
+        let row = reads.get(org, key).await?;
         Ok(public(row.map(RegistrationWithItems::into_domain).transpose()?))
     }
 

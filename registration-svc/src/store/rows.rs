@@ -94,7 +94,7 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreE
     serde_json::to_string(value).map_err(|err| StoreError::Corrupt(format!("value not serializable: {err}")))
 }
 
-fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+pub(crate) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("{what}: {err}")))
 }
 
@@ -110,7 +110,7 @@ pub(crate) fn serial(raw: &str) -> Result<SerialNumber, StoreError> {
     SerialNumber::parse(raw).map_err(|_| StoreError::Corrupt(format!("serial number {raw:?}")))
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub(crate) struct RegistrationRow {
     pub id: String,
     org_id: String,
@@ -173,7 +173,7 @@ impl RegistrationRow {
 }
 
 /// A registration row with its line items as JSON (see [`items_postgres`]).
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub(crate) struct RegistrationWithItems {
     #[sqlx(flatten)]
     row: RegistrationRow,

@@ -123,7 +123,7 @@ pub async fn register_draft(
     let ctx = Ctx { org, actor: "alice", now };
     let new = NewRegistration::parse(draft).expect("a valid registration");
     let attempt = store.begin_registration(&ctx, None, &new).await.expect("begin").into_inner();
-    store.complete_registration(&ctx, &attempt.registration.id, plans).await.expect("complete")
+    store.complete_registration(&ctx, &attempt.registration, plans).await.expect("complete")
 }
 
 /// Registers `serials` in [`ORG`] at `now`.

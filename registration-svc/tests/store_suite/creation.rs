@@ -1,8 +1,10 @@
 //! The creation saga: begin, complete, fail.
 
 use chrono::Duration;
+use futures::TryFutureExt;
 use registration_svc::domain::{
-    CompleteError, FailError, IntentKind, IntentState, RegistrationDraft, RegistrationStatus, SerialPlans,
+    CompleteError, FailError, IntentKind, IntentState, RegistrationDraft, RegistrationNumber,
+    RegistrationStatus, SerialPlans,
 };
 use registration_svc::store::{DEFAULT_LEASE_SECS, Store};
 
@@ -44,7 +46,7 @@ pub async fn complete_makes_the_attempt_pending_with_a_number_holdings_and_warra
         &sn("SN-3"),
         WarrantyPlanTerms { id: "ext".into(), name: "Extended".into(), duration_months: 60 },
     );
-    let done = store.complete_registration(&ctx(at(5)), &attempt.registration.id, &plans).await.unwrap();
+    let done = store.complete_registration(&ctx(at(5)), &attempt.registration, &plans).await.unwrap();
     assert_eq!(done.status, RegistrationStatus::Pending);
     assert_eq!(done.registration_number.as_deref(), Some("ACME-REG-00001"));
     assert_eq!(done.create_time, at(5), "created when it became pending");
@@ -66,9 +68,10 @@ pub async fn complete_makes_the_attempt_pending_with_a_number_holdings_and_warra
 
 pub async fn completing_twice_changes_nothing_and_uses_one_number(store: Store) {
     let attempt = begin(&store, &ctx(t0()), &new_registration(&["SN-1"])).await;
-    let id = &attempt.registration.id;
-    let first = store.complete_registration(&ctx(at(1)), id, &SerialPlans::new()).await.unwrap();
-    let again = store.complete_registration(&ctx(at(2)), id, &plans(&["SN-1"], 12)).await.unwrap();
+    let first =
+        store.complete_registration(&ctx(at(1)), &attempt.registration, &SerialPlans::new()).await.unwrap();
+    let again =
+        store.complete_registration(&ctx(at(2)), &attempt.registration, &plans(&["SN-1"], 12)).await.unwrap();
     assert_eq!(again, first, "the second completion is a no-op");
     let next = register(&store, at(3), &["SN-2"]).await;
     assert_eq!(next.registration_number.as_deref(), Some("ACME-REG-00002"));
@@ -93,18 +96,19 @@ pub async fn a_failed_attempt_burns_no_number_and_releases_what_may_be_claimed(s
 }
 
 pub async fn complete_and_fail_each_refuse_an_attempt_the_other_ended(store: Store) {
-    let a = begin(&store, &ctx(t0()), &new_registration(&["SN-1"])).await.registration.id;
-    let b = begin(&store, &ctx(t0()), &new_registration(&["SN-2"])).await.registration.id;
-    store.fail_registration(&ctx(at(1)), &a, &failure("SERIAL_REVOKED", "SN-1"), &[]).await.unwrap();
+    let a = begin(&store, &ctx(t0()), &new_registration(&["SN-1"])).await.registration;
+    let b = begin(&store, &ctx(t0()), &new_registration(&["SN-2"])).await.registration;
+    store.fail_registration(&ctx(at(1)), &a.id, &failure("SERIAL_REVOKED", "SN-1"), &[]).await.unwrap();
     let err = store.complete_registration(&ctx(at(2)), &a, &SerialPlans::new()).await.unwrap_err();
     assert!(matches!(err, CompleteError::Failed), "{err:?}");
     store.complete_registration(&ctx(at(1)), &b, &SerialPlans::new()).await.unwrap();
-    let err = store.fail_registration(&ctx(at(2)), &b, &failure("X", "SN-2"), &[]).await.unwrap_err();
+    let err = store.fail_registration(&ctx(at(2)), &b.id, &failure("X", "SN-2"), &[]).await.unwrap_err();
     assert!(matches!(err, FailError::Completed { status: RegistrationStatus::Pending }), "{err:?}");
-    let unknown = RegistrationId::generate();
+    let unknown = Registration { id: RegistrationId::generate(), ..a };
     let err = store.complete_registration(&ctx(at(2)), &unknown, &SerialPlans::new()).await.unwrap_err();
     assert!(matches!(err, CompleteError::NotFound), "{err:?}");
-    let err = store.fail_registration(&ctx(at(2)), &unknown, &failure("X", "SN-2"), &[]).await.unwrap_err();
+    let err =
+        store.fail_registration(&ctx(at(2)), &unknown.id, &failure("X", "SN-2"), &[]).await.unwrap_err();
     assert!(matches!(err, FailError::NotFound), "{err:?}");
 }
 
@@ -118,11 +122,32 @@ pub async fn numbers_are_sequential_per_org_with_the_org_prefix(store: Store) {
     assert_eq!(r.registration_number.as_deref(), Some("GLOBEX-EU-REG-00001"), "each org counts on its own");
 }
 
+pub async fn numbers_grow_past_five_digits_without_losing_one(store: Store) {
+    // The number is formatted by the completion statement itself, in each backend's SQL.
+    let mut tx = store.db().begin_write().await.unwrap();
+    shared::on_tx!(&mut tx, c => sqlx::query("INSERT INTO org_counters (org_id, last_number) VALUES ($1, 99998)")
+        .bind(ORG)
+        .execute(c).map_ok(drop))
+    .unwrap();
+    tx.commit().await.unwrap();
+    let five = register(&store, at(1), &["SN-1"]).await;
+    let six = register(&store, at(2), &["SN-2"]).await;
+    assert_eq!(five.registration_number.as_deref(), Some("ACME-REG-99999"));
+    assert_eq!(six.registration_number.as_deref(), Some("ACME-REG-100000"));
+    assert_eq!(
+        store.lookup_by_number(ORG, &RegistrationNumber::parse("acme-reg-100000").unwrap()).await.unwrap(),
+        Some(six)
+    );
+}
+
 pub async fn a_serial_held_by_another_registration_is_refused_at_completion(store: Store) {
     let first = register(&store, t0(), &["SN-1"]).await;
     let attempt = begin(&store, &ctx(at(1)), &new_registration(&["SN-2", "sn-1"])).await;
     let id = &attempt.registration.id;
-    let err = store.complete_registration(&ctx(at(2)), id, &SerialPlans::new()).await.unwrap_err();
+    let err = store
+        .complete_registration(&ctx(at(2)), &attempt.registration, &SerialPlans::new())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, CompleteError::SerialHeld { serial_number } if serial_number == "sn-1"),
         "{err:?}"

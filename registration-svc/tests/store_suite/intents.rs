@@ -87,10 +87,11 @@ pub async fn recording_done_closes_releases_but_not_swap_claims(store: Store) {
 }
 
 pub async fn stale_attempts_are_leased_oldest_first_once_their_lease_passes(store: Store) {
-    let mut ids = Vec::new();
+    let mut attempts = Vec::new();
     for (i, serial) in ["A-1", "A-2", "A-3"].into_iter().enumerate() {
-        ids.push(begin(&store, &ctx(at(i as i64)), &new_registration(&[serial])).await.registration.id);
+        attempts.push(begin(&store, &ctx(at(i as i64)), &new_registration(&[serial])).await.registration);
     }
+    let ids: Vec<_> = attempts.iter().map(|a| a.id.clone()).collect();
     register(&store, t0(), &["DONE-1"]).await;
     assert!(
         store.lease_stale_attempts(at(30), 10).await.unwrap().is_empty(),
@@ -113,7 +114,7 @@ pub async fn stale_attempts_are_leased_oldest_first_once_their_lease_passes(stor
     let retry = store.record_intent_failure(&ctx(now), claim, "serial-svc unavailable").await.unwrap();
     let due = store.lease_stale_attempts(retry.next_attempt_time, 10).await.unwrap();
     assert_eq!(due.iter().map(|a| &a.registration.id).collect::<Vec<_>>(), [&ids[2]]);
-    store.complete_registration(&ctx(now), &ids[2], &SerialPlans::new()).await.unwrap();
+    store.complete_registration(&ctx(now), &attempts[2], &SerialPlans::new()).await.unwrap();
     assert_eq!(
         store.lease_stale_attempts(now + lease() * 10, 10).await.unwrap().len(),
         2,

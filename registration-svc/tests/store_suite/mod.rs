@@ -102,7 +102,7 @@ pub async fn begin(store: &Store, ctx: &Ctx<'_>, new: &NewRegistration) -> Attem
 /// Registers `serials` at `now` as if serial-svc granted every claim: begin, then complete.
 pub async fn register_at(store: &Store, ctx: &Ctx<'_>, new: &NewRegistration) -> Registration {
     let attempt = begin(store, ctx, new).await;
-    store.complete_registration(ctx, &attempt.registration.id, &SerialPlans::new()).await.unwrap()
+    store.complete_registration(ctx, &attempt.registration, &SerialPlans::new()).await.unwrap()
 }
 
 /// Registers `serials` in [`ORG`] at `now`.

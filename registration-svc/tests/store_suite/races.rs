@@ -61,11 +61,13 @@ pub async fn concurrent_reviews_of_one_registration_leave_one_consistent_outcome
 pub async fn concurrent_completions_get_distinct_sequential_numbers(store: Store) {
     let mut ids = Vec::new();
     for i in 0..24 {
-        ids.push(begin(&store, &ctx(t0()), &new_registration(&[&format!("SN-{i}")])).await.registration.id);
+        ids.push(begin(&store, &ctx(t0()), &new_registration(&[&format!("SN-{i}")])).await.registration);
     }
-    let tasks = ids.into_iter().map(|id| {
+    let tasks = ids.into_iter().map(|attempt| {
         let store = store.clone();
-        tokio::spawn(async move { store.complete_registration(&ctx(at(1)), &id, &SerialPlans::new()).await })
+        tokio::spawn(
+            async move { store.complete_registration(&ctx(at(1)), &attempt, &SerialPlans::new()).await },
+        )
     });
     let numbers: HashSet<String> = join_all(tasks)
         .await
@@ -78,14 +80,16 @@ pub async fn concurrent_completions_get_distinct_sequential_numbers(store: Store
 }
 
 pub async fn concurrent_complete_and_fail_of_one_attempt_have_one_winner(store: Store) {
-    let id = begin(&store, &ctx(t0()), &new_registration(&["SN-1"])).await.registration.id;
+    let attempt = begin(&store, &ctx(t0()), &new_registration(&["SN-1"])).await.registration;
+    let id = attempt.id.clone();
     let tasks = (0..16).map(|i| {
-        let (store, id) = (store.clone(), id.clone());
+        let (store, attempt) = (store.clone(), attempt.clone());
+        let id = attempt.id.clone();
         tokio::spawn(async move {
             let c = ctx(at(1));
             if i % 2 == 0 {
                 store
-                    .complete_registration(&c, &id, &SerialPlans::new())
+                    .complete_registration(&c, &attempt, &SerialPlans::new())
                     .await
                     .map(|r| r.status)
                     .map_err(|e| format!("{e:?}"))

@@ -43,7 +43,7 @@ pub async fn another_org_gets_nothing(store: Store) {
     let err =
         store.update_registration(&other, None, &r.id, &RegistrationPatch::default()).await.unwrap_err();
     assert!(matches!(err, UpdateError::NotFound), "{err:?}");
-    let err = store.complete_registration(&other, &r.id, &SerialPlans::new()).await.unwrap_err();
+    let err = store.complete_registration(&other, &r, &SerialPlans::new()).await.unwrap_err();
     assert!(matches!(err, CompleteError::NotFound), "{err:?}");
     let err = store.begin_swap(&other, None, &sn("SN-1"), &sn("SN-9")).await.unwrap_err();
     assert!(matches!(err, SwapError::NotHeld), "{err:?}");

@@ -13,11 +13,12 @@ pub async fn a_request_key_replays_the_attempt_it_began_in_its_current_state(sto
     let k = key(1, 7);
     let first = store.begin_registration(&ctx(t0()), Some(&k), &new).await.unwrap();
     assert!(!first.is_replay());
-    let id = first.get().registration.id.clone();
+    let begun = first.get().registration.clone();
+    let id = begun.id.clone();
     let replay = store.begin_registration(&ctx(at(1)), Some(&k), &new).await.unwrap();
     assert!(replay.is_replay());
     assert_eq!(replay.into_inner(), first.into_inner(), "the same attempt, still claiming: re-drive it");
-    store.complete_registration(&ctx(at(2)), &id, &SerialPlans::new()).await.unwrap();
+    store.complete_registration(&ctx(at(2)), &begun, &SerialPlans::new()).await.unwrap();
     let replay = store.begin_registration(&ctx(at(3)), Some(&k), &new).await.unwrap().into_inner();
     assert_eq!((replay.registration.id, replay.registration.status), (id, RegistrationStatus::Pending));
 
@@ -64,7 +65,7 @@ pub async fn a_failed_mutation_does_not_keep_its_request_key(store: Store) {
     let patch = RegistrationPatch { customer_name: Some(None), ..RegistrationPatch::default() };
     let err = store.update_registration(&ctx(at(1)), Some(&k), id, &patch).await.unwrap_err();
     assert!(matches!(err, UpdateError::NotFound), "an attempt cannot be updated: {err:?}");
-    store.complete_registration(&ctx(at(2)), id, &SerialPlans::new()).await.unwrap();
+    store.complete_registration(&ctx(at(2)), &attempt.registration, &SerialPlans::new()).await.unwrap();
     let updated = store.update_registration(&ctx(at(3)), Some(&k), id, &patch).await.unwrap();
     assert_eq!(updated.customer_name, None, "the retry ran again once the first attempt failed");
 }

@@ -31,7 +31,7 @@ pub(crate) use shared::{db::Tx, on_tx};
 
 impl Store {
     pub fn new(db: Db) -> Self {
-        Self { lookups: lookup::Lookups::new(db.clone()), db }
+        Self { lookups: lookup::lookups(db.clone()), db }
     }
 
     pub fn db(&self) -> &Db {

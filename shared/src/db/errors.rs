@@ -26,6 +26,11 @@ impl StoreError {
             Self::Corrupt(_) => false,
         }
     }
+
+    /// Whether a unique constraint refused the write.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
+    }
 }
 
 /// Whether `err` means the database is unreachable, refusing connections or shutting down,

@@ -86,6 +86,27 @@ impl<'a> Write<'a> {
     }
 }
 
+/// The answer stored under `key` for `org`, read outside any transaction: for a write that
+/// reserves its key with a plain insert and met a unique violation (the key was answered
+/// first). `None` when the key is not there (the attempt that held it rolled back).
+pub async fn stored_answer<T, E>(db: &Db, org: &str, key: &RequestKey) -> Result<Option<T>, E>
+where
+    T: DeserializeOwned,
+    E: From<sqlx::Error> + From<StoreError> + From<RequestIdReused>,
+{
+    let request_id = key.request_id.to_string();
+    let row: Option<(Vec<u8>, Option<String>)> =
+        crate::on_reader!(db, c => sqlx::query_as(LOOKUP).bind(org).bind(&request_id).fetch_optional(c))?;
+    let Some((stored, response)) = row else { return Ok(None) };
+    if stored.as_slice() != key.fingerprint.as_slice() {
+        return Err(RequestIdReused.into());
+    }
+    let response = response.ok_or_else(|| StoreError::Corrupt("request key without an answer".into()))?;
+    let answer = serde_json::from_str(&response)
+        .map_err(|err| StoreError::Corrupt(format!("stored answer unreadable: {err}")))?;
+    Ok(Some(answer))
+}
+
 /// Opens a [`Write`] on `$db` (a `&Db`) for `$ctx.org` at `$ctx.now` under `$key`, or returns
 /// the replayed answer from the enclosing function.
 #[macro_export]

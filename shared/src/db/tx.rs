@@ -95,3 +95,34 @@ macro_rules! on_reader {
         }
     };
 }
+
+/// Runs `$body` (a sqlx future built from `$conn`) as one atomic write, `$db` being a
+/// [`Db`](crate::db::Db): on PostgreSQL a single statement on the pool, atomic by itself (one
+/// round trip, no `BEGIN`/`COMMIT`); on SQLite a script of several statements in one
+/// `BEGIN IMMEDIATE` transaction on the writer, committed if the body succeeds and rolled back
+/// otherwise (three hand-offs to the writer's thread instead of one per statement). The body
+/// is type-checked once per backend; its statement text is usually picked with [`Db::pick`].
+#[macro_export]
+macro_rules! atomically {
+    ($db:expr, $conn:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Postgres(pool) => {
+                let $conn = pool;
+                $body.await
+            }
+            $crate::db::Db::Sqlite(pools) => match pools.writer.begin_with("BEGIN IMMEDIATE").await {
+                Err(err) => Err(err),
+                Ok(mut tx) => {
+                    let done = {
+                        let $conn = &mut *tx;
+                        $body.await
+                    };
+                    match done {
+                        Ok(out) => tx.commit().await.map(|()| out),
+                        Err(err) => Err(err),
+                    }
+                }
+            },
+        }
+    };
+}

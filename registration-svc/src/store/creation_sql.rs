@@ -1,0 +1,197 @@
+//! The two writes of a creation as one atomic round each ([`shared::atomically!`]): on
+//! PostgreSQL one statement of data-modifying CTEs, on SQLite one script in a `BEGIN IMMEDIATE`
+//! transaction. Each creation used to run about twenty statements on the single SQLite writer
+//! (and as many PostgreSQL round trips), one hand-off each; these are one per write.
+//!
+//! The line items travel as one JSON array parameter, each element [`ItemJson`] (begin) or
+//! [`HoldJson`] (complete), so one statement text serves any number of them.
+
+use serde::Serialize;
+
+use super::rows::intent_columns;
+use crate::domain::StoreError;
+use crate::domain::{LineItem, Registration, Text, Warranty};
+
+/// A line item as the begin statements read it.
+#[derive(Serialize)]
+pub(super) struct ItemJson<'a> {
+    sku: Option<&'a str>,
+    name: Option<&'a str>,
+    quantity: i32,
+    product_id: Option<&'a str>,
+    variant_id: Option<&'a str>,
+    source_line_item_id: Option<&'a str>,
+    image_url: Option<&'a str>,
+    serial_number: &'a str,
+    serial_key: &'a str,
+}
+
+fn text(value: &Option<Text>) -> Option<&str> {
+    value.as_ref().map(Text::as_str)
+}
+
+/// `items` as the begin statements' `$18`.
+pub(super) fn items_json(items: &[LineItem]) -> Result<String, StoreError> {
+    let items: Vec<ItemJson<'_>> = items
+        .iter()
+        .map(|item| ItemJson {
+            sku: text(&item.sku),
+            name: text(&item.name),
+            quantity: item.quantity,
+            product_id: text(&item.product_id),
+            variant_id: text(&item.variant_id),
+            source_line_item_id: text(&item.source_line_item_id),
+            image_url: item.image_url.as_ref().map(|u| u.as_str()),
+            serial_number: item.serial_number.as_str(),
+            serial_key: item.serial_number.key(),
+        })
+        .collect();
+    super::rows::to_json(&items)
+}
+
+/// A line item as the complete statements read it: its holding, and its warranty (JSON text).
+#[derive(Serialize)]
+pub(super) struct HoldJson<'a> {
+    position: i32,
+    serial_number: &'a str,
+    serial_key: String,
+    warranty: Option<String>,
+}
+
+/// `registration`'s line items with `warranties` (one per item) as the complete statements' `$6`.
+pub(super) fn holds_json(
+    registration: &Registration,
+    warranties: &[Option<Warranty>],
+) -> Result<String, StoreError> {
+    let mut holds = Vec::with_capacity(registration.line_items.len());
+    for (position, (item, warranty)) in registration.line_items.iter().zip(warranties).enumerate() {
+        holds.push(HoldJson {
+            position: i32::try_from(position)
+                .map_err(|_| StoreError::Corrupt(format!("line item {position}")))?,
+            serial_number: &item.serial_number,
+            serial_key: item.serial_number.to_ascii_lowercase(),
+            warranty: warranty.as_ref().map(super::rows::to_json).transpose()?,
+        });
+    }
+    super::rows::to_json(&holds)
+}
+
+/// The registration's columns and their parameters, the same on both backends: `$1` org, `$2`
+/// id, `$3`-`$15` the fields, `$16` lease until, `$17` now.
+macro_rules! insert_registration {
+    () => {
+        "INSERT INTO registrations (id, org_id, registration_number, status, customer_email, customer_email_key, \
+         customer_name, customer_phone, channel_name, form_slug, order_number, purchase_date, referrer, \
+         email_marketing_consent, email_marketing_consent_time, custom_fields, proof_urls, lease_until, \
+         create_time, update_time) \
+         VALUES ($2, $1, NULL, 'claiming', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)"
+    };
+}
+
+/// The request key `$19` with fingerprint `$20` and answer `$21`, if `$19` is not NULL. Written
+/// first, so a key taken already fails the write (a unique violation) before anything else.
+macro_rules! insert_request_key {
+    () => {
+        "INSERT INTO request_keys (org_id, request_id, fingerprint, response, create_time) \
+         SELECT $1, $19, $20, $21, $17 WHERE $19 IS NOT NULL"
+    };
+}
+
+macro_rules! line_item_columns {
+    () => {
+        "INSERT INTO line_items (registration_id, position, org_id, sku, name, quantity, product_id, \
+         variant_id, source_line_item_id, image_url, serial_number, serial_key) "
+    };
+}
+
+macro_rules! claim_columns {
+    () => {
+        "INSERT INTO intents (org_id, registration_id, kind, serial_number, state, attempts, \
+         next_attempt_time, create_time, update_time) "
+    };
+}
+
+/// Begins an attempt: the request key, the registration in CLAIMING, its line items (`$18`) and
+/// a pending claim per serial, due at `$16`; returns the claims in line item order.
+pub(super) const BEGIN_POSTGRES: &str = concat!(
+    "WITH request_key AS (",
+    insert_request_key!(),
+    "), registration AS (",
+    insert_registration!(),
+    "), items AS (SELECT (ordinality - 1)::int AS position, value AS item \
+     FROM jsonb_array_elements($18::jsonb) WITH ORDINALITY), line_item AS (",
+    line_item_columns!(),
+    "SELECT $2, position, $1, item ->> 'sku', item ->> 'name', (item ->> 'quantity')::int, \
+     item ->> 'product_id', item ->> 'variant_id', item ->> 'source_line_item_id', item ->> 'image_url', \
+     item ->> 'serial_number', item ->> 'serial_key' FROM items) ",
+    claim_columns!(),
+    "SELECT $1, $2, 'claim', item ->> 'serial_number', 'pending', 0, $16, $17, $17 FROM items \
+     ORDER BY position RETURNING ",
+    intent_columns!()
+);
+pub(super) const BEGIN_SQLITE: &str = concat!(
+    insert_request_key!(),
+    "; ",
+    insert_registration!(),
+    "; ",
+    line_item_columns!(),
+    "SELECT $2, CAST(key AS INTEGER), $1, value ->> 'sku', value ->> 'name', value ->> 'quantity', \
+     value ->> 'product_id', value ->> 'variant_id', value ->> 'source_line_item_id', value ->> 'image_url', \
+     value ->> 'serial_number', value ->> 'serial_key' FROM json_each($18); ",
+    claim_columns!(),
+    "SELECT $1, $2, 'claim', value ->> 'serial_number', 'pending', 0, $16, $17, $17 FROM json_each($18) \
+     ORDER BY CAST(key AS INTEGER) RETURNING ",
+    intent_columns!()
+);
+
+/// Completes attempt `$2` of org `$1` if it is still CLAIMING: a holding per line item of `$6`
+/// (a serial held by another registration fails the write with a unique violation), each
+/// item's warranty, the claims closed, the org's next number (`$4` is its prefix), and PENDING
+/// with the first item's warranty `$5`, created and updated at `$3`. Returns the number, or no
+/// row if the attempt was not CLAIMING.
+pub(super) const COMPLETE_POSTGRES: &str = "WITH claiming AS (SELECT id FROM registrations \
+     WHERE org_id = $1 AND id = $2 AND status = 'claiming' FOR UPDATE), \
+     items AS (SELECT x.* FROM jsonb_to_recordset($6::jsonb) AS x(position int, serial_number text, \
+     serial_key text, warranty text)), \
+     held AS (INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
+     SELECT $1, items.serial_key, claiming.id, items.serial_number FROM claiming, items), \
+     warranted AS (UPDATE line_items SET warranty = items.warranty FROM claiming, items \
+     WHERE line_items.registration_id = claiming.id AND line_items.position = items.position \
+     AND items.warranty IS NOT NULL), \
+     closed AS (UPDATE intents SET state = 'done', update_time = $3 WHERE org_id = $1 \
+     AND registration_id IN (SELECT id FROM claiming) AND kind = 'claim' AND replaces IS NULL \
+     AND state = 'pending'), \
+     counter AS (INSERT INTO org_counters (org_id, last_number) SELECT $1, 1 FROM claiming \
+     ON CONFLICT (org_id) DO UPDATE SET last_number = org_counters.last_number + 1 RETURNING last_number) \
+     UPDATE registrations SET status = 'pending', registration_number = $4 || '-REG-' || \
+     CASE WHEN counter.last_number < 100000 THEN lpad(counter.last_number::text, 5, '0') \
+     ELSE counter.last_number::text END, \
+     warranty = $5, create_time = $3, update_time = $3, lease_until = NULL \
+     FROM counter WHERE registrations.org_id = $1 AND registrations.id = $2 \
+     RETURNING registrations.registration_number";
+pub(super) const COMPLETE_SQLITE: &str = "INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
+     SELECT $1, value ->> 'serial_key', $2, value ->> 'serial_number' FROM json_each($6) \
+     WHERE EXISTS (SELECT 1 FROM registrations WHERE org_id = $1 AND id = $2 AND status = 'claiming'); \
+     UPDATE line_items SET warranty = (SELECT value ->> 'warranty' FROM json_each($6) \
+     WHERE value ->> 'position' = line_items.position) \
+     WHERE registration_id = $2 \
+     AND EXISTS (SELECT 1 FROM registrations WHERE org_id = $1 AND id = $2 AND status = 'claiming'); \
+     UPDATE intents SET state = 'done', update_time = $3 WHERE org_id = $1 AND registration_id = $2 \
+     AND kind = 'claim' AND replaces IS NULL AND state = 'pending' \
+     AND EXISTS (SELECT 1 FROM registrations WHERE org_id = $1 AND id = $2 AND status = 'claiming'); \
+     INSERT INTO org_counters (org_id, last_number) SELECT $1, 1 \
+     WHERE EXISTS (SELECT 1 FROM registrations WHERE org_id = $1 AND id = $2 AND status = 'claiming') \
+     ON CONFLICT (org_id) DO UPDATE SET last_number = org_counters.last_number + 1; \
+     UPDATE registrations SET status = 'pending', registration_number = printf('%s-REG-%05d', $4, \
+     (SELECT last_number FROM org_counters WHERE org_id = $1)), \
+     warranty = $5, create_time = $3, update_time = $3, lease_until = NULL \
+     WHERE org_id = $1 AND id = $2 AND status = 'claiming' RETURNING registration_number";
+
+/// Which of `$2` (serial keys) org `$1` holds for a registration other than `$3` (its key):
+/// after a completion failed on a holding.
+pub(super) const HELD_ELSEWHERE: [&str; 2] = [
+    "SELECT serial_key FROM holdings WHERE org_id = $1 AND registration_id <> $3 \
+     AND serial_key IN (SELECT value FROM jsonb_array_elements_text($2::jsonb)) ORDER BY serial_key LIMIT 1",
+    "SELECT serial_key FROM holdings WHERE org_id = $1 AND registration_id <> $3 \
+     AND serial_key IN (SELECT value FROM json_each($2)) ORDER BY serial_key LIMIT 1",
+];
