@@ -7,9 +7,9 @@
 //! connection and then taken from sqlx's statement cache.
 //!
 //! SQLite's one writer runs a batch alone, so the serials inserted are exactly those with an id
-//! above the largest before the insert (an `INTEGER PRIMARY KEY` takes max + 1): the events and
-//! the inserted keys are read from that range rather than returned row by row, each row of a
-//! result costing a hand-off from sqlx's connection thread.
+//! above the largest before the insert (an `INTEGER PRIMARY KEY` takes max + 1): the inserted
+//! keys are read from that range rather than returned row by row, each row of a result costing
+//! a hand-off from sqlx's connection thread.
 
 use std::sync::{Arc, LazyLock};
 
@@ -19,12 +19,10 @@ use super::batch::{Inserted, Row};
 use super::rows::micros;
 use crate::domain::Ctx;
 
-/// Most rows per statement: 11 parameters each, well under SQLite's 32,766.
+/// Most rows per statement: 12 parameters each, well under SQLite's 32,766.
 const MAX_CHUNK: usize = 1024;
 
 const MAX_ID: &str = "SELECT COALESCE(MAX(id), 0) FROM serials";
-const EVENTS: &str = "INSERT INTO serial_events (org_id, serial_id, kind, actor, event_time) \
-     SELECT $1, id, 'created', $2, $3 FROM serials WHERE id > $4 ORDER BY id";
 /// Serial keys never hold whitespace, so a space separates them.
 const INSERTED_KEYS: &str = "SELECT group_concat(serial_key, ' ') FROM serials WHERE id > $1";
 
@@ -38,11 +36,11 @@ static INSERTS: LazyLock<Vec<Arc<str>>> =
 fn insert_sql(rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO serials (org_id, serial_number, serial_key, product_sku, warranty_plan_id, \
-         valid_from, valid_until, register_until, customer_tags, create_time, update_time) VALUES ",
+         valid_from, valid_until, register_until, customer_tags, create_time, update_time, created_by) VALUES ",
     );
     for row in 0..rows {
         sql.push_str(if row == 0 { "" } else { ", " });
-        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     }
     sql.push_str(" ON CONFLICT (org_id, serial_key) DO NOTHING");
     sql
@@ -53,7 +51,7 @@ fn chunk_len(remaining: usize) -> usize {
     1 << remaining.min(MAX_CHUNK).ilog2()
 }
 
-/// Inserts the rows that do not exist yet, with a `created` event for each.
+/// Inserts the rows that do not exist yet, each its own `created` event (`created_by`).
 pub(super) async fn insert(
     conn: &mut SqliteConnection,
     ctx: &Ctx<'_>,
@@ -82,12 +80,12 @@ pub(super) async fn insert(
                 .bind(window.register_until.map(micros))
                 .bind(tags.as_str())
                 .bind(now)
-                .bind(now);
+                .bind(now)
+                .bind(ctx.actor);
         }
         inserted += query.execute(&mut *conn).await?.rows_affected();
         start += len;
     }
-    sqlx::query(EVENTS).bind(ctx.org).bind(ctx.actor).bind(now).bind(before).execute(&mut *conn).await?;
     if inserted as usize == rows.len() {
         return Ok(Inserted::All);
     }
@@ -114,10 +112,10 @@ mod tests {
     #[test]
     fn each_row_of_an_insert_has_a_parameter_per_column() {
         let sql = insert_sql(2);
-        assert_eq!(sql.matches('?').count(), 22, "{sql}");
+        assert_eq!(sql.matches('?').count(), 24, "{sql}");
         assert!(
             sql.ends_with(
-                "?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, serial_key) DO NOTHING"
+                "?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, serial_key) DO NOTHING"
             ),
             "{sql}"
         );

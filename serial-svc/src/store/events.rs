@@ -32,14 +32,20 @@ pub(crate) async fn record(
     Ok(())
 }
 
-const LIST: &str = "SELECT e.id, e.kind, e.claimant, e.actor, e.detail, e.event_time \
+/// The history after event `$3`: first the `created` event, which is the serial's row itself
+/// (numbered 0, before every stored event), then the stored events.
+const LIST: &str = "SELECT CAST(0 AS BIGINT) AS id, 'created' AS kind, CAST(NULL AS TEXT) AS claimant, \
+                    created_by AS actor, CAST(NULL AS TEXT) AS detail, create_time AS event_time \
+                    FROM serials WHERE org_id = $1 AND serial_key = $2 AND $3 < 0 \
+                    UNION ALL \
+                    SELECT e.id, e.kind, e.claimant, e.actor, e.detail, e.event_time \
                     FROM serial_events e JOIN serials s ON s.id = e.serial_id \
-                    WHERE s.org_id = $1 AND s.serial_key = $2 AND e.id > $3 ORDER BY e.id LIMIT $4";
+                    WHERE s.org_id = $1 AND s.serial_key = $2 AND e.id > $3 ORDER BY id LIMIT $4";
 const EXISTS: &str = "SELECT id FROM serials WHERE org_id = $1 AND serial_key = $2";
 
 impl Store {
-    /// The serial's history, oldest first, after event `after_id`; `None` if there is no such
-    /// serial in the org.
+    /// The serial's history, oldest first, after event `after_id` (from the start without one);
+    /// `None` if there is no such serial in the org.
     pub async fn list_serial_events(
         &self,
         org: &str,
@@ -54,7 +60,7 @@ impl Store {
         let rows: Vec<EventRow> = on_reader!(&self.db, c => sqlx::query_as(LIST)
             .bind(org)
             .bind(number.key())
-            .bind(after_id.unwrap_or(0))
+            .bind(after_id.unwrap_or(-1))
             .bind(i64::from(limit))
             .fetch_all(c))?;
         all(rows, EventRow::into_domain).map(Some)
