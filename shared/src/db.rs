@@ -8,7 +8,7 @@ pub mod request_keys;
 mod tx;
 
 pub use errors::{RequestIdReused, StoreError, is_unavailable};
-pub use tx::Tx;
+pub use tx::{ScriptConn, Tx};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,7 +1,8 @@
 //! The two writes of a creation as one atomic round each ([`shared::atomically!`]): on
-//! PostgreSQL one statement of data-modifying CTEs, on SQLite one script in a `BEGIN IMMEDIATE`
-//! transaction. Each creation used to run about twenty statements on the single SQLite writer
-//! (and as many PostgreSQL round trips), one hand-off each; these are one per write.
+//! PostgreSQL one statement of data-modifying CTEs, on SQLite one script that is a whole
+//! `BEGIN IMMEDIATE … COMMIT` transaction. Each creation used to run about twenty statements on
+//! the single SQLite writer (and as many PostgreSQL round trips), one hand-off each; these are
+//! one per write.
 //!
 //! The line items travel as one JSON array parameter, each element [`ItemJson`] (begin) or
 //! [`HoldJson`] (complete), so one statement text serves any number of them.
@@ -129,7 +130,7 @@ pub(super) const BEGIN_POSTGRES: &str = concat!(
      ORDER BY position RETURNING ",
     intent_columns!()
 );
-pub(super) const BEGIN_SQLITE: &str = concat!(
+pub(super) const BEGIN_SQLITE: &str = shared::sqlite_transaction!(
     insert_request_key!(),
     "; ",
     insert_registration!(),
@@ -169,7 +170,8 @@ pub(super) const COMPLETE_POSTGRES: &str = "WITH claiming AS (SELECT id FROM reg
      warranty = $5, create_time = $3, update_time = $3, lease_until = NULL \
      FROM counter WHERE registrations.org_id = $1 AND registrations.id = $2 \
      RETURNING registrations.registration_number";
-pub(super) const COMPLETE_SQLITE: &str = "INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
+pub(super) const COMPLETE_SQLITE: &str = shared::sqlite_transaction!(
+    "INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
      SELECT $1, value ->> 'serial_key', $2, value ->> 'serial_number' FROM json_each($6) \
      WHERE EXISTS (SELECT 1 FROM registrations WHERE org_id = $1 AND id = $2 AND status = 'claiming'); \
      UPDATE line_items SET warranty = (SELECT value ->> 'warranty' FROM json_each($6) \
@@ -185,7 +187,8 @@ pub(super) const COMPLETE_SQLITE: &str = "INSERT INTO holdings (org_id, serial_k
      UPDATE registrations SET status = 'pending', registration_number = printf('%s-REG-%05d', $4, \
      (SELECT last_number FROM org_counters WHERE org_id = $1)), \
      warranty = $5, create_time = $3, update_time = $3, lease_until = NULL \
-     WHERE org_id = $1 AND id = $2 AND status = 'claiming' RETURNING registration_number";
+     WHERE org_id = $1 AND id = $2 AND status = 'claiming' RETURNING registration_number"
+);
 
 /// Which of `$2` (serial keys) org `$1` holds for a registration other than `$3` (its key):
 /// after a completion failed on a holding.
