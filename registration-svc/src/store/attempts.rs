@@ -148,7 +148,8 @@ impl Store {
         let lease_until = later(now, self.lease);
         let custom_fields = to_json(new.custom_fields.as_map())?;
         let proof_urls = to_json(&new.proof_of_purchase_urls)?;
-        let items = creation_sql::items_json(&new.line_items)?;
+        let registration = claiming(ctx.org, id, new, now, &custom_fields, &proof_urls)?;
+        let items = creation_sql::items_json(&registration.line_items)?;
         let answer = key.map(|_| to_json(id)).transpose()?;
         let sql = self.db.pick(creation_sql::BEGIN_POSTGRES, creation_sql::BEGIN_SQLITE);
         let rows: Vec<IntentRow> = atomically!(&self.db, c => sqlx::query_as(sql)
@@ -176,7 +177,6 @@ impl Store {
             .fetch_all(c))?;
         let mut intents = all(rows, IntentRow::into_domain)?;
         intents.sort_unstable_by_key(|intent| intent.id);
-        let registration = claiming(ctx.org, id, new, now, &custom_fields, &proof_urls)?;
         Ok(Attempt { registration, intents })
     }
 

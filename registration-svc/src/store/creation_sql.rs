@@ -11,41 +11,21 @@ use serde::Serialize;
 
 use super::rows::intent_columns;
 use crate::domain::StoreError;
-use crate::domain::{LineItem, Registration, Text, Warranty};
+use crate::domain::{RegisteredLineItem, Registration, Warranty};
 
-/// A line item as the begin statements read it.
+/// A line item as the begin statements read it: as the answer shows it, with its serial's key.
 #[derive(Serialize)]
-pub(super) struct ItemJson<'a> {
-    sku: Option<&'a str>,
-    name: Option<&'a str>,
-    quantity: i32,
-    product_id: Option<&'a str>,
-    variant_id: Option<&'a str>,
-    source_line_item_id: Option<&'a str>,
-    image_url: Option<&'a str>,
-    serial_number: &'a str,
-    serial_key: &'a str,
-}
-
-fn text(value: &Option<Text>) -> Option<&str> {
-    value.as_ref().map(Text::as_str)
+struct ItemJson<'a> {
+    #[serde(flatten)]
+    item: &'a RegisteredLineItem,
+    serial_key: String,
 }
 
 /// `items` as the begin statements' `$18`.
-pub(super) fn items_json(items: &[LineItem]) -> Result<String, StoreError> {
+pub(super) fn items_json(items: &[RegisteredLineItem]) -> Result<String, StoreError> {
     let items: Vec<ItemJson<'_>> = items
         .iter()
-        .map(|item| ItemJson {
-            sku: text(&item.sku),
-            name: text(&item.name),
-            quantity: item.quantity,
-            product_id: text(&item.product_id),
-            variant_id: text(&item.variant_id),
-            source_line_item_id: text(&item.source_line_item_id),
-            image_url: item.image_url.as_ref().map(|u| u.as_str()),
-            serial_number: item.serial_number.as_str(),
-            serial_key: item.serial_number.key(),
-        })
+        .map(|item| ItemJson { item, serial_key: item.serial_number.to_ascii_lowercase() })
         .collect();
     super::rows::to_json(&items)
 }

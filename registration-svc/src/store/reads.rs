@@ -22,31 +22,29 @@ use crate::domain::{
 macro_rules! keyed_sql {
     ($column:literal, $org:literal) => {
         [
+            concat!(keyed_select!($column, items_postgres), "org_id = $1 AND ", $column, " = ANY($2)"),
             concat!(
-                "SELECT ",
-                $column,
-                " AS lookup_key, ",
-                registration_columns!(),
-                ", ",
-                items_postgres!(),
-                " FROM registrations WHERE org_id = $1 AND ",
-                $column,
-                " = ANY($2)"
-            ),
-            concat!(
-                "SELECT ",
-                $column,
-                " AS lookup_key, ",
-                registration_columns!(),
-                ", ",
-                items_sqlite!(),
-                " FROM registrations WHERE ",
+                keyed_select!($column, items_sqlite),
                 $org,
                 " = $1 AND ",
                 $column,
                 " IN (SELECT value FROM json_each($2))"
             ),
         ]
+    };
+}
+/// The select list and table of [`keyed_sql`], up to its `WHERE`.
+macro_rules! keyed_select {
+    ($column:literal, $items:ident) => {
+        concat!(
+            "SELECT ",
+            $column,
+            " AS lookup_key, ",
+            registration_columns!(),
+            ", ",
+            $items!(),
+            " FROM registrations WHERE "
+        )
     };
 }
 const BY_ID: [&str; 2] = keyed_sql!("id", "+org_id");
