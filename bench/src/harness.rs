@@ -40,7 +40,7 @@ where
     eprintln!("{}: starting {} on a fresh database", backend.name(), bin.display());
     let outcome = tokio::select! {
         outcome = run_on(&bin, args, &database, work.path(), body) => outcome,
-        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+        () = interrupted() => Err(anyhow!("interrupted")),
     };
     let removed = database.remove().await;
     match (outcome, removed) {
@@ -91,4 +91,16 @@ where
     }
     server.stop().await;
     outcome
+}
+
+/// Ctrl-C or SIGTERM (`kill`, `pkill`): either way the bench stops the services it started and
+/// drops their databases before it exits, rather than leaving them running.
+pub async fn interrupted() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut terminate) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        },
+        Err(_) => drop(tokio::signal::ctrl_c().await),
+    }
 }

@@ -78,7 +78,7 @@ where
     let bins = Bins { serial: &serial_bin, registration: &registration_bin };
     let outcome = tokio::select! {
         outcome = run_on(bins, server, [&serial_db, &registration_db], work.path(), body) => outcome,
-        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+        () = crate::harness::interrupted() => Err(anyhow!("interrupted")),
     };
     let mut outcome = outcome;
     for database in [registration_db, serial_db] {
