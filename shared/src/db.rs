@@ -4,10 +4,12 @@
 
 pub mod coalesce;
 mod errors;
+mod group;
 pub mod request_keys;
 mod tx;
 
 pub use errors::{RequestIdReused, StoreError, is_unavailable};
+pub use group::{GroupCommit, MAX_GROUP, Script};
 pub use tx::{ScriptConn, Tx};
 
 use std::str::FromStr;
@@ -42,6 +44,8 @@ pub struct SqlitePools {
     pub writer: SqlitePool,
     /// Read-only connections.
     pub reader: SqlitePool,
+    /// Group commit on the writer, for [`atomically!`](crate::atomically).
+    pub group: GroupCommit,
 }
 
 /// Opens the database at `url`: `postgres://…` (or `postgresql://…`) gives a pool of
@@ -101,7 +105,8 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
             .connect_with(base.read_only(true))
             .await
             .with_context(|| format!("cannot open {shown} for reading"))?;
-        return Ok(Db::Sqlite(SqlitePools { writer, reader }));
+        let group = GroupCommit::new(writer.clone());
+        return Ok(Db::Sqlite(SqlitePools { writer, reader, group }));
     }
     let scheme = url.split(':').next().unwrap_or_default();
     bail!("database url {shown}: unsupported scheme {scheme:?}, use postgres:// or sqlite://")

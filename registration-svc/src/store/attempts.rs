@@ -43,10 +43,6 @@ fn stored(t: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
     time(micros(t))
 }
 
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
 /// The attempt `write_attempt` wrote, as a read of it would return it (the JSON columns read
 /// back from the text that was stored).
 fn claiming(
@@ -151,8 +147,7 @@ impl Store {
         let registration = claiming(ctx.org, id, new, now, &custom_fields, &proof_urls)?;
         let items = creation_sql::items_json(&registration.line_items)?;
         let answer = key.map(|_| to_json(id)).transpose()?;
-        let sql = self.db.pick(creation_sql::BEGIN_POSTGRES, creation_sql::BEGIN_SQLITE);
-        let rows: Vec<IntentRow> = atomically!(&self.db, c => sqlx::query_as(sql)
+        let rows: Vec<IntentRow> = atomically!(&self.db, [creation_sql::BEGIN_POSTGRES, creation_sql::BEGIN_SQLITE], q => q
             .bind(ctx.org)
             .bind(id.as_str())
             .bind(new.customer_email.as_str())
@@ -173,8 +168,7 @@ impl Store {
             .bind(&items)
             .bind(key.map(|k| k.request_id.to_string()))
             .bind(key.map(|k| k.fingerprint.as_slice()))
-            .bind(answer)
-            .fetch_all(c))?;
+            .bind(answer.as_deref()))?;
         let mut intents = all(rows, IntentRow::into_domain)?;
         intents.sort_unstable_by_key(|intent| intent.id);
         Ok(Attempt { registration, intents })
@@ -203,25 +197,24 @@ impl Store {
         let first = warranties.first().cloned().flatten();
         let holds = creation_sql::holds_json(attempt, &warranties)?;
         let first_json = first.as_ref().map(to_json).transpose()?;
-        let sql = self.db.pick(creation_sql::COMPLETE_POSTGRES, creation_sql::COMPLETE_SQLITE);
         let id = &attempt.id;
-        let written: Result<Vec<String>, sqlx::Error> = atomically!(&self.db, c => sqlx::query_scalar(sql)
+        let (postgres, sqlite) = (creation_sql::COMPLETE_POSTGRES, creation_sql::COMPLETE_SQLITE);
+        let written: Result<Vec<(String,)>, StoreError> = atomically!(&self.db, [postgres, sqlite], q => q
             .bind(ctx.org)
             .bind(id.as_str())
             .bind(micros(now))
             .bind(RegistrationNumber::prefix_for(ctx.org))
-            .bind(first_json)
-            .bind(&holds)
-            .fetch_all(c));
+            .bind(first_json.as_deref())
+            .bind(&holds));
         let number = match written {
-            Ok(numbers) => numbers.into_iter().next(),
-            Err(err) if is_unique_violation(&err) => {
+            Ok(numbers) => numbers.into_iter().next().map(|(number,)| number),
+            Err(err) if err.is_unique_violation() => {
                 return Err(match self.held_elsewhere(ctx.org, attempt).await? {
                     Some(serial_number) => CompleteError::SerialHeld { serial_number },
-                    None => StoreError::from(err).into(),
+                    None => err.into(),
                 });
             }
-            Err(err) => return Err(StoreError::from(err).into()),
+            Err(err) => return Err(err.into()),
         };
         let Some(number) = number else {
             return match self.get_attempt(ctx.org, id).await? {

@@ -1,8 +1,8 @@
 //! The two writes of a creation as one atomic round each ([`shared::atomically!`]): on
-//! PostgreSQL one statement of data-modifying CTEs, on SQLite one script that is a whole
-//! `BEGIN IMMEDIATE … COMMIT` transaction. Each creation used to run about twenty statements on
-//! the single SQLite writer (and as many PostgreSQL round trips), one hand-off each; these are
-//! one per write.
+//! PostgreSQL one statement of data-modifying CTEs, on SQLite one script under a savepoint in
+//! the writer's group commit. Each creation used to run about twenty statements on the single
+//! SQLite writer (and as many PostgreSQL round trips), one hand-off each; these are one per
+//! write.
 //!
 //! The line items travel as one JSON array parameter, each element [`ItemJson`] (begin) or
 //! [`HoldJson`] (complete), so one statement text serves any number of them.
@@ -110,7 +110,7 @@ pub(super) const BEGIN_POSTGRES: &str = concat!(
      ORDER BY position RETURNING ",
     intent_columns!()
 );
-pub(super) const BEGIN_SQLITE: &str = shared::sqlite_transaction!(
+pub(super) const BEGIN_SQLITE: &str = shared::sqlite_savepoint!(
     insert_request_key!(),
     "; ",
     insert_registration!(),
@@ -150,7 +150,7 @@ pub(super) const COMPLETE_POSTGRES: &str = "WITH claiming AS (SELECT id FROM reg
      warranty = $5, create_time = $3, update_time = $3, lease_until = NULL \
      FROM counter WHERE registrations.org_id = $1 AND registrations.id = $2 \
      RETURNING registrations.registration_number";
-pub(super) const COMPLETE_SQLITE: &str = shared::sqlite_transaction!(
+pub(super) const COMPLETE_SQLITE: &str = shared::sqlite_savepoint!(
     "INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
      SELECT $1, value ->> 'serial_key', $2, value ->> 'serial_number' FROM json_each($6) \
      WHERE EXISTS (SELECT 1 FROM registrations WHERE org_id = $1 AND id = $2 AND status = 'claiming'); \

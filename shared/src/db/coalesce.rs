@@ -98,11 +98,15 @@ impl<R: Clone + Send + 'static> Coalescer<R> {
     }
 
     async fn drain(self) {
-        let _running = Running(&self);
+        let running = Running(&self);
         loop {
             let batch = {
                 let mut queue = self.queue();
                 if queue.waiting.is_empty() {
+                    // Under the lock that found the queue empty: a lookup queued after this
+                    // finds a free slot and starts a task of its own.
+                    queue.running -= 1;
+                    std::mem::forget(running);
                     return;
                 }
                 take_batch(&mut queue.waiting)
@@ -134,7 +138,7 @@ impl<R: Clone + Send + 'static> Coalescer<R> {
     }
 }
 
-/// Counts a drain task as running until it ends, panics included.
+/// Stops counting a drain task that panicked (a normal end does so under the queue's lock).
 struct Running<'a, R>(&'a Coalescer<R>);
 
 impl<R> Drop for Running<'_, R> {

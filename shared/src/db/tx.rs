@@ -99,19 +99,10 @@ macro_rules! on_reader {
     };
 }
 
-/// A SQLite script that is one write transaction, for [`atomically!`](crate::atomically): the
-/// statements given, between `BEGIN IMMEDIATE` and `COMMIT`.
-#[macro_export]
-macro_rules! sqlite_transaction {
-    ($($statements:expr),+ $(,)?) => {
-        concat!("BEGIN IMMEDIATE; ", $($statements),+, "; COMMIT")
-    };
-}
-
-/// The writer connection an [`atomically!`](crate::atomically) script runs on. Unless the script
-/// finished ([`ScriptConn::done`]) or was rolled back, the connection is closed instead of going
-/// back to the pool: closing rolls back whatever a script stopped half-way left open (its caller
-/// went away between two of its statements, say), so the next writer never starts inside it.
+/// The writer connection a group commit runs on. Unless its transaction finished
+/// ([`ScriptConn::done`]) or was rolled back, the connection is closed instead of going back to
+/// the pool: closing rolls back whatever a transaction stopped half-way left open (a panic
+/// between two statements, say), so the next writer never starts inside it.
 pub struct ScriptConn(Option<PoolConnection<Sqlite>>);
 
 impl ScriptConn {
@@ -123,17 +114,23 @@ impl ScriptConn {
         self.0.as_deref_mut().expect("a script connection is used until done")
     }
 
-    /// The script committed: back to the pool.
+    /// The transaction committed: back to the pool.
     pub fn done(mut self) {
         drop(self.0.take());
     }
 
-    /// The script failed: roll back what it left open (closing the connection if that fails,
-    /// e.g. because SQLite already rolled back).
+    /// The transaction failed: roll back what it left open (closing the connection if that
+    /// fails, e.g. because SQLite already rolled back).
     pub async fn roll_back(mut self) {
         if sqlx::query("ROLLBACK").execute(self.conn()).await.is_ok() {
             self.done();
         }
+    }
+}
+
+impl From<PoolConnection<Sqlite>> for ScriptConn {
+    fn from(conn: PoolConnection<Sqlite>) -> Self {
+        Self(Some(conn))
     }
 }
 
@@ -145,95 +142,38 @@ impl Drop for ScriptConn {
     }
 }
 
-/// Runs `$body` (a sqlx future built from `$conn`) as one atomic write, `$db` being a
-/// [`Db`](crate::db::Db): on PostgreSQL a single statement on the pool, atomic by itself (one
-/// round trip, no `BEGIN`/`COMMIT`); on SQLite a script made with
-/// [`sqlite_transaction!`](crate::sqlite_transaction) on the writer connection, in one hand-off
-/// to its thread (rolled back if it fails, see [`ScriptConn`]). The body is type-checked once per
-/// backend; its statement text is usually picked with [`Db::pick`].
+/// Runs one atomic write on `$db` (a [`Db`](crate::db::Db)) and decodes its rows (`FromRow`
+/// on both backends): on PostgreSQL `$postgres`, a single statement on the pool, atomic by
+/// itself (one round trip, no `BEGIN`/`COMMIT`); on SQLite `$sqlite`, a script made with
+/// [`sqlite_savepoint!`](crate::sqlite_savepoint), in the writer's next group commit
+/// ([`GroupCommit`](crate::db::GroupCommit)). `$binds` binds the parameters to `$q`, the same
+/// for both.
 #[macro_export]
 macro_rules! atomically {
-    ($db:expr, $conn:ident => $body:expr) => {
+    ($db:expr, [$postgres:expr, $sqlite:expr], $q:ident => $binds:expr) => {
         match $db {
             $crate::db::Db::Postgres(pool) => {
-                let $conn = pool;
-                $body.await
-            }
-            $crate::db::Db::Sqlite(pools) => match $crate::db::ScriptConn::acquire(pools).await {
-                Err(err) => Err(err),
-                Ok(mut script) => {
-                    let done = {
-                        let $conn = script.conn();
-                        $body.await
-                    };
-                    match done {
-                        Ok(out) => {
-                            script.done();
-                            Ok(out)
-                        }
-                        Err(err) => {
-                            script.roll_back().await;
-                            Err(err)
-                        }
-                    }
+                let $q = ::sqlx::query($postgres);
+                match $binds.fetch_all(pool).await {
+                    Ok(rows) => rows
+                        .iter()
+                        .map(::sqlx::FromRow::from_row)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err($crate::db::StoreError::from),
+                    Err(err) => Err($crate::db::StoreError::from(err)),
                 }
-            },
+            }
+            $crate::db::Db::Sqlite(pools) => {
+                let $q = ::sqlx::query($sqlite);
+                match pools.group.run($binds).await {
+                    Ok(rows) => rows
+                        .iter()
+                        .map(::sqlx::FromRow::from_row)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err($crate::db::StoreError::from),
+                    Err(err) => Err(err),
+                }
+            }
         }
     };
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use futures::TryFutureExt;
-
-    use super::*;
-    use crate::db::connect;
-
-    const COUNT: &str = "SELECT count(*) FROM t";
-
-    async fn sqlite() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = connect(&format!("sqlite://{}", dir.path().join("t.db").display()), 2).await.unwrap();
-        let Db::Sqlite(pools) = &db else { unreachable!() };
-        sqlx::query("CREATE TABLE t (x INTEGER PRIMARY KEY)").execute(&pools.writer).await.unwrap();
-        (dir, db)
-    }
-
-    async fn count(db: &Db) -> i64 {
-        crate::on_reader!(db, c => sqlx::query_scalar(COUNT).fetch_one(c)).unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_failing_script_writes_nothing_and_the_writer_goes_on() {
-        let (_dir, db) = sqlite().await;
-        let script = sqlite_transaction!("INSERT INTO t VALUES (1); INSERT INTO t VALUES (1)");
-        let err = atomically!(&db, c => sqlx::query(script).execute(c).map_ok(drop)).unwrap_err();
-        assert!(matches!(&err, sqlx::Error::Database(e) if e.is_unique_violation()), "{err}");
-        assert_eq!(count(&db).await, 0, "the first insert was rolled back with the script");
-        let script = sqlite_transaction!("INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)");
-        atomically!(&db, c => sqlx::query(script).execute(c).map_ok(drop)).unwrap();
-        assert_eq!(count(&db).await, 2);
-    }
-
-    #[tokio::test]
-    async fn a_script_whose_caller_went_away_half_way_is_rolled_back() {
-        let (_dir, db) = sqlite().await;
-        // The caller gives up while the script's second statement runs: the rest of the script,
-        // its COMMIT included, never runs, and its first insert must not survive.
-        let script = sqlite_transaction!(
-            "INSERT INTO t VALUES (1)",
-            "; WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3000000) \
-             SELECT count(*) FROM c",
-            "; INSERT INTO t VALUES (2)"
-        );
-        let write = async { atomically!(&db, c => sqlx::query(script).execute(c).map_ok(drop)) };
-        assert!(tokio::time::timeout(Duration::from_millis(20), write).await.is_err(), "cut short");
-        let script = sqlite_transaction!("INSERT INTO t VALUES (3)");
-        atomically!(&db, c => sqlx::query(script).execute(c).map_ok(drop)).unwrap();
-        let rows: Vec<i64> =
-            crate::on_reader!(&db, c => sqlx::query_scalar("SELECT x FROM t").fetch_all(c)).unwrap();
-        assert_eq!(rows, [3], "only the next script's write");
-    }
 }
