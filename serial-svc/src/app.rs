@@ -4,11 +4,11 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use regserial::serial::v1::catalog_service_server::SERVICE_NAME as CATALOG_SERVICE;
 use regserial::serial::v1::serial_service_server::SERVICE_NAME as SERIAL_SERVICE;
 use shared::clock::SharedClock;
+use shared::db::request_keys::{PURGE_INTERVAL, RETENTION};
 use shared::paging::PageTokens;
 use shared::server::{Listener, Readiness, ServerBuilder, ServiceArgs};
 use tonic::service::interceptor::InterceptedService;
@@ -18,10 +18,6 @@ use crate::store::Store;
 
 /// The gRPC services whose health serial-svc reports.
 pub const HEALTH_SERVICES: &[&str] = &[SERIAL_SERVICE, CATALOG_SERVICE];
-/// How long a `request_id` is remembered: the API promises at least 24 hours.
-pub const REQUEST_KEY_RETENTION: chrono::Duration = chrono::Duration::hours(48);
-/// How often forgotten request keys are purged.
-const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// serial-svc's configuration: flags, each with an environment fallback.
 #[derive(Clone, clap::Parser)]
@@ -70,13 +66,13 @@ pub async fn serve(
     served
 }
 
-/// Every hour, forgets request keys older than [`REQUEST_KEY_RETENTION`].
+/// Every hour, forgets request keys older than [`RETENTION`].
 async fn purge_request_keys(store: Store, clock: SharedClock) {
     let mut every = tokio::time::interval(PURGE_INTERVAL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let before = clock.now() - REQUEST_KEY_RETENTION;
+        let before = clock.now() - RETENTION;
         match store.purge_request_keys(before).await {
             Ok(purged) => tracing::debug!(purged, %before, "request keys purged"),
             Err(err) => tracing::warn!(error = %err, cause = ?err, "cannot purge request keys"),

@@ -10,7 +10,7 @@ mod tx;
 
 pub use errors::{RequestIdReused, StoreError, is_unavailable};
 pub use group::{GroupCommit, MAX_GROUP, Script};
-pub use tx::{ScriptConn, Tx};
+pub use tx::Tx;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, stream};
 use shared::auth::{Scope, TokenSigner};
 use shared::clock::SharedClock;
+use shared::db::request_keys::{PURGE_INTERVAL, RETENTION};
 
 use super::{Saga, SagaError};
 use crate::domain::{Attempt, Ctx, Intent, ReviewPeriod, StoreError, SwapAttempt};
@@ -24,10 +25,6 @@ pub const WORKER_SUBJECT: &str = "registration-svc/recovery";
 const TOKEN_TTL: Duration = Duration::from_secs(600);
 /// Items driven at once in a pass.
 const CONCURRENCY: usize = 8;
-/// How long a `request_id` is remembered: the API promises at least 24 hours.
-pub const REQUEST_KEY_RETENTION: chrono::Duration = chrono::Duration::hours(48);
-/// How often forgotten request keys are purged.
-const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// How the recovery worker runs.
 #[derive(Debug, Clone)]
@@ -119,9 +116,9 @@ impl RecoveryWorker {
         Ok(Pass { expired: expired.len(), attempts: attempt_count, intents: intent_count })
     }
 
-    /// Forgets request keys older than [`REQUEST_KEY_RETENTION`].
+    /// Forgets request keys older than [`RETENTION`].
     async fn purge_request_keys(&self) {
-        let before = self.clock.now() - REQUEST_KEY_RETENTION;
+        let before = self.clock.now() - RETENTION;
         match self.saga.store().purge_request_keys(before).await {
             Ok(purged) => tracing::debug!(purged, %before, "request keys purged"),
             Err(err) => tracing::warn!(error = %err, cause = ?err, "cannot purge request keys"),

@@ -4,14 +4,14 @@
 //! (all claimed) or `fail_registration` (a refusal) ends it, each a conditional transition
 //! from CLAIMING, so exactly one of them wins and repeating the winner changes nothing.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use futures::TryFutureExt;
 use shared::db::request_keys::stored_answer;
 
 use super::{
     Store, Tx, atomically, creation_sql, load, on_reader, on_tx,
     release::{from_states, release},
-    rows::{IntentRow, all, from_json, micros, time, to_json},
+    rows::{IntentRow, all, micros, to_json},
 };
 use crate::domain::{
     Attempt, AttemptFailure, BeginError, CompleteError, Ctx, FailError, NewRegistration, RegisteredLineItem,
@@ -39,20 +39,12 @@ fn owned(value: &Option<Text>) -> Option<String> {
 
 /// `t` as the store keeps it (microseconds), so that what a write answers equals what a read
 /// of it returns.
-fn stored(t: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
-    time(micros(t))
+fn stored(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
 }
 
-/// The attempt `write_attempt` wrote, as a read of it would return it (the JSON columns read
-/// back from the text that was stored).
-fn claiming(
-    org: &str,
-    id: &RegistrationId,
-    new: &NewRegistration,
-    now: DateTime<Utc>,
-    custom_fields: &str,
-    proof_urls: &str,
-) -> Result<Registration, StoreError> {
+/// The attempt `write_attempt` wrote, as a read of it would return it.
+fn claiming(org: &str, id: &RegistrationId, new: &NewRegistration, now: DateTime<Utc>) -> Registration {
     let line_items = new
         .line_items
         .iter()
@@ -68,7 +60,7 @@ fn claiming(
             warranty: None,
         })
         .collect();
-    Ok(Registration {
+    Registration {
         id: id.clone(),
         org_id: org.to_owned(),
         registration_number: None,
@@ -80,12 +72,17 @@ fn claiming(
         form_slug: new.form_slug.as_str().to_owned(),
         line_items,
         customer_provided_order_number: owned(&new.customer_provided_order_number),
-        purchase_date: new.purchase_date.map(stored).transpose()?,
+        purchase_date: new.purchase_date.map(stored),
         referrer: owned(&new.referrer),
         email_marketing_consent: new.email_marketing_consent,
-        email_marketing_consent_time: new.email_marketing_consent_time.map(stored).transpose()?,
-        custom_fields: from_json(custom_fields, "custom_fields")?,
-        proof_of_purchase_urls: from_json(proof_urls, "proof_urls")?,
+        email_marketing_consent_time: new.email_marketing_consent_time.map(stored),
+        custom_fields: new.custom_fields.as_map().clone(),
+        proof_of_purchase_urls: new
+            .proof_of_purchase_urls
+            .as_slice()
+            .iter()
+            .map(|u| u.as_str().to_owned())
+            .collect(),
         warranty: None,
         denial_reason: None,
         failure: None,
@@ -93,7 +90,7 @@ fn claiming(
         update_time: now,
         review_time: None,
         cancel_time: None,
-    })
+    }
 }
 
 impl Store {
@@ -140,11 +137,11 @@ impl Store {
         new: &NewRegistration,
         id: &RegistrationId,
     ) -> Result<Attempt, StoreError> {
-        let now = stored(ctx.now)?;
+        let now = stored(ctx.now);
         let lease_until = later(now, self.lease);
         let custom_fields = to_json(new.custom_fields.as_map())?;
         let proof_urls = to_json(&new.proof_of_purchase_urls)?;
-        let registration = claiming(ctx.org, id, new, now, &custom_fields, &proof_urls)?;
+        let registration = claiming(ctx.org, id, new, now);
         let items = creation_sql::items_json(&registration.line_items)?;
         let answer = key.map(|_| to_json(id)).transpose()?;
         let rows: Vec<IntentRow> = atomically!(&self.db, [creation_sql::BEGIN_POSTGRES, creation_sql::BEGIN_SQLITE], q => q
@@ -185,7 +182,7 @@ impl Store {
         attempt: &Registration,
         plans: &SerialPlans,
     ) -> Result<Registration, CompleteError> {
-        let now = stored(ctx.now)?;
+        let now = stored(ctx.now);
         let warranties: Vec<Option<Warranty>> = attempt
             .line_items
             .iter()

@@ -150,20 +150,26 @@ pub(super) const COMPLETE_POSTGRES: &str = "WITH claiming AS (SELECT id FROM reg
      warranty = $5, create_time = $3, update_time = $3, lease_until = NULL \
      FROM counter WHERE registrations.org_id = $1 AND registrations.id = $2 \
      RETURNING registrations.registration_number";
+/// SQLite's guard on each statement of the completion: attempt `$2` is still CLAIMING. (The
+/// script runs alone on the one writer, so no statement of it can change that but the last.)
+macro_rules! still_claiming {
+    () => {
+        "EXISTS (SELECT 1 FROM registrations WHERE org_id = $1 AND id = $2 AND status = 'claiming')"
+    };
+}
 pub(super) const COMPLETE_SQLITE: &str = shared::sqlite_savepoint!(
     "INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
-     SELECT $1, value ->> 'serial_key', $2, value ->> 'serial_number' FROM json_each($6) \
-     WHERE EXISTS (SELECT 1 FROM registrations WHERE org_id = $1 AND id = $2 AND status = 'claiming'); \
-     UPDATE line_items SET warranty = (SELECT value ->> 'warranty' FROM json_each($6) \
-     WHERE value ->> 'position' = line_items.position) \
-     WHERE registration_id = $2 \
-     AND EXISTS (SELECT 1 FROM registrations WHERE org_id = $1 AND id = $2 AND status = 'claiming'); \
-     UPDATE intents SET state = 'done', update_time = $3 WHERE org_id = $1 AND registration_id = $2 \
-     AND kind = 'claim' AND replaces IS NULL AND state = 'pending' \
-     AND EXISTS (SELECT 1 FROM registrations WHERE org_id = $1 AND id = $2 AND status = 'claiming'); \
-     INSERT INTO org_counters (org_id, last_number) SELECT $1, 1 \
-     WHERE EXISTS (SELECT 1 FROM registrations WHERE org_id = $1 AND id = $2 AND status = 'claiming') \
-     ON CONFLICT (org_id) DO UPDATE SET last_number = org_counters.last_number + 1; \
+     SELECT $1, value ->> 'serial_key', $2, value ->> 'serial_number' FROM json_each($6) WHERE ",
+    still_claiming!(),
+    "; UPDATE line_items SET warranty = (SELECT value ->> 'warranty' FROM json_each($6) \
+     WHERE value ->> 'position' = line_items.position) WHERE registration_id = $2 AND ",
+    still_claiming!(),
+    "; UPDATE intents SET state = 'done', update_time = $3 WHERE org_id = $1 AND registration_id = $2 \
+     AND kind = 'claim' AND replaces IS NULL AND state = 'pending' AND ",
+    still_claiming!(),
+    "; INSERT INTO org_counters (org_id, last_number) SELECT $1, 1 WHERE ",
+    still_claiming!(),
+    " ON CONFLICT (org_id) DO UPDATE SET last_number = org_counters.last_number + 1; \
      UPDATE registrations SET status = 'pending', registration_number = printf('%s-REG-%05d', $4, \
      (SELECT last_number FROM org_counters WHERE org_id = $1)), \
      warranty = $5, create_time = $3, update_time = $3, lease_until = NULL \

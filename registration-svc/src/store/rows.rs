@@ -94,7 +94,7 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreE
     serde_json::to_string(value).map_err(|err| StoreError::Corrupt(format!("value not serializable: {err}")))
 }
 
-pub(crate) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("{what}: {err}")))
 }
 

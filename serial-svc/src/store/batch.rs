@@ -214,9 +214,9 @@ async fn insert(tx: &mut Tx, ctx: &Ctx<'_>, rows: &[Row<'_>]) -> Result<Inserted
     let window = |time: fn(&ValidityWindow) -> Option<DateTime<Utc>>| -> Vec<Option<i64>> {
         rows.iter().map(|row| time(&row.serial.window).map(micros)).collect()
     };
-    let Tx::Postgres(tx) = tx else {
-        let Tx::Sqlite(tx) = tx else { unreachable!() };
-        return super::batch_sqlite::insert(tx, ctx, rows, &tags).await;
+    let tx = match tx {
+        Tx::Postgres(tx) => tx,
+        Tx::Sqlite(tx) => return super::batch_sqlite::insert(tx, ctx, rows, &tags).await,
     };
     let numbers: Vec<&str> = rows.iter().map(|row| row.serial.number.as_str()).collect();
     let keys: Vec<&str> = rows.iter().map(|row| row.serial.number.key()).collect();

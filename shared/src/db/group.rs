@@ -11,11 +11,12 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Sqlite, SqlitePool};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::oneshot;
 
-use super::{ScriptConn, StoreError};
+use super::StoreError;
 
 /// Most scripts in one group: bounds how long the writer is held by one transaction.
 pub const MAX_GROUP: usize = 64;
@@ -99,7 +100,7 @@ impl GroupCommit {
     /// Writes `group` in one transaction and answers every script.
     async fn write(&self, group: Vec<Job>) {
         let mut conn = match self.shared.writer.acquire().await {
-            Ok(conn) => ScriptConn::from(conn),
+            Ok(conn) => WriterConn(Some(conn)),
             Err(err) => return fail_all(group, err),
         };
         if let Err(err) = sqlx::query("BEGIN IMMEDIATE").execute(conn.conn()).await {
@@ -141,6 +142,39 @@ impl GroupCommit {
                     let _ = reply.send(Err(StoreError::Shared(err.clone())));
                 }
             }
+        }
+    }
+}
+
+/// The writer connection a group is written on. Unless its transaction finished
+/// ([`WriterConn::done`]) or was rolled back, the connection is closed instead of going back to
+/// the pool: closing rolls back whatever a transaction stopped half-way left open (a panic
+/// between two statements, say), so the next writer never starts inside it.
+struct WriterConn(Option<PoolConnection<Sqlite>>);
+
+impl WriterConn {
+    fn conn(&mut self) -> &mut SqliteConnection {
+        self.0.as_deref_mut().expect("a writer connection is used until done")
+    }
+
+    /// The transaction committed: back to the pool.
+    fn done(mut self) {
+        drop(self.0.take());
+    }
+
+    /// The transaction failed: roll back what it left open (closing the connection if that
+    /// fails, e.g. because SQLite already rolled back).
+    async fn roll_back(mut self) {
+        if sqlx::query("ROLLBACK").execute(self.conn()).await.is_ok() {
+            self.done();
+        }
+    }
+}
+
+impl Drop for WriterConn {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.0.take() {
+            conn.close_on_drop();
         }
     }
 }

@@ -16,6 +16,11 @@ use super::{Db, RequestIdReused, StoreError, Tx};
 use crate::on_tx;
 use crate::request_id::RequestKey;
 
+/// How long a `request_id` is remembered: the API promises at least 24 hours.
+pub const RETENTION: chrono::Duration = chrono::Duration::hours(48);
+/// How often each service purges the request keys past [`RETENTION`].
+pub const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// A write transaction that records its answer under the request key, if there is one.
 pub struct Write<'a> {
     pub tx: Tx,

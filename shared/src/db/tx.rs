@@ -2,9 +2,6 @@
 //! their stores share this plumbing: open a write or a read transaction, pick the statement
 //! where the dialects differ, and run a sqlx future on the transaction's connection.
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Sqlite, SqliteConnection};
-
 use super::Db;
 
 /// An open transaction: for writes `BEGIN` on PostgreSQL and `BEGIN IMMEDIATE` on SQLite's one
@@ -97,49 +94,6 @@ macro_rules! on_reader {
             }
         }
     };
-}
-
-/// The writer connection a group commit runs on. Unless its transaction finished
-/// ([`ScriptConn::done`]) or was rolled back, the connection is closed instead of going back to
-/// the pool: closing rolls back whatever a transaction stopped half-way left open (a panic
-/// between two statements, say), so the next writer never starts inside it.
-pub struct ScriptConn(Option<PoolConnection<Sqlite>>);
-
-impl ScriptConn {
-    pub async fn acquire(pools: &super::SqlitePools) -> Result<Self, sqlx::Error> {
-        Ok(Self(Some(pools.writer.acquire().await?)))
-    }
-
-    pub fn conn(&mut self) -> &mut SqliteConnection {
-        self.0.as_deref_mut().expect("a script connection is used until done")
-    }
-
-    /// The transaction committed: back to the pool.
-    pub fn done(mut self) {
-        drop(self.0.take());
-    }
-
-    /// The transaction failed: roll back what it left open (closing the connection if that
-    /// fails, e.g. because SQLite already rolled back).
-    pub async fn roll_back(mut self) {
-        if sqlx::query("ROLLBACK").execute(self.conn()).await.is_ok() {
-            self.done();
-        }
-    }
-}
-
-impl From<PoolConnection<Sqlite>> for ScriptConn {
-    fn from(conn: PoolConnection<Sqlite>) -> Self {
-        Self(Some(conn))
-    }
-}
-
-impl Drop for ScriptConn {
-    fn drop(&mut self) {
-        if let Some(mut conn) = self.0.take() {
-            conn.close_on_drop();
-        }
-    }
 }
 
 /// Runs one atomic write on `$db` (a [`Db`](crate::db::Db)) and decodes its rows (`FromRow`
