@@ -26,6 +26,9 @@ enum Command {
     Token(token::TokenArgs),
 }
 
+#[global_allocator]
+static ALLOCATOR: shared::Allocator = shared::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -9,6 +9,9 @@ use shared::clock::SystemClock;
 
 const NAME: &str = "registration-svc";
 
+#[global_allocator]
+static ALLOCATOR: shared::Allocator = shared::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
