@@ -6,7 +6,9 @@
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use futures::TryFutureExt;
+use shared::db::Db;
 use shared::db::request_keys::stored_answer;
+use sqlx::Row;
 
 use super::{
     Store, Tx, atomically, creation_sql, load, on_reader, on_tx,
@@ -192,19 +194,29 @@ impl Store {
             })
             .collect();
         let first = warranties.first().cloned().flatten();
-        let holds = creation_sql::holds_json(attempt, &warranties)?;
-        let first_json = first.as_ref().map(to_json).transpose()?;
+        let completion = creation_sql::Completion::new(attempt, &warranties, micros(now))?;
+        let written = match &self.db {
+            Db::Postgres(_) => self
+                .completions
+                .call(ctx.org, completion)
+                .await
+                .and_then(|done| done.map_err(StoreError::from)),
+            Db::Sqlite(pools) => {
+                let script = sqlx::query(creation_sql::COMPLETE_SQLITE)
+                    .bind(ctx.org)
+                    .bind(attempt.id.as_str())
+                    .bind(completion.now)
+                    .bind(RegistrationNumber::prefix_for(ctx.org))
+                    .bind(completion.warranty.clone())
+                    .bind(to_json(&completion.holds)?);
+                pools.group.run(script).await.and_then(|rows| {
+                    rows.first().map(|row| row.try_get::<String, _>(0)).transpose().map_err(StoreError::from)
+                })
+            }
+        };
         let id = &attempt.id;
-        let (postgres, sqlite) = (creation_sql::COMPLETE_POSTGRES, creation_sql::COMPLETE_SQLITE);
-        let written: Result<Vec<(String,)>, StoreError> = atomically!(&self.db, [postgres, sqlite], q => q
-            .bind(ctx.org)
-            .bind(id.as_str())
-            .bind(micros(now))
-            .bind(RegistrationNumber::prefix_for(ctx.org))
-            .bind(first_json.as_deref())
-            .bind(&holds));
         let number = match written {
-            Ok(numbers) => numbers.into_iter().next().map(|(number,)| number),
+            Ok(number) => number,
             Err(err) if err.is_unique_violation() => {
                 return Err(match self.held_elsewhere(ctx.org, attempt).await? {
                     Some(serial_number) => CompleteError::SerialHeld { serial_number },

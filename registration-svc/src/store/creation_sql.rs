@@ -1,11 +1,12 @@
-//! The two writes of a creation as one atomic round each ([`shared::atomically!`]): on
-//! PostgreSQL one statement of data-modifying CTEs, on SQLite one script under a savepoint in
-//! the writer's group commit. Each creation used to run about twenty statements on the single
-//! SQLite writer (and as many PostgreSQL round trips), one hand-off each; these are one per
-//! write.
+//! The two writes of a creation, each one atomic round ([`shared::atomically!`]): on PostgreSQL
+//! one statement of data-modifying CTEs, on SQLite one script under a savepoint in the writer's
+//! group commit. Each creation used to run about twenty statements on the single SQLite writer
+//! (and as many PostgreSQL round trips), one hand-off each. PostgreSQL completes all the
+//! attempts waiting at the moment in one statement ([`super::batched`]).
 //!
-//! The line items travel as one JSON array parameter, each element [`ItemJson`] (begin) or
-//! [`HoldJson`] (complete), so one statement text serves any number of them.
+//! Line items travel as one JSON array parameter, each element an [`ItemJson`] (begin) or a
+//! [`Hold`] (complete), so one statement text serves any number of them; PostgreSQL's
+//! completions travel the same way, each a [`Completion`].
 
 use serde::Serialize;
 
@@ -32,29 +33,46 @@ pub(super) fn items_json(items: &[RegisteredLineItem]) -> Result<String, StoreEr
 
 /// A line item as the complete statements read it: its holding, and its warranty (JSON text).
 #[derive(Serialize)]
-pub(super) struct HoldJson<'a> {
+pub(super) struct Hold {
     position: i32,
-    serial_number: &'a str,
+    serial_number: String,
     serial_key: String,
     warranty: Option<String>,
 }
 
-/// `registration`'s line items with `warranties` (one per item) as the complete statements' `$6`.
-pub(super) fn holds_json(
-    registration: &Registration,
-    warranties: &[Option<Warranty>],
-) -> Result<String, StoreError> {
-    let mut holds = Vec::with_capacity(registration.line_items.len());
-    for (position, (item, warranty)) in registration.line_items.iter().zip(warranties).enumerate() {
-        holds.push(HoldJson {
-            position: i32::try_from(position)
-                .map_err(|_| StoreError::Corrupt(format!("line item {position}")))?,
-            serial_number: &item.serial_number,
-            serial_key: item.serial_number.to_ascii_lowercase(),
-            warranty: warranty.as_ref().map(super::rows::to_json).transpose()?,
-        });
+/// One completion, as PostgreSQL's batched statement reads it (an element of its `$2`) and
+/// SQLite's script binds it.
+#[derive(Serialize)]
+pub(super) struct Completion {
+    pub(super) id: String,
+    /// When it completes (microseconds).
+    pub(super) now: i64,
+    /// The first line item's warranty (JSON text), the registration's.
+    pub(super) warranty: Option<String>,
+    pub(super) holds: Vec<Hold>,
+}
+
+impl Completion {
+    /// The completion of `registration` with `warranties` (one per line item) at `now`.
+    pub(super) fn new(
+        registration: &Registration,
+        warranties: &[Option<Warranty>],
+        now: i64,
+    ) -> Result<Self, StoreError> {
+        let mut holds = Vec::with_capacity(registration.line_items.len());
+        for (position, (item, warranty)) in registration.line_items.iter().zip(warranties).enumerate() {
+            holds.push(Hold {
+                position: i32::try_from(position)
+                    .map_err(|_| StoreError::Corrupt(format!("line item {position}")))?,
+                serial_number: item.serial_number.clone(),
+                serial_key: item.serial_number.to_ascii_lowercase(),
+                warranty: warranty.as_ref().map(super::rows::to_json).transpose()?,
+            });
+        }
+        let warranty =
+            warranties.first().cloned().flatten().as_ref().map(super::rows::to_json).transpose()?;
+        Ok(Self { id: registration.id.as_str().to_owned(), now, warranty, holds })
     }
-    super::rows::to_json(&holds)
 }
 
 /// The registration's columns and their parameters, the same on both backends: `$1` org, `$2`
@@ -125,31 +143,41 @@ pub(super) const BEGIN_SQLITE: &str = shared::sqlite_savepoint!(
     intent_columns!()
 );
 
-/// Completes attempt `$2` of org `$1` if it is still CLAIMING: a holding per line item of `$6`
-/// (a serial held by another registration fails the write with a unique violation), each
-/// item's warranty, the claims closed, the org's next number (`$4` is its prefix), and PENDING
-/// with the first item's warranty `$5`, created and updated at `$3`. Returns the number, or no
-/// row if the attempt was not CLAIMING.
-pub(super) const COMPLETE_POSTGRES: &str = "WITH claiming AS (SELECT id FROM registrations \
-     WHERE org_id = $1 AND id = $2 AND status = 'claiming' FOR UPDATE), \
-     items AS (SELECT x.* FROM jsonb_to_recordset($6::jsonb) AS x(position int, serial_number text, \
-     serial_key text, warranty text)), \
+/// Completes the attempts `$2` (a JSON array of [`Completion`]s) of org `$1` that are still
+/// CLAIMING, in one statement: a holding per line item (a serial held by another registration
+/// fails the whole statement with a unique violation), each item's warranty, the claims closed,
+/// the org's next numbers in the array's order (`$3` is the org's prefix), and PENDING with the
+/// first item's warranty, created and updated at the completion's `now`. Returns `(id, number)`
+/// of each attempt it completed. One statement for many: the org's counter row is locked until
+/// the commit, so completions one at a time would queue behind each other's commits.
+pub(super) const COMPLETE_POSTGRES: &str = "WITH jobs AS (SELECT n, job ->> 'id' AS id, \
+     (job ->> 'now')::bigint AS now, job ->> 'warranty' AS warranty, job -> 'holds' AS holds \
+     FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS j(job, n)), \
+     claiming AS (SELECT id FROM registrations WHERE org_id = $1 AND id IN (SELECT id FROM jobs) \
+     AND status = 'claiming' ORDER BY id FOR UPDATE), \
+     numbered AS (SELECT jobs.*, row_number() OVER (ORDER BY jobs.n) AS k, count(*) OVER () AS total \
+     FROM jobs JOIN claiming USING (id)), \
+     items AS (SELECT numbered.id, numbered.now, x.* FROM numbered, jsonb_to_recordset(numbered.holds) \
+     AS x(position int, serial_number text, serial_key text, warranty text)), \
      held AS (INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
-     SELECT $1, items.serial_key, claiming.id, items.serial_number FROM claiming, items), \
-     warranted AS (UPDATE line_items SET warranty = items.warranty FROM claiming, items \
-     WHERE line_items.registration_id = claiming.id AND line_items.position = items.position \
+     SELECT $1, serial_key, id, serial_number FROM items), \
+     warranted AS (UPDATE line_items SET warranty = items.warranty FROM items \
+     WHERE line_items.registration_id = items.id AND line_items.position = items.position \
      AND items.warranty IS NOT NULL), \
-     closed AS (UPDATE intents SET state = 'done', update_time = $3 WHERE org_id = $1 \
-     AND registration_id IN (SELECT id FROM claiming) AND kind = 'claim' AND replaces IS NULL \
-     AND state = 'pending'), \
-     counter AS (INSERT INTO org_counters (org_id, last_number) SELECT $1, 1 FROM claiming \
-     ON CONFLICT (org_id) DO UPDATE SET last_number = org_counters.last_number + 1 RETURNING last_number) \
-     UPDATE registrations SET status = 'pending', registration_number = $4 || '-REG-' || \
-     CASE WHEN counter.last_number < 100000 THEN lpad(counter.last_number::text, 5, '0') \
-     ELSE counter.last_number::text END, \
-     warranty = $5, create_time = $3, update_time = $3, lease_until = NULL \
-     FROM counter WHERE registrations.org_id = $1 AND registrations.id = $2 \
-     RETURNING registrations.registration_number";
+     closed AS (UPDATE intents SET state = 'done', update_time = numbered.now FROM numbered \
+     WHERE intents.org_id = $1 AND intents.registration_id = numbered.id AND intents.kind = 'claim' \
+     AND intents.replaces IS NULL AND intents.state = 'pending'), \
+     counter AS (INSERT INTO org_counters (org_id, last_number) SELECT $1, count(*) FROM numbered \
+     HAVING count(*) > 0 ON CONFLICT (org_id) \
+     DO UPDATE SET last_number = org_counters.last_number + excluded.last_number RETURNING last_number), \
+     assigned AS (SELECT numbered.*, counter.last_number - numbered.total + numbered.k AS number \
+     FROM numbered, counter) \
+     UPDATE registrations SET status = 'pending', registration_number = $3 || '-REG-' || \
+     CASE WHEN assigned.number < 100000 THEN lpad(assigned.number::text, 5, '0') \
+     ELSE assigned.number::text END, \
+     warranty = assigned.warranty, create_time = assigned.now, update_time = assigned.now, lease_until = NULL \
+     FROM assigned WHERE registrations.org_id = $1 AND registrations.id = assigned.id \
+     RETURNING registrations.id, registrations.registration_number";
 /// SQLite's guard on each statement of the completion: attempt `$2` is still CLAIMING. (The
 /// script runs alone on the one writer, so no statement of it can change that but the last.)
 macro_rules! still_claiming {
@@ -157,6 +185,9 @@ macro_rules! still_claiming {
         "EXISTS (SELECT 1 FROM registrations WHERE org_id = $1 AND id = $2 AND status = 'claiming')"
     };
 }
+/// SQLite's completion of attempt `$2` of org `$1` if it is still CLAIMING, one at a time (the
+/// writer's group commit shares the commit): at `$3`, with prefix `$4`, the first item's
+/// warranty `$5` and the holdings `$6` (a [`Completion`]'s); returns the number, or no row.
 pub(super) const COMPLETE_SQLITE: &str = shared::sqlite_savepoint!(
     "INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
      SELECT $1, value ->> 'serial_key', $2, value ->> 'serial_number' FROM json_each($6) WHERE ",

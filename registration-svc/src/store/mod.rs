@@ -19,6 +19,7 @@
 //! `swap`, `reset`, `request_keys`.
 
 mod attempts;
+mod batched;
 mod creation_sql;
 mod intents;
 mod load;
@@ -44,6 +45,7 @@ pub struct Store {
     db: Db,
     lease: Duration,
     reads: reads::PointReads,
+    completions: batched::Completions,
 }
 
 /// Transactions are [`shared::db`]'s, the same for both services: writes in
@@ -53,7 +55,12 @@ pub(crate) use shared::{atomically, db::Tx, on_reader, on_tx};
 impl Store {
     /// A store whose leases last [`DEFAULT_LEASE_SECS`].
     pub fn new(db: Db) -> Self {
-        Self { reads: reads::PointReads::new(&db), db, lease: Duration::seconds(DEFAULT_LEASE_SECS) }
+        Self {
+            reads: reads::PointReads::new(&db),
+            completions: batched::completions(&db),
+            db,
+            lease: Duration::seconds(DEFAULT_LEASE_SECS),
+        }
     }
 
     /// The same store with another lease: how long a fresh attempt, or an attempt or intent the

@@ -1,9 +1,11 @@
 //! Races are run, not argued: many tasks on a multi-threaded runtime hit one store at once.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use futures::future::join_all;
-use registration_svc::domain::{CompleteError, CompleteSwapError, RegistrationStatus, TransitionError};
+use registration_svc::domain::{
+    CompleteError, CompleteSwapError, RegistrationNumber, RegistrationStatus, TransitionError,
+};
 use registration_svc::store::Store;
 
 use super::*;
@@ -77,6 +79,88 @@ pub async fn concurrent_completions_get_distinct_sequential_numbers(store: Store
         .collect();
     let expected: HashSet<String> = (1..=24).map(|n| format!("ACME-REG-{n:05}")).collect();
     assert_eq!(numbers, expected, "24 distinct numbers, none skipped");
+}
+
+/// Completions in flight together (which PostgreSQL writes in shared statements) of two orgs,
+/// some of them for serials another registration holds: every other one completes, each org's
+/// numbers stay contiguous, and only the held ones are refused, naming their serial.
+pub async fn concurrent_completions_of_two_orgs_number_each_org_and_refuse_only_held_serials(store: Store) {
+    const OTHER: &str = "globex";
+    let mut first_holders = Vec::new();
+    for i in 0..4 {
+        first_holders.push(register(&store, t0(), &[&format!("HELD-{i}")]).await.id);
+    }
+    let mut attempts = Vec::new();
+    for i in 0..32 {
+        let (org, serial) = match i % 4 {
+            3 => (ORG, format!("held-{}", i / 8)),
+            1 => (OTHER, format!("SN-{i}")),
+            _ => (ORG, format!("SN-{i}")),
+        };
+        let attempt = begin(&store, &org_ctx(org, at(1)), &new_registration(&[&serial])).await;
+        attempts.push((org, serial, attempt.registration));
+    }
+    let tasks = attempts.into_iter().map(|(org, serial, attempt)| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let done = store.complete_registration(&org_ctx(org, at(2)), &attempt, &SerialPlans::new()).await;
+            (org, serial, done)
+        })
+    });
+    let mut numbers: HashMap<&str, HashSet<String>> = HashMap::new();
+    for (org, serial, done) in join_all(tasks).await.into_iter().map(|r| r.unwrap()) {
+        match done {
+            Ok(r) if !serial.starts_with("held") => {
+                assert_eq!(r.status, RegistrationStatus::Pending);
+                numbers.entry(org).or_default().insert(r.registration_number.unwrap());
+            }
+            Err(CompleteError::SerialHeld { serial_number }) if serial.starts_with("held") => {
+                assert_eq!(serial_number, serial)
+            }
+            other => panic!("{serial} of {org}: {other:?}"),
+        }
+    }
+    let expected = |org: &str, range: std::ops::RangeInclusive<u64>| -> HashSet<String> {
+        range.map(|n| RegistrationNumber::new(org, n).as_str().to_owned()).collect()
+    };
+    assert_eq!(numbers[ORG], expected(ORG, 5..=20), "after the 4 holders, 16 contiguous numbers");
+    assert_eq!(numbers[OTHER], expected(OTHER, 1..=8), "the other org counts on its own");
+    for (i, id) in first_holders.into_iter().enumerate() {
+        assert_eq!(holder(&store, &format!("HELD-{i}")).await, Some(id), "still with its first holder");
+    }
+}
+
+/// Begins in flight together (which PostgreSQL writes in shared statements), pairs of them
+/// with one request key: each key begins one attempt, which its twin replays; the rest begin
+/// their own, each with its claim.
+pub async fn concurrent_begins_sharing_request_keys_begin_each_key_once(store: Store) {
+    let tasks = (0..24u128).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let k = (i < 16).then(|| key(100 + i / 2, 5));
+            let serial = format!("SN-{}", if i < 16 { i / 2 } else { i });
+            let begun =
+                store.begin_registration(&ctx(at(1)), k.as_ref(), &new_registration(&[&serial])).await;
+            (i, serial, begun.expect("every begin is answered"))
+        })
+    });
+    let results: Vec<_> = join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
+    let mut fresh = HashSet::new();
+    for (i, serial, begun) in &results {
+        let attempt = begun.get();
+        assert_eq!(attempt.registration.serial_numbers().collect::<Vec<_>>(), [serial.as_str()]);
+        if !begun.is_replay() {
+            assert!(fresh.insert(attempt.registration.id.clone()), "{i}: a fresh attempt is new");
+            let claims: Vec<_> = attempt.intents.iter().map(|intent| intent.serial_number.as_str()).collect();
+            assert_eq!(claims, [serial.as_str()], "{i}: one claim per serial");
+        }
+    }
+    assert_eq!(fresh.len(), 16, "8 keys begin once each, 8 keyless begins");
+    for pair in results.chunks(2).take(8) {
+        let [(_, _, a), (_, _, b)] = pair else { unreachable!() };
+        assert_eq!(a.get().registration.id, b.get().registration.id, "twins share one attempt");
+        assert!(a.is_replay() != b.is_replay(), "one began it, the other replays it");
+    }
 }
 
 pub async fn concurrent_complete_and_fail_of_one_attempt_have_one_winner(store: Store) {

@@ -1,99 +1,100 @@
-//! Point reads answered together: the lookups of one kind that wait at the same moment are
-//! read by one statement.
+//! Calls answered together: the calls of one kind that wait at the same moment run as one
+//! statement.
 //!
-//! The index probe of a point read is cheap; the statement around it is not: a round trip to
-//! PostgreSQL, or on SQLite two hand-offs to and from sqlx's per-connection thread (measured at
-//! over half of a service's CPU under read load). So a lookup joins a queue, and at most
-//! [`MAX_RUNNING`] tasks drain it, each taking every waiting lookup of one org (up to
-//! [`MAX_BATCH`] distinct keys) into one statement, the service's [`Fetch`]. Under light load a
-//! batch is one lookup.
+//! A statement's own work is often the smaller part of it: a round trip to PostgreSQL, its
+//! executor set up over every table and index it touches, its commit; on SQLite two hand-offs
+//! to and from sqlx's per-connection thread. So a call joins a queue, and at most
+//! [`MAX_RUNNING`] tasks drain it, each taking up to [`MAX_BATCH`] waiting calls of one org into
+//! one [`Run`] of the service's. Under light load a batch is one call.
 //!
-//! Nothing is cached: each lookup is answered by a statement that started after it was asked,
-//! so it sees every write committed before it was asked, as its own statement would.
+//! [`Batcher`] carries any call (a write's whole input, say); [`Coalescer`] is the one for point
+//! reads. Nothing is cached: each call is answered by a statement that started after it was
+//! made, so a read sees every write committed before it was asked, as its own statement would.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 
 use super::{Db, StoreError};
 
-/// Statements of coalesced lookups running at once: enough that a batch is being collected while
-/// others run, few enough to leave pool connections (8 by default) to every other call.
+/// Statements of one queue running at once: enough that a batch is being collected while others
+/// run, few enough to leave pool connections (8 by default) to every other call.
 pub const MAX_RUNNING: usize = 4;
-/// Most distinct keys answered by one statement.
+/// Most calls answered by one statement.
 pub const MAX_BATCH: usize = 128;
 
-/// Reads the rows of `keys` (distinct, at least one) in org `org` in one statement, each with
-/// the key it answers; a key may match no row. Rows are owned, so that the fetch can run on
-/// a task of its own.
-pub type Fetch<R> = fn(Db, String, Vec<String>) -> BoxFuture<'static, Result<Vec<(String, R)>, sqlx::Error>>;
+/// Runs the calls `jobs` (at least one) of org `org` together, answering each, in order. An
+/// error fails every call of the batch alike; a run that can answer some calls and not others
+/// returns per-call results as its answers. Owned arguments, so that it can run on a task of
+/// its own.
+pub type Run<J, A> =
+    Arc<dyn Fn(Db, String, Vec<J>) -> BoxFuture<'static, Result<Vec<A>, sqlx::Error>> + Send + Sync>;
 
-/// The answer to one lookup; a failed statement fails every lookup it answered alike.
-type Answer<R> = Result<Option<R>, Arc<sqlx::Error>>;
+/// The answer to one call; a failed statement fails every call it answered alike.
+type Answer<A> = Result<A, Arc<sqlx::Error>>;
 
-/// One kind of lookup's queue. Cheap to clone.
-pub struct Coalescer<R> {
-    shared: Arc<Shared<R>>,
+/// One kind of call's queue. Cheap to clone.
+pub struct Batcher<J, A> {
+    shared: Arc<Shared<J, A>>,
 }
 
-impl<R> Clone for Coalescer<R> {
+impl<J, A> Clone for Batcher<J, A> {
     fn clone(&self) -> Self {
         Self { shared: self.shared.clone() }
     }
 }
 
-struct Shared<R> {
+struct Shared<J, A> {
     db: Db,
-    fetch: Fetch<R>,
-    queue: Mutex<Queue<R>>,
+    run: Run<J, A>,
+    queue: Mutex<Queue<J, A>>,
 }
 
-struct Queue<R> {
-    waiting: Vec<Waiter<R>>,
+struct Queue<J, A> {
+    waiting: Vec<Waiter<J, A>>,
     /// Drain tasks alive; each ends once it finds the queue empty.
     running: usize,
 }
 
-struct Waiter<R> {
+struct Waiter<J, A> {
     org: String,
-    key: String,
-    reply: oneshot::Sender<Answer<R>>,
+    job: J,
+    reply: oneshot::Sender<Answer<A>>,
 }
 
-impl<R: Clone + Send + 'static> Coalescer<R> {
-    pub fn new(db: Db, fetch: Fetch<R>) -> Self {
+impl<J: Send + 'static, A: Send + 'static> Batcher<J, A> {
+    pub fn new(db: Db, run: Run<J, A>) -> Self {
         let queue = Mutex::new(Queue { waiting: Vec::new(), running: 0 });
-        Self { shared: Arc::new(Shared { db, fetch, queue }) }
+        Self { shared: Arc::new(Shared { db, run, queue }) }
     }
 
-    fn queue(&self) -> MutexGuard<'_, Queue<R>> {
+    fn queue(&self) -> MutexGuard<'_, Queue<J, A>> {
         self.shared.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The row of `key` in `org`, if there is one.
-    pub async fn get(&self, org: &str, key: &str) -> Result<Option<R>, StoreError> {
+    /// Runs `job` of `org` with the calls waiting beside it. The call runs to its end even if
+    /// the caller goes away.
+    pub async fn call(&self, org: &str, job: J) -> Result<A, StoreError> {
         let (reply, answer) = oneshot::channel();
         let start_drain = {
             let mut queue = self.queue();
-            queue.waiting.push(Waiter { org: org.to_owned(), key: key.to_owned(), reply });
+            queue.waiting.push(Waiter { org: org.to_owned(), job, reply });
             let start = queue.running < MAX_RUNNING;
             queue.running += usize::from(start);
             start
         };
         if start_drain {
             // Spawned, not run by this call: a caller that goes away must not take the
-            // answers of the other lookups of its batch with it.
+            // answers of the other calls of its batch with it.
             tokio::spawn(self.clone().drain());
         }
         match answer.await {
             Ok(answer) => answer.map_err(StoreError::Shared),
-            // Only if a drain task panicked: ask alone.
-            Err(_) => {
-                let rows = (self.shared.fetch)(self.shared.db.clone(), org.to_owned(), vec![key.to_owned()]);
-                Ok(rows.await?.into_iter().find(|(k, _)| k == key).map(|(_, row)| row))
-            }
+            // Only if a drain task panicked.
+            Err(_) => Err(StoreError::Corrupt("a batch of calls ended without an answer".into())),
         }
     }
 
@@ -103,7 +104,7 @@ impl<R: Clone + Send + 'static> Coalescer<R> {
             let batch = {
                 let mut queue = self.queue();
                 if queue.waiting.is_empty() {
-                    // Under the lock that found the queue empty: a lookup queued after this
+                    // Under the lock that found the queue empty: a call queued after this
                     // finds a free slot and starts a task of its own.
                     queue.running -= 1;
                     std::mem::forget(running);
@@ -115,23 +116,27 @@ impl<R: Clone + Send + 'static> Coalescer<R> {
         }
     }
 
-    async fn answer(&self, batch: Vec<Waiter<R>>) {
-        let mut keys: Vec<String> = batch.iter().map(|waiter| waiter.key.clone()).collect();
-        keys.sort_unstable();
-        keys.dedup();
+    async fn answer(&self, batch: Vec<Waiter<J, A>>) {
         let org = batch[0].org.clone();
-        match (self.shared.fetch)(self.shared.db.clone(), org, keys).await {
-            Ok(rows) => {
-                let found: HashMap<String, R> = rows.into_iter().collect();
-                for waiter in batch {
+        let (jobs, replies): (Vec<J>, Vec<_>) = batch.into_iter().map(|w| (w.job, w.reply)).unzip();
+        let count = jobs.len();
+        match (self.shared.run)(self.shared.db.clone(), org, jobs).await {
+            Ok(answers) if answers.len() == count => {
+                for (reply, answer) in replies.into_iter().zip(answers) {
                     // A caller that went away no longer needs its answer.
-                    let _ = waiter.reply.send(Ok(found.get(&waiter.key).cloned()));
+                    let _ = reply.send(Ok(answer));
                 }
             }
-            Err(err) => {
+            outcome => {
+                let err = match outcome {
+                    Err(err) => err,
+                    Ok(answers) => {
+                        sqlx::Error::Protocol(format!("{} answers to {count} calls", answers.len()))
+                    }
+                };
                 let err = Arc::new(err);
-                for waiter in batch {
-                    let _ = waiter.reply.send(Err(err.clone()));
+                for reply in replies {
+                    let _ = reply.send(Err(err.clone()));
                 }
             }
         }
@@ -139,25 +144,21 @@ impl<R: Clone + Send + 'static> Coalescer<R> {
 }
 
 /// Stops counting a drain task that panicked (a normal end does so under the queue's lock).
-struct Running<'a, R>(&'a Coalescer<R>);
+struct Running<'a, J, A>(&'a Batcher<J, A>);
 
-impl<R> Drop for Running<'_, R> {
+impl<J, A> Drop for Running<'_, J, A> {
     fn drop(&mut self) {
         let mut queue = self.0.shared.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         queue.running -= 1;
     }
 }
 
-/// Removes from `waiting`, oldest first, the lookups of the oldest one's org, up to
-/// [`MAX_BATCH`] distinct keys (repeats of a key taken ride along).
-fn take_batch<R>(waiting: &mut Vec<Waiter<R>>) -> Vec<Waiter<R>> {
+/// Removes from `waiting`, oldest first, up to [`MAX_BATCH`] calls of the oldest one's org.
+fn take_batch<J, A>(waiting: &mut Vec<Waiter<J, A>>) -> Vec<Waiter<J, A>> {
     let org = waiting[0].org.clone();
     let (mut batch, mut rest) = (Vec::new(), Vec::new());
-    let mut keys = std::collections::HashSet::new();
     for waiter in waiting.drain(..) {
-        let fits = waiter.org == org && (keys.contains(&waiter.key) || keys.len() < MAX_BATCH);
-        if fits {
-            keys.insert(waiter.key.clone());
+        if waiter.org == org && batch.len() < MAX_BATCH {
             batch.push(waiter);
         } else {
             rest.push(waiter);
@@ -167,16 +168,51 @@ fn take_batch<R>(waiting: &mut Vec<Waiter<R>>) -> Vec<Waiter<R>> {
     batch
 }
 
+/// Reads the rows of `keys` (distinct, at least one) in org `org` in one statement, each with
+/// the key it answers; a key may match no row.
+pub type Fetch<R> = fn(Db, String, Vec<String>) -> BoxFuture<'static, Result<Vec<(String, R)>, sqlx::Error>>;
+
+/// Point reads by key: a [`Batcher`] whose batch reads each distinct key once.
+pub struct Coalescer<R>(Batcher<String, Option<R>>);
+
+impl<R> Clone for Coalescer<R> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<R: Clone + Send + 'static> Coalescer<R> {
+    pub fn new(db: Db, fetch: Fetch<R>) -> Self {
+        let run: Run<String, Option<R>> = Arc::new(move |db, org, keys: Vec<String>| {
+            let mut distinct = keys.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            fetch(db, org, distinct)
+                .map(move |rows| {
+                    let found: HashMap<String, R> = rows?.into_iter().collect();
+                    Ok(keys.iter().map(|key| found.get(key).cloned()).collect())
+                })
+                .boxed()
+        });
+        Self(Batcher::new(db, run))
+    }
+
+    /// The row of `key` in `org`, if there is one.
+    pub async fn get(&self, org: &str, key: &str) -> Result<Option<R>, StoreError> {
+        self.0.call(org, key.to_owned()).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn waiter(org: &str, key: &str) -> Waiter<()> {
-        Waiter { org: org.into(), key: key.into(), reply: oneshot::channel().0 }
+    fn waiter(org: &str, key: &str) -> Waiter<String, ()> {
+        Waiter { org: org.into(), job: key.into(), reply: oneshot::channel().0 }
     }
 
-    fn keys(waiters: &[Waiter<()>]) -> Vec<&str> {
-        waiters.iter().map(|w| w.key.as_str()).collect()
+    fn keys(waiters: &[Waiter<String, ()>]) -> Vec<&str> {
+        waiters.iter().map(|w| w.job.as_str()).collect()
     }
 
     #[test]
@@ -188,11 +224,10 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_is_bounded_by_distinct_keys_and_repeats_ride_along() {
-        let mut many: Vec<_> = (0..MAX_BATCH + 1).map(|i| waiter("a", &i.to_string())).collect();
-        many.push(waiter("a", "0"));
+    fn a_batch_is_bounded_and_the_rest_waits_in_order() {
+        let mut many: Vec<_> = (0..MAX_BATCH + 2).map(|i| waiter("a", &i.to_string())).collect();
         let batch = take_batch(&mut many);
-        assert_eq!(batch.len(), MAX_BATCH + 1, "the repeat of key 0 rides along");
-        assert_eq!(keys(&many), [MAX_BATCH.to_string()]);
+        assert_eq!(batch.len(), MAX_BATCH);
+        assert_eq!(keys(&many), [MAX_BATCH.to_string(), (MAX_BATCH + 1).to_string()]);
     }
 }
