@@ -58,3 +58,58 @@ shared::store_conformance!(
     concurrent_leases_never_share_an_intent,
     a_swap_racing_a_cancel_leaves_no_serial_held_or_unreleased,
 );
+
+/// PostgreSQL only (the database is switched off with `ALTER DATABASE … ALLOW_CONNECTIONS`):
+/// completions in flight together while the database refuses connections all fail as
+/// unavailable, write nothing, and complete with contiguous numbers once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_completions_in_flight_during_an_outage_fail_unavailable_and_complete_after() {
+    use futures::future::join_all;
+    use registration_svc::domain::{CompleteError, SerialPlans};
+    use sqlx::{Connection, PgConnection};
+    use store_suite::*;
+
+    let Some(db) = shared::testing::TestDb::postgres().await else { return };
+    let store = Store::new(shared::db::connect(&db.url, 8).await.expect("connect"));
+    store.migrate().await.expect("migrations apply");
+    let mut attempts = Vec::new();
+    for i in 0..12 {
+        attempts.push(begin(&store, &ctx(t0()), &new_registration(&[&format!("SN-{i}")])).await.registration);
+    }
+    let name = db.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+    let admin_url = std::env::var(shared::testing::POSTGRES_URL_ENV)
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let mut admin = PgConnection::connect(&admin_url).await.expect("admin connection");
+    let allow = |allow: bool| sqlx::AssertSqlSafe(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allow}"));
+    sqlx::query(allow(false)).execute(&mut admin).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+
+    let complete_all = |attempts: Vec<registration_svc::domain::Registration>| {
+        join_all(attempts.into_iter().map(|attempt| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store.complete_registration(&ctx(at(1)), &attempt, &SerialPlans::new()).await
+            })
+        }))
+    };
+    for done in complete_all(attempts.clone()).await {
+        match done.unwrap() {
+            Err(CompleteError::Store(err)) => assert!(err.is_unavailable(), "{err:?}"),
+            other => panic!("the database is down: {other:?}"),
+        }
+    }
+
+    sqlx::query(allow(true)).execute(&mut admin).await.unwrap();
+    let mut numbers = Vec::new();
+    for done in complete_all(attempts).await {
+        numbers
+            .push(done.unwrap().expect("completes once the database is back").registration_number.unwrap());
+    }
+    numbers.sort();
+    let expected: Vec<String> = (1..=12).map(|n| format!("ACME-REG-{n:05}")).collect();
+    assert_eq!(numbers, expected, "nothing was written during the outage: numbers start at 1");
+}

@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::join_all;
-use shared::db::Db;
 use shared::db::coalesce::{Batcher, Run};
+use shared::db::{Db, is_unavailable};
 use sqlx::PgPool;
 
 use super::creation_sql::{COMPLETE_POSTGRES, Completion};
@@ -35,7 +35,8 @@ pub(super) fn completions(db: &Db) -> Completions {
 }
 
 /// `jobs` (of `org`) completed by one statement; if that fails, or two are of one attempt, by
-/// one statement each.
+/// one statement each. A database that cannot be reached fails them all at once: one at a time
+/// they would only wait for it again, each.
 async fn together_or_alone(
     db: Db,
     org: String,
@@ -45,11 +46,12 @@ async fn together_or_alone(
         return Err(sqlx::Error::Configuration("batched completions are PostgreSQL's".into()));
     };
     let distinct = jobs.iter().map(|job| job.id.as_str()).collect::<HashSet<_>>().len() == jobs.len();
-    if distinct
-        && jobs.len() > 1
-        && let Ok(numbers) = complete(pool, &org, &jobs).await
-    {
-        return Ok(numbers.into_iter().map(Ok).collect());
+    if distinct && jobs.len() > 1 {
+        match complete(pool, &org, &jobs).await {
+            Ok(numbers) => return Ok(numbers.into_iter().map(Ok).collect()),
+            Err(err) if is_unavailable(&err) => return Err(err),
+            Err(_) => {}
+        }
     }
     let alone = jobs.chunks(1).map(|job| complete(pool, &org, job));
     let numbers = join_all(alone).await.into_iter();
