@@ -207,7 +207,7 @@ impl Store {
                     .bind(attempt.id.as_str())
                     .bind(completion.now)
                     .bind(RegistrationNumber::prefix_for(ctx.org))
-                    .bind(completion.warranty.clone())
+                    .bind(completion.warranty())
                     .bind(to_json(&completion.holds)?);
                 pools.group.run(script).await.and_then(|rows| {
                     rows.first().map(|row| row.try_get::<String, _>(0)).transpose().map_err(StoreError::from)

@@ -47,8 +47,7 @@ pub(super) struct Completion {
     pub(super) id: String,
     /// When it completes (microseconds).
     pub(super) now: i64,
-    /// The first line item's warranty (JSON text), the registration's.
-    pub(super) warranty: Option<String>,
+    /// In line item order; the first one's warranty is the registration's.
     pub(super) holds: Vec<Hold>,
 }
 
@@ -69,9 +68,12 @@ impl Completion {
                 warranty: warranty.as_ref().map(super::rows::to_json).transpose()?,
             });
         }
-        let warranty =
-            warranties.first().cloned().flatten().as_ref().map(super::rows::to_json).transpose()?;
-        Ok(Self { id: registration.id.as_str().to_owned(), now, warranty, holds })
+        Ok(Self { id: registration.id.as_str().to_owned(), now, holds })
+    }
+
+    /// The registration's warranty (JSON text): its first line item's.
+    pub(super) fn warranty(&self) -> Option<&str> {
+        self.holds.first().and_then(|hold| hold.warranty.as_deref())
     }
 }
 
@@ -151,7 +153,7 @@ pub(super) const BEGIN_SQLITE: &str = shared::sqlite_savepoint!(
 /// of each attempt it completed. One statement for many: the org's counter row is locked until
 /// the commit, so completions one at a time would queue behind each other's commits.
 pub(super) const COMPLETE_POSTGRES: &str = "WITH jobs AS (SELECT n, job ->> 'id' AS id, \
-     (job ->> 'now')::bigint AS now, job ->> 'warranty' AS warranty, job -> 'holds' AS holds \
+     (job ->> 'now')::bigint AS now, job -> 'holds' -> 0 ->> 'warranty' AS warranty, job -> 'holds' AS holds \
      FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS j(job, n)), \
      claiming AS (SELECT id FROM registrations WHERE org_id = $1 AND id IN (SELECT id FROM jobs) \
      AND status = 'claiming' ORDER BY id FOR UPDATE), \
