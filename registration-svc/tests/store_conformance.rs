@@ -25,6 +25,7 @@ shared::store_conformance!(
     purge_forgets_old_request_keys,
     // reads
     lookup_finds_by_number_in_any_case_and_by_held_serial,
+    point_reads_in_flight_together_each_get_their_own_answer,
     another_org_gets_nothing,
     list_filters_by_each_field_and_shows_only_public_states,
     paging_covers_every_row_once_both_ways_in_both_orders_while_rows_are_added,

@@ -16,21 +16,27 @@ use crate::domain::{
 };
 
 /// Registrations of org `$1` whose `$column` is one of `$2` (an array on PostgreSQL, a JSON array
-/// on SQLite), each with its line items and the key it answers as `lookup_key`. `$org` is the
+/// on SQLite), or is `$2` for a batch of one key, each with its line items and the key it answers as `lookup_key`. `$org` is the
 /// org condition on SQLite: `+org_id` where the key's own index must win over the org's (its
 /// planner otherwise walks every row of the org through `registrations_by_time`).
 macro_rules! keyed_sql {
     ($column:literal, $org:literal) => {
-        [
-            concat!(keyed_select!($column, items_postgres), "org_id = $1 AND ", $column, " = ANY($2)"),
-            concat!(
-                keyed_select!($column, items_sqlite),
-                $org,
-                " = $1 AND ",
-                $column,
-                " IN (SELECT value FROM json_each($2))"
-            ),
-        ]
+        Statements {
+            many: [
+                concat!(keyed_select!($column, items_postgres), "org_id = $1 AND ", $column, " = ANY($2)"),
+                concat!(
+                    keyed_select!($column, items_sqlite),
+                    $org,
+                    " = $1 AND ",
+                    $column,
+                    " IN (SELECT value FROM json_each($2))"
+                ),
+            ],
+            one: [
+                concat!(keyed_select!($column, items_postgres), "org_id = $1 AND ", $column, " = $2"),
+                concat!(keyed_select!($column, items_sqlite), $org, " = $1 AND ", $column, " = $2"),
+            ],
+        }
     };
 }
 /// The select list and table of [`keyed_sql`], up to its `WHERE`.
@@ -47,29 +53,41 @@ macro_rules! keyed_select {
         )
     };
 }
-const BY_ID: [&str; 2] = keyed_sql!("id", "+org_id");
-const BY_NUMBER: [&str; 2] = keyed_sql!("registration_number", "org_id");
 /// The registrations holding serial keys `$2`: holdings exist only while their registration is
 /// PENDING or APPROVED.
-const BY_SERIAL: [&str; 2] = [
-    concat!(
-        "SELECT h.serial_key AS lookup_key, ",
-        registration_columns!(),
-        ", ",
-        items_postgres!(),
-        " FROM registrations, (SELECT serial_key, registration_id FROM holdings \
-         WHERE org_id = $1 AND serial_key = ANY($2)) AS h WHERE registrations.id = h.registration_id"
-    ),
-    concat!(
-        "SELECT h.serial_key AS lookup_key, ",
-        registration_columns!(),
-        ", ",
-        items_sqlite!(),
-        " FROM registrations, (SELECT serial_key, registration_id FROM holdings \
-         WHERE org_id = $1 AND serial_key IN (SELECT value FROM json_each($2))) AS h \
-         WHERE registrations.id = h.registration_id"
-    ),
-];
+macro_rules! by_serial_sql {
+    ($items:ident, $keys:literal) => {
+        concat!(
+            "SELECT h.serial_key AS lookup_key, ",
+            registration_columns!(),
+            ", ",
+            $items!(),
+            " FROM registrations, (SELECT serial_key, registration_id FROM holdings \
+             WHERE org_id = $1 AND serial_key ",
+            $keys,
+            ") AS h WHERE registrations.id = h.registration_id"
+        )
+    };
+}
+
+/// A point read's `[postgres, sqlite]` statements: for a batch of keys, and for a batch of one.
+/// PostgreSQL plans an `= ANY($2)` statement again at every run when its array holds one key
+/// (the plan it would keep is costed for more), and planning is most of a point read's time
+/// there; the one-key statement runs a kept plan, as SQLite's prepared statements always do.
+struct Statements {
+    many: [&'static str; 2],
+    one: [&'static str; 2],
+}
+
+const BY_ID: Statements = keyed_sql!("id", "+org_id");
+const BY_NUMBER: Statements = keyed_sql!("registration_number", "org_id");
+const BY_SERIAL: Statements = Statements {
+    many: [
+        by_serial_sql!(items_postgres, "= ANY($2)"),
+        by_serial_sql!(items_sqlite, "IN (SELECT value FROM json_each($2))"),
+    ],
+    one: [by_serial_sql!(items_postgres, "= $2"), by_serial_sql!(items_sqlite, "= $2")],
+};
 
 /// A point read's row with the key it answers.
 #[derive(sqlx::FromRow)]
@@ -79,21 +97,21 @@ struct Keyed {
     row: RegistrationWithItems,
 }
 
-/// Which key a point read goes by: its statement.
+/// Which key a point read goes by: its statements.
 trait Key {
-    const SQL: [&'static str; 2];
+    const SQL: Statements;
 }
 struct ById;
 struct ByNumber;
 struct BySerial;
 impl Key for ById {
-    const SQL: [&'static str; 2] = BY_ID;
+    const SQL: Statements = BY_ID;
 }
 impl Key for ByNumber {
-    const SQL: [&'static str; 2] = BY_NUMBER;
+    const SQL: Statements = BY_NUMBER;
 }
 impl Key for BySerial {
-    const SQL: [&'static str; 2] = BY_SERIAL;
+    const SQL: Statements = BY_SERIAL;
 }
 
 /// The registrations of `keys` in `org` by `K`, each with its key: the point reads that wait at
@@ -104,10 +122,15 @@ fn fetch<K: Key>(
     keys: Vec<String>,
 ) -> BoxFuture<'static, Result<Vec<(String, RegistrationWithItems)>, sqlx::Error>> {
     async move {
-        let [postgres, sqlite] = K::SQL;
-        let rows: Vec<Keyed> = match &db {
-            Db::Postgres(pool) => sqlx::query_as(postgres).bind(&org).bind(&keys).fetch_all(pool).await?,
-            Db::Sqlite(pools) => {
+        let rows: Vec<Keyed> = match (&db, keys.as_slice()) {
+            (_, [key]) => {
+                on_reader!(&db, c => sqlx::query_as(pick(&db, K::SQL.one)).bind(&org).bind(key).fetch_all(c))?
+            }
+            (Db::Postgres(pool), _) => {
+                sqlx::query_as(K::SQL.many[0]).bind(&org).bind(&keys).fetch_all(pool).await?
+            }
+            (Db::Sqlite(pools), _) => {
+                let [_, sqlite] = K::SQL.many;
                 let keys = serde_json::to_string(&keys).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
                 sqlx::query_as(sqlite).bind(&org).bind(keys).fetch_all(&pools.reader).await?
             }

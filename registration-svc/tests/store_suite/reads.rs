@@ -1,8 +1,9 @@
-//! Reads by id, number and serial, and tenant isolation.
+//! Reads by id, number and serial, alone and in flight together, and tenant isolation.
 
+use futures::future::join_all;
 use registration_svc::domain::{
-    AttemptFailure, CompleteError, IntentError, Order, RegistrationFilter, RegistrationNumber,
-    RegistrationPatch, ResetError, SerialPlans, SwapError, TransitionError, UpdateError,
+    AttemptFailure, CompleteError, IntentError, Order, Registration, RegistrationFilter, RegistrationId,
+    RegistrationNumber, RegistrationPatch, ResetError, SerialPlans, SwapError, TransitionError, UpdateError,
 };
 use registration_svc::store::Store;
 
@@ -23,6 +24,50 @@ pub async fn lookup_finds_by_number_in_any_case_and_by_held_serial(store: Store)
         "a canceled registration holds nothing"
     );
     assert!(store.lookup_by_number(ORG, &number).await.unwrap().is_some(), "but keeps its number");
+}
+
+/// Point reads that wait together are answered by one statement per kind of key: each still gets
+/// its own registration, a key asked twice gets it twice, and a key of no registration, of
+/// another org or of a serial no longer held gets nothing.
+pub async fn point_reads_in_flight_together_each_get_their_own_answer(store: Store) {
+    let mut mine = Vec::new();
+    for i in 0..5 {
+        mine.push(register(&store, at(i), &[&format!("SN-{i}")]).await);
+    }
+    let theirs = register_at(&store, &org_ctx("globex", at(9)), &new_registration(&["SN-9"])).await;
+    store.cancel_registration(&ctx(at(10)), None, &mine[4].id).await.unwrap();
+    let canceled = store.get_registration(ORG, &mine[4].id).await.unwrap().expect("canceled is public");
+    let missing = RegistrationId::generate();
+    let number = |n: u32| RegistrationNumber::parse(&format!("acme-reg-{n:05}")).unwrap();
+
+    // Each kind of read is asked for every key at once, twice over, among keys of nothing.
+    let mut ids: Vec<(RegistrationId, Option<&Registration>)> =
+        mine[..4].iter().map(|r| (r.id.clone(), Some(r))).collect();
+    ids.extend([(canceled.id.clone(), Some(&canceled)), (missing, None), (theirs.id.clone(), None)]);
+    ids.extend(ids.clone());
+    let mut numbers: Vec<(RegistrationNumber, Option<&Registration>)> =
+        mine[..4].iter().zip(1..).map(|(r, n)| (number(n), Some(r))).collect();
+    numbers.extend([(number(5), Some(&canceled)), (number(6), None)]);
+    numbers.extend(numbers.clone());
+    let mut serials: Vec<(SerialNumber, Option<&Registration>)> =
+        mine[..4].iter().zip(0..).map(|(r, i)| (sn(&format!("sn-{i}")), Some(r))).collect();
+    serials.extend([(sn("SN-4"), None), (sn("SN-9"), None), (sn("SN-404"), None)]);
+    serials.extend(serials.clone());
+
+    let (by_id, by_number, by_serial) = tokio::join!(
+        join_all(ids.iter().map(|(id, _)| store.get_registration(ORG, id))),
+        join_all(numbers.iter().map(|(n, _)| store.lookup_by_number(ORG, n))),
+        join_all(serials.iter().map(|(s, _)| store.lookup_by_serial(ORG, s))),
+    );
+    for ((id, want), got) in ids.iter().zip(by_id) {
+        assert_eq!(got.unwrap().as_ref(), *want, "get {id}");
+    }
+    for ((n, want), got) in numbers.iter().zip(by_number) {
+        assert_eq!(got.unwrap().as_ref(), *want, "lookup {n:?}");
+    }
+    for ((s, want), got) in serials.iter().zip(by_serial) {
+        assert_eq!(got.unwrap().as_ref(), *want, "lookup {s:?}");
+    }
 }
 
 pub async fn another_org_gets_nothing(store: Store) {
