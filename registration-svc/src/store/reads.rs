@@ -4,7 +4,7 @@
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use shared::db::Db;
-use shared::db::coalesce::Coalescer;
+use shared::db::coalesce::{Coalescer, KeyedStatements, read_keys};
 
 use super::{
     Store, on_reader,
@@ -15,13 +15,13 @@ use crate::domain::{
     SerialNumber, StoreError,
 };
 
-/// Registrations of org `$1` whose `$column` is one of `$2` (an array on PostgreSQL, a JSON array
-/// on SQLite), or is `$2` for a batch of one key, each with its line items and the key it answers as `lookup_key`. `$org` is the
-/// org condition on SQLite: `+org_id` where the key's own index must win over the org's (its
-/// planner otherwise walks every row of the org through `registrations_by_time`).
+/// Registrations of org `$1` whose `$column` is `$2` or one of `$2` (see [`KeyedStatements`]),
+/// each with its line items and the key it answers as `lookup_key`. `$org` is the org condition
+/// on SQLite: `+org_id` where the key's own index must win over the org's (its planner
+/// otherwise walks every row of the org through `registrations_by_time`).
 macro_rules! keyed_sql {
     ($column:literal, $org:literal) => {
-        Statements {
+        KeyedStatements {
             many: [
                 concat!(keyed_select!($column, items_postgres), "org_id = $1 AND ", $column, " = ANY($2)"),
                 concat!(
@@ -70,18 +70,9 @@ macro_rules! by_serial_sql {
     };
 }
 
-/// A point read's `[postgres, sqlite]` statements: for a batch of keys, and for a batch of one.
-/// PostgreSQL plans an `= ANY($2)` statement again at every run when its array holds one key
-/// (the plan it would keep is costed for more), and planning is most of a point read's time
-/// there; the one-key statement runs a kept plan, as SQLite's prepared statements always do.
-struct Statements {
-    many: [&'static str; 2],
-    one: [&'static str; 2],
-}
-
-const BY_ID: Statements = keyed_sql!("id", "+org_id");
-const BY_NUMBER: Statements = keyed_sql!("registration_number", "org_id");
-const BY_SERIAL: Statements = Statements {
+const BY_ID: KeyedStatements = keyed_sql!("id", "+org_id");
+const BY_NUMBER: KeyedStatements = keyed_sql!("registration_number", "org_id");
+const BY_SERIAL: KeyedStatements = KeyedStatements {
     many: [
         by_serial_sql!(items_postgres, "= ANY($2)"),
         by_serial_sql!(items_sqlite, "IN (SELECT value FROM json_each($2))"),
@@ -99,19 +90,19 @@ struct Keyed {
 
 /// Which key a point read goes by: its statements.
 trait Key {
-    const SQL: Statements;
+    const SQL: KeyedStatements;
 }
 struct ById;
 struct ByNumber;
 struct BySerial;
 impl Key for ById {
-    const SQL: Statements = BY_ID;
+    const SQL: KeyedStatements = BY_ID;
 }
 impl Key for ByNumber {
-    const SQL: Statements = BY_NUMBER;
+    const SQL: KeyedStatements = BY_NUMBER;
 }
 impl Key for BySerial {
-    const SQL: Statements = BY_SERIAL;
+    const SQL: KeyedStatements = BY_SERIAL;
 }
 
 /// The registrations of `keys` in `org` by `K`, each with its key: the point reads that wait at
@@ -122,19 +113,7 @@ fn fetch<K: Key>(
     keys: Vec<String>,
 ) -> BoxFuture<'static, Result<Vec<(String, RegistrationWithItems)>, sqlx::Error>> {
     async move {
-        let rows: Vec<Keyed> = match (&db, keys.as_slice()) {
-            (_, [key]) => {
-                on_reader!(&db, c => sqlx::query_as(pick(&db, K::SQL.one)).bind(&org).bind(key).fetch_all(c))?
-            }
-            (Db::Postgres(pool), _) => {
-                sqlx::query_as(K::SQL.many[0]).bind(&org).bind(&keys).fetch_all(pool).await?
-            }
-            (Db::Sqlite(pools), _) => {
-                let [_, sqlite] = K::SQL.many;
-                let keys = serde_json::to_string(&keys).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-                sqlx::query_as(sqlite).bind(&org).bind(keys).fetch_all(&pools.reader).await?
-            }
-        };
+        let rows: Vec<Keyed> = read_keys(&db, &org, &keys, K::SQL).await?;
         Ok(rows.into_iter().map(|keyed| (keyed.lookup_key, keyed.row)).collect())
     }
     .boxed()

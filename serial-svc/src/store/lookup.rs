@@ -5,7 +5,7 @@
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use shared::db::Db;
-use shared::db::coalesce::Coalescer;
+use shared::db::coalesce::{Coalescer, KeyedStatements, read_keys};
 
 use super::rows::{SerialRow, serial_columns};
 use super::serials::BY_KEY;
@@ -17,13 +17,18 @@ pub(crate) fn lookups(db: Db) -> Lookups {
     Coalescer::new(db, fetch)
 }
 
-const BY_KEYS_POSTGRES: &str =
-    concat!("SELECT ", serial_columns!(), " FROM serials WHERE org_id = $1 AND serial_key = ANY($2)");
-const BY_KEYS_SQLITE: &str = concat!(
-    "SELECT ",
-    serial_columns!(),
-    " FROM serials WHERE org_id = $1 AND serial_key IN (SELECT value FROM json_each($2))"
-);
+/// By serial key: the one-key statement is the one a write's transaction reads by.
+const BY_KEYS: KeyedStatements = KeyedStatements {
+    one: [BY_KEY, BY_KEY],
+    many: [
+        concat!("SELECT ", serial_columns!(), " FROM serials WHERE org_id = $1 AND serial_key = ANY($2)"),
+        concat!(
+            "SELECT ",
+            serial_columns!(),
+            " FROM serials WHERE org_id = $1 AND serial_key IN (SELECT value FROM json_each($2))"
+        ),
+    ],
+};
 
 /// The rows of `keys` (lowercase serial numbers) in `org`, each with its key.
 fn fetch(
@@ -32,18 +37,7 @@ fn fetch(
     keys: Vec<String>,
 ) -> BoxFuture<'static, Result<Vec<(String, SerialRow)>, sqlx::Error>> {
     async move {
-        let rows: Vec<SerialRow> = match (&db, keys.as_slice()) {
-            (_, [key]) => {
-                super::on_reader!(&db, c => sqlx::query_as(BY_KEY).bind(&org).bind(key).fetch_all(c))?
-            }
-            (Db::Postgres(pool), _) => {
-                sqlx::query_as(BY_KEYS_POSTGRES).bind(&org).bind(&keys).fetch_all(pool).await?
-            }
-            (Db::Sqlite(pools), _) => {
-                let keys = serde_json::to_string(&keys).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-                sqlx::query_as(BY_KEYS_SQLITE).bind(&org).bind(keys).fetch_all(&pools.reader).await?
-            }
-        };
+        let rows: Vec<SerialRow> = read_keys(&db, &org, &keys, BY_KEYS).await?;
         Ok(rows.into_iter().map(|row| (row.serial_number.to_ascii_lowercase(), row)).collect())
     }
     .boxed()
