@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::h2load::H2loadArgs;
+use crate::rounds::RoundsArgs;
 
 #[derive(Debug, Parser)]
 #[command(name = "regserial-bench", version, about = "Benchmarks the release serial-svc binary")]
@@ -95,6 +96,8 @@ pub struct BatchArgs {
 pub struct GrpcArgs {
     #[command(flatten)]
     pub h2load: H2loadArgs,
+    #[command(flatten)]
+    pub rounds: RoundsArgs,
     /// Serials created before the runs, so that lookups hit a table of realistic size.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub seed_serials: u32,

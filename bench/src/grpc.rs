@@ -1,6 +1,6 @@
 //! `grpc`: GetSerial and ValidateSerial under h2load, each as a ratio to the same server's
-//! Health/Check. Health runs first and last and the ratios use the mean of both, so that drift of
-//! a shared machine during the run weighs on both sides.
+//! Health/Check, in rounds ([`crate::rounds`]): Health, then GetSerial, ValidateSerial and Health
+//! again in every round, so that each read run lies between two Health runs.
 
 use anyhow::ensure;
 use prost::Message;
@@ -15,6 +15,7 @@ use crate::grpc_frame;
 use crate::h2load::{self, Probe, Summary};
 use crate::harness::{self, Bench};
 use crate::memory::{self, Resident};
+use crate::rounds::Compared;
 use crate::rpc;
 
 const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
@@ -27,25 +28,27 @@ pub struct GrpcReport {
     pub args: GrpcArgs,
     pub h2load_version: String,
     pub seeded: u64,
-    pub health_first: Summary,
-    pub get_serial: Summary,
-    pub validate_serial: Summary,
-    pub health_last: Summary,
+    /// One more than the rounds: before the first and after every round.
+    pub health: Vec<Summary>,
+    /// One per round.
+    pub get_serial: Vec<Summary>,
+    pub validate_serial: Vec<Summary>,
     pub idle: Resident,
     pub after: Resident,
 }
 
+/// The request rates of `runs`, in run order.
+pub fn rates(runs: &[Summary]) -> Vec<f64> {
+    runs.iter().map(|run| run.requests_per_sec).collect()
+}
+
 impl GrpcReport {
-    pub fn health_mean(&self) -> f64 {
-        (self.health_first.requests_per_sec + self.health_last.requests_per_sec) / 2.0
+    pub fn get_serial_compared(&self) -> Compared {
+        Compared::new(&rates(&self.get_serial), &rates(&self.health))
     }
 
-    pub fn get_serial_ratio(&self) -> f64 {
-        self.get_serial.requests_per_sec / self.health_mean()
-    }
-
-    pub fn validate_serial_ratio(&self) -> f64 {
-        self.validate_serial.requests_per_sec / self.health_mean()
+    pub fn validate_serial_compared(&self) -> Compared {
+        Compared::new(&rates(&self.validate_serial), &rates(&self.health))
     }
 }
 
@@ -76,20 +79,22 @@ async fn measure(
     let get = get_serial_probe(&bench, &target).await?;
     let validate = validate_serial_probe(&bench, &target).await?;
 
-    let health_first = load(&bench, &args, &health, "health-first").await?;
-    let get_serial = load(&bench, &args, &get, "get-serial").await?;
-    let validate_serial = load(&bench, &args, &validate, "validate-serial").await?;
-    let health_last = load(&bench, &args, &health, "health-last").await?;
+    let mut health_runs = vec![load(&bench, &args, &health, "health-0").await?];
+    let (mut get_serial, mut validate_serial) = (Vec::new(), Vec::new());
+    for round in 1..=args.rounds.rounds {
+        get_serial.push(load(&bench, &args, &get, &format!("get-serial-{round}")).await?);
+        validate_serial.push(load(&bench, &args, &validate, &format!("validate-serial-{round}")).await?);
+        health_runs.push(load(&bench, &args, &health, &format!("health-{round}")).await?);
+    }
     let after = memory::read(bench.pid)?;
     Ok(GrpcReport {
         backend,
         args,
         h2load_version,
         seeded,
-        health_first,
+        health: health_runs,
         get_serial,
         validate_serial,
-        health_last,
         idle,
         after,
     })

@@ -18,6 +18,7 @@ mod harness;
 mod memory;
 mod registration;
 mod report;
+mod rounds;
 mod rpc;
 mod server;
 mod token;

@@ -2,8 +2,9 @@
 
 use crate::batch::BatchReport;
 use crate::command_line;
-use crate::grpc::GrpcReport;
+use crate::grpc::{self, GrpcReport};
 use crate::memory::megabytes;
+use crate::rounds::{self, Compared};
 
 const MIN_SERIALS_PER_SEC: f64 = 100_000.0;
 const MAX_IDLE_MB: f64 = 30.0;
@@ -63,38 +64,33 @@ pub fn grpc_rows(report: &GrpcReport) -> Vec<Row> {
         "{}s, {} clients x {} streams",
         args.h2load.duration_secs, args.h2load.clients, args.h2load.streams
     );
-    let rate = |value: f64| format!("{} req/s", thousands(value.round() as u64));
-    let ratio = |name: &str, value: f64| Row {
+    let rounds = report.get_serial.len();
+    let ratio = |name: &str, compared: Compared| Row {
         backend,
-        metric: format!("{name} / Health/Check throughput"),
-        value: format!("{value:.2}"),
+        metric: format!("{name} / Health/Check throughput, median of {rounds} rounds"),
+        value: compared.describe(),
         target: format!("≥ {MIN_RATIO_TO_HEALTH}"),
-        met: Some(value >= MIN_RATIO_TO_HEALTH),
+        met: Some(compared.median() >= MIN_RATIO_TO_HEALTH),
     };
     let info =
         |metric: String, value: String| Row { backend, metric, value, target: "—".to_owned(), met: None };
     vec![
         info(
-            format!("Health/Check, h2load {load} (mean of first and last run)"),
-            format!(
-                "{} (first {}, last {})",
-                rate(report.health_mean()),
-                thousands(report.health_first.requests_per_sec.round() as u64),
-                thousands(report.health_last.requests_per_sec.round() as u64)
-            ),
+            format!("Health/Check, h2load {load}, before and after each round"),
+            format!("{} req/s", rounds::list(&grpc::rates(&report.health))),
         ),
         info(
-            format!("GetSerial, h2load {load}, {} serials", thousands(report.seeded)),
-            rate(report.get_serial.requests_per_sec),
+            format!("GetSerial, h2load {load}, {} serials, each round", thousands(report.seeded)),
+            format!("{} req/s", rounds::list(&grpc::rates(&report.get_serial))),
         ),
         info(
-            format!("ValidateSerial, h2load {load}, {} serials", thousands(report.seeded)),
-            rate(report.validate_serial.requests_per_sec),
+            format!("ValidateSerial, h2load {load}, {} serials, each round", thousands(report.seeded)),
+            format!("{} req/s", rounds::list(&grpc::rates(&report.validate_serial))),
         ),
-        ratio("GetSerial", report.get_serial_ratio()),
-        ratio("ValidateSerial", report.validate_serial_ratio()),
+        ratio("GetSerial", report.get_serial_compared()),
+        ratio("ValidateSerial", report.validate_serial_compared()),
         info(
-            "serial-svc RSS idle / peak, h2load run".to_owned(),
+            "serial-svc RSS idle / peak, h2load runs".to_owned(),
             format!("{:.1} MB / {:.1} MB", megabytes(report.idle.now), megabytes(report.after.peak)),
         ),
     ]

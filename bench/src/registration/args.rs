@@ -6,6 +6,7 @@ use clap::Args;
 
 use crate::cli::{Backend, ServerArgs};
 use crate::h2load::H2loadArgs;
+use crate::rounds::RoundsArgs;
 
 #[derive(Debug, Args)]
 pub struct RegistrationCommand {
@@ -48,4 +49,6 @@ pub struct RegistrationArgs {
     pub connections: u32,
     #[command(flatten)]
     pub h2load: H2loadArgs,
+    #[command(flatten)]
+    pub rounds: RoundsArgs,
 }

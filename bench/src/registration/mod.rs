@@ -5,9 +5,10 @@
 //!    ([`seed`]), so that every figure is taken against a table of that size.
 //! 2. `CreateRegistration` with one line item against bare `ClaimSerial` on the same
 //!    serial-svc, with the same closed-loop generator and concurrency ([`closed_loop`],
-//!    [`workload`]): claims first and last, their mean is the reference.
+//!    [`workload`]), in rounds ([`crate::rounds`]): claims, then creations and claims again in
+//!    every round.
 //! 3. `GetRegistration` and `LookupRegistration` (by number, by serial) under h2load, against
-//!    registration-svc's own `Health/Check`, run first and last.
+//!    registration-svc's own `Health/Check`, in rounds the same way.
 //! 4. `ListRegistrations` pages of 50: the first page, and the page at the millionth row
 //!    ([`walk`]).
 
@@ -38,6 +39,7 @@ use crate::cli::{Backend, ServerArgs};
 use crate::fixtures;
 use crate::h2load;
 use crate::memory::{self, Resident};
+use crate::rounds::Compared;
 
 /// Rows in a `ListRegistrations` page of the list benchmark.
 pub const LIST_PAGE: i32 = 50;
@@ -52,16 +54,17 @@ pub struct RegistrationReport {
     pub h2load_version: String,
     pub seeded: u64,
     pub seed_time: Duration,
-    pub claim_first: LoopRun,
-    pub create: LoopRun,
-    pub claim_last: LoopRun,
-    pub health_first: Measured,
-    pub get: Measured,
-    pub lookup_number: Measured,
-    pub lookup_serial: Measured,
+    /// One more than the rounds: before the first and after every round.
+    pub claims: Vec<LoopRun>,
+    /// One per round, as are the reads.
+    pub creates: Vec<LoopRun>,
+    /// One more than the rounds, around the reads.
+    pub health: Vec<Measured>,
+    pub gets: Vec<Measured>,
+    pub lookups_by_number: Vec<Measured>,
+    pub lookups_by_serial: Vec<Measured>,
     pub list_first: Measured,
     pub list_deep: Measured,
-    pub health_last: Measured,
     pub walk: Walk,
     /// registration-svc right after startup, and at the end (`peak`: the whole run's).
     pub idle: Resident,
@@ -75,13 +78,24 @@ pub struct LoopRun {
     pub cpu: Usage,
 }
 
+/// The call rates of closed-loop `runs`, in run order.
+pub fn loop_rates(runs: &[LoopRun]) -> Vec<f64> {
+    runs.iter().map(|run| run.summary.per_sec()).collect()
+}
+
+/// The request rates of h2load `runs`, in run order.
+pub fn h2load_rates(runs: &[Measured]) -> Vec<f64> {
+    runs.iter().map(|run| run.summary.requests_per_sec).collect()
+}
+
 impl RegistrationReport {
-    pub fn claim_mean(&self) -> f64 {
-        (self.claim_first.summary.per_sec() + self.claim_last.summary.per_sec()) / 2.0
+    pub fn create_compared(&self) -> Compared {
+        Compared::new(&loop_rates(&self.creates), &loop_rates(&self.claims))
     }
 
-    pub fn health_mean(&self) -> f64 {
-        (self.health_first.summary.requests_per_sec + self.health_last.summary.requests_per_sec) / 2.0
+    /// Reads `runs` (one per round) against Health/Check.
+    pub fn read_compared(&self, runs: &[Measured]) -> Compared {
+        Compared::new(&h2load_rates(runs), &h2load_rates(&self.health))
     }
 }
 
@@ -117,18 +131,30 @@ async fn measure(
     };
     let pool_size = size_pools(&pair, &args).await?;
     eprintln!("{name}: creating 3 pools of {pool_size} serials");
+    let rounds = args.rounds.rounds;
     let pool = || SerialPool::create(pair.serial.channel.clone(), &pair.token, pool_size);
-    let claim_first_pool = Arc::new(pool().await?);
-    let create_pool = Arc::new(pool().await?);
-    let claim_last_pool = Arc::new(pool().await?);
+    // Every pool before the first run, so that no run's figure carries the writes of the next.
+    let mut claim_pools = Vec::new();
+    let mut create_pools = Vec::new();
+    for _ in 0..rounds {
+        claim_pools.push(Arc::new(pool().await?));
+        create_pools.push(Arc::new(pool().await?));
+    }
+    claim_pools.push(Arc::new(pool().await?));
     let target_pool = SerialPool::create(pair.serial.channel.clone(), &pair.token, 1).await?;
     for url in [&pair.serial_database_url, &pair.registration_database_url] {
         seed::settle(backend, url).await?;
     }
 
-    let claim_first = claim_run(&pair, &args, loop_config, claim_first_pool, "claim-first").await?;
-    let create = create_run(&pair, &args, loop_config, create_pool).await?;
-    let claim_last = claim_run(&pair, &args, loop_config, claim_last_pool, "claim-last").await?;
+    let mut claim_pools = claim_pools.into_iter();
+    let mut claims = Vec::new();
+    let mut creates = Vec::new();
+    let first_pool = claim_pools.next().expect("one claim pool more than the rounds");
+    claims.push(claim_run(&pair, &args, loop_config, first_pool, "claim-0").await?);
+    for (round, (create_pool, claim_pool)) in (1..).zip(create_pools.into_iter().zip(claim_pools)) {
+        creates.push(create_run(&pair, &args, loop_config, create_pool, &format!("create-{round}")).await?);
+        claims.push(claim_run(&pair, &args, loop_config, claim_pool, &format!("claim-{round}")).await?);
+    }
 
     let target = create_target(&pair, target_pool).await?;
     let health = probes::health(&pair).await?;
@@ -138,10 +164,18 @@ async fn measure(
     let by_number = by_number.await?;
     let serial = target.line_items[0].serial_number.clone();
     let by_serial = probes::lookup(&pair, Key::SerialNumber(serial), &target).await?;
-    let health_first = probes::load(&pair, &args, &health, "health-first").await?;
-    let get = probes::load(&pair, &args, &get, "get-registration").await?;
-    let lookup_number = probes::load(&pair, &args, &by_number, "lookup-by-number").await?;
-    let lookup_serial = probes::load(&pair, &args, &by_serial, "lookup-by-serial").await?;
+    let mut health_runs = vec![probes::load(&pair, &args, &health, "health-0").await?];
+    let (mut gets, mut lookups_by_number, mut lookups_by_serial) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        let run = |probe, name: String| {
+            let (pair, args) = (&pair, &args);
+            async move { probes::load(pair, args, probe, &format!("{name}-{round}")).await }
+        };
+        gets.push(run(&get, "get-registration".into()).await?);
+        lookups_by_number.push(run(&by_number, "lookup-by-number".into()).await?);
+        lookups_by_serial.push(run(&by_serial, "lookup-by-serial".into()).await?);
+        health_runs.push(run(&health, "health".into()).await?);
+    }
 
     let deep_position = seeded.saturating_sub(LIST_PAGE as u64);
     eprintln!("{name}: walking ListRegistrations past {deep_position} rows for a deep page token");
@@ -151,7 +185,6 @@ async fn measure(
     let deep_page = probes::list(&pair, LIST_PAGE, &walk.token).await?;
     let list_first = probes::load(&pair, &args, &first_page, "list-first-page").await?;
     let list_deep = probes::load(&pair, &args, &deep_page, "list-deep-page").await?;
-    let health_last = probes::load(&pair, &args, &health, "health-last").await?;
     let after = memory::read(pair.registration.pid)?;
     Ok(RegistrationReport {
         backend,
@@ -159,16 +192,14 @@ async fn measure(
         h2load_version,
         seeded,
         seed_time,
-        claim_first,
-        create,
-        claim_last,
-        health_first,
-        get,
-        lookup_number,
-        lookup_serial,
+        claims,
+        creates,
+        health: health_runs,
+        gets,
+        lookups_by_number,
+        lookups_by_serial,
         list_first,
         list_deep,
-        health_last,
         walk,
         idle,
         after,
@@ -205,10 +236,11 @@ async fn create_run(
     args: &RegistrationArgs,
     config: LoopConfig,
     pool: Arc<SerialPool>,
+    name: &str,
 ) -> anyhow::Result<LoopRun> {
     let channels = workload::connections(pair.registration.addr, args.connections).await?;
     let call = workload::create(&channels, workload::bearer(&pair.token)?, pool);
-    measured_loop(pair, config, call, "create").await
+    measured_loop(pair, config, call, name).await
 }
 
 async fn measured_loop<F, Fut>(

@@ -1,9 +1,11 @@
 //! The registration figures as rows of the bench's Markdown table.
 
 use super::cpu::Usage;
-use super::{LIST_PAGE, RegistrationReport};
+use super::probes::Measured;
+use super::{LIST_PAGE, RegistrationReport, h2load_rates, loop_rates};
 use crate::memory::megabytes;
 use crate::report::{Row, thousands};
+use crate::rounds::{self, Compared};
 
 const MIN_CREATE_TO_CLAIM: f64 = 0.5;
 const MIN_READ_TO_HEALTH: f64 = 0.6;
@@ -46,11 +48,19 @@ pub fn rows(report: &RegistrationReport) -> Vec<Row> {
         "h2load {}s, {} clients x {} streams",
         args.h2load.duration_secs, args.h2load.clients, args.h2load.streams
     );
-    let create = &report.create.summary;
-    let create_ratio = create.per_sec() / report.claim_mean();
-    let read_ratio = |name: &str, value: f64| {
-        ratio(format!("{name} / Health/Check throughput"), value / report.health_mean(), MIN_READ_TO_HEALTH)
+    let rounds = report.creates.len();
+    let compared = |metric: String, compared: Compared, min: f64| Row {
+        backend,
+        metric: format!("{metric}, median of {rounds} rounds"),
+        value: compared.describe(),
+        target: format!("≥ {min}"),
+        met: Some(compared.median() >= min),
     };
+    let read_ratio = |name: &str, runs: &[Measured]| {
+        compared(format!("{name} / Health/Check throughput"), report.read_compared(runs), MIN_READ_TO_HEALTH)
+    };
+    let reads = |runs: &[Measured]| format!("{} req/s", rounds::list(&h2load_rates(runs)));
+    let (first_claim, first_create) = (&report.claims[0], &report.creates[0]);
     let first = report.list_first.summary.requests_per_sec;
     let deep = report.list_deep.summary.requests_per_sec;
     vec![
@@ -59,52 +69,46 @@ pub fn rows(report: &RegistrationReport) -> Vec<Row> {
             format!("{} in {:.1}s", thousands(report.seeded), report.seed_time.as_secs_f64()),
         ),
         info(
-            format!("ClaimSerial on serial-svc, {closed_loop} (mean of first and last run)"),
+            format!("ClaimSerial on serial-svc, {closed_loop}, before and after each round"),
             format!(
-                "{} calls/s (first {}, last {}; p50 {:.1?})",
-                rate(report.claim_mean()),
-                rate(report.claim_first.summary.per_sec()),
-                rate(report.claim_last.summary.per_sec()),
-                report.claim_first.summary.latency(0.5)
+                "{} calls/s (p50 of the first {:.1?})",
+                rounds::list(&loop_rates(&report.claims)),
+                first_claim.summary.latency(0.5)
             ),
         ),
         info(
-            format!("CreateRegistration, 1 line item, on registration-svc, {closed_loop}"),
+            format!("CreateRegistration, 1 line item, on registration-svc, {closed_loop}, each round"),
             format!(
-                "{} calls/s (p50 {:.1?}, p99 {:.1?})",
-                rate(create.per_sec()),
-                create.latency(0.5),
-                create.latency(0.99)
+                "{} calls/s (p50 of the first {:.1?}, p99 {:.1?})",
+                rounds::list(&loop_rates(&report.creates)),
+                first_create.summary.latency(0.5),
+                first_create.summary.latency(0.99)
             ),
         ),
-        ratio("CreateRegistration / ClaimSerial throughput".to_owned(), create_ratio, MIN_CREATE_TO_CLAIM),
-        cores("ClaimSerial (first run)", &report.claim_first.cpu),
-        cores("CreateRegistration", &report.create.cpu),
+        compared(
+            "CreateRegistration / ClaimSerial throughput".to_owned(),
+            report.create_compared(),
+            MIN_CREATE_TO_CLAIM,
+        ),
+        cores("ClaimSerial (first run)", &first_claim.cpu),
+        cores("CreateRegistration (first round)", &first_create.cpu),
         info(
-            format!("registration-svc Health/Check, {h2load} (mean of first and last run)"),
-            format!(
-                "{} req/s (first {}, last {})",
-                rate(report.health_mean()),
-                rate(report.health_first.summary.requests_per_sec),
-                rate(report.health_last.summary.requests_per_sec)
-            ),
+            format!("registration-svc Health/Check, {h2load}, before and after each round"),
+            reads(&report.health),
+        ),
+        info(format!("GetRegistration, {h2load}, each round"), reads(&report.gets)),
+        info(
+            format!("LookupRegistration by registration_number, {h2load}, each round"),
+            reads(&report.lookups_by_number),
         ),
         info(
-            format!("GetRegistration, {h2load}"),
-            format!("{} req/s", rate(report.get.summary.requests_per_sec)),
+            format!("LookupRegistration by serial_number, {h2load}, each round"),
+            reads(&report.lookups_by_serial),
         ),
-        info(
-            format!("LookupRegistration by registration_number, {h2load}"),
-            format!("{} req/s", rate(report.lookup_number.summary.requests_per_sec)),
-        ),
-        info(
-            format!("LookupRegistration by serial_number, {h2load}"),
-            format!("{} req/s", rate(report.lookup_serial.summary.requests_per_sec)),
-        ),
-        read_ratio("GetRegistration", report.get.summary.requests_per_sec),
-        read_ratio("LookupRegistration (number)", report.lookup_number.summary.requests_per_sec),
-        read_ratio("LookupRegistration (serial)", report.lookup_serial.summary.requests_per_sec),
-        cores("GetRegistration", &report.get.cpu),
+        read_ratio("GetRegistration", &report.gets),
+        read_ratio("LookupRegistration (number)", &report.lookups_by_number),
+        read_ratio("LookupRegistration (serial)", &report.lookups_by_serial),
+        cores("GetRegistration (first round)", &report.gets[0].cpu),
         info(
             format!("ListRegistrations, first page of {LIST_PAGE}, {h2load}"),
             format!("{} req/s", rate(first)),

@@ -1,0 +1,88 @@
+//! Rounds of a comparison. On a shared machine the same code's ratio to its baseline moves by a
+//! fifth or more from one run to the next, so each measured call runs in several rounds, every
+//! round bracketed by runs of the baseline (`B M B M B`…), and the figure held against a target
+//! is the median of the rounds' ratios, each round's measured rate over the mean of the two
+//! baseline runs around it. Every round's ratio is printed beside it.
+
+/// Rounds of each comparison (`--rounds`): the runs of each measured call.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct RoundsArgs {
+    /// Rounds of each comparison: every measured run sits between two baseline runs, and the
+    /// figure checked against its target is the median of the rounds' ratios.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=9))]
+    pub rounds: u32,
+}
+
+/// The rates of one measured call, one per round, against the baseline rates around them
+/// (one more than the rounds).
+#[derive(Debug, Clone)]
+pub struct Compared {
+    pub ratios: Vec<f64>,
+}
+
+impl Compared {
+    /// `measured[i]` over the mean of `baseline[i]` and `baseline[i + 1]`.
+    pub fn new(measured: &[f64], baseline: &[f64]) -> Self {
+        assert_eq!(baseline.len(), measured.len() + 1, "every round lies between two baseline runs");
+        let ratios =
+            measured.iter().zip(baseline.windows(2)).map(|(m, b)| m / ((b[0] + b[1]) / 2.0)).collect();
+        Self { ratios }
+    }
+
+    /// The median round's ratio: the figure a target is checked against.
+    pub fn median(&self) -> f64 {
+        median(&self.ratios)
+    }
+
+    /// `0.61 (rounds 0.55, 0.61, 0.66)`, or the one ratio of a single round.
+    pub fn describe(&self) -> String {
+        let median = format!("{:.2}", self.median());
+        if self.ratios.len() == 1 {
+            return median;
+        }
+        let rounds: Vec<String> = self.ratios.iter().map(|r| format!("{r:.2}")).collect();
+        format!("{median} (rounds {})", rounds.join(", "))
+    }
+}
+
+/// The middle value (the mean of the middle two of an even count); 0 for none.
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// `rates` as `1,234 / 1,300 / 1,190 req/s`-style text, in run order.
+pub fn list(rates: &[f64]) -> String {
+    let rates: Vec<String> = rates.iter().map(|r| crate::report::thousands(r.round() as u64)).collect();
+    rates.join(" / ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_round_is_measured_against_the_baseline_runs_around_it() {
+        let compared = Compared::new(&[50.0, 60.0], &[100.0, 100.0, 140.0]);
+        assert_eq!(compared.ratios, [0.5, 0.5]);
+    }
+
+    #[test]
+    fn the_median_resists_one_outlying_round() {
+        let compared = Compared::new(&[60.0, 10.0, 62.0], &[100.0; 4]);
+        assert!((compared.median() - 0.6).abs() < 1e-9);
+        assert_eq!(compared.describe(), "0.60 (rounds 0.60, 0.10, 0.62)");
+        assert_eq!(median(&[1.0, 3.0, 2.0, 10.0]), 2.5);
+        assert_eq!(median(&[]), 0.0);
+    }
+
+    #[test]
+    fn one_round_is_described_by_its_ratio_alone() {
+        assert_eq!(Compared::new(&[30.0], &[100.0, 50.0]).describe(), "0.40");
+    }
+}
