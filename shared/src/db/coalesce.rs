@@ -7,11 +7,18 @@
 //! [`MAX_RUNNING`] tasks drain it, each taking up to [`MAX_BATCH`] waiting calls of one org into
 //! one [`Run`] of the service's. Under light load a batch is one call.
 //!
+//! An org has one batch in flight at a time: its calls that arrive meanwhile wait for that
+//! statement and then go together, rather than a few at a time on several connections that each
+//! wake a PostgreSQL backend (or a SQLite thread), plan, lock and commit. Measured on
+//! PostgreSQL, point reads went from 0.40–0.52 of Health/Check with up to four batches an org to
+//! 0.61–0.64 with one (SQLite 0.54–0.58 to 0.58–0.66); an org's completions took turns on its
+//! counter row anyway. Other orgs' batches run beside it, up to [`MAX_RUNNING`].
+//!
 //! [`Batcher`] carries any call (a write's whole input, say); [`Coalescer`] is the one for point
 //! reads. Nothing is cached: each call is answered by a statement that started after it was
 //! made, so a read sees every write committed before it was asked, as its own statement would.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::FutureExt;
@@ -55,8 +62,10 @@ struct Shared<J, A> {
 
 struct Queue<J, A> {
     waiting: Vec<Waiter<J, A>>,
-    /// Drain tasks alive; each ends once it finds the queue empty.
+    /// Drain tasks alive; each ends once no waiting call may start a batch.
     running: usize,
+    /// The orgs with a batch in flight (or about to be taken by a drain task).
+    in_flight: HashSet<String>,
 }
 
 struct Waiter<J, A> {
@@ -65,9 +74,18 @@ struct Waiter<J, A> {
     reply: oneshot::Sender<Answer<A>>,
 }
 
+impl<J, A> Queue<J, A> {
+    /// The org of the oldest waiting call whose org has no batch in flight, now in flight.
+    fn start_next(&mut self) -> Option<String> {
+        let org = self.waiting.iter().find(|w| !self.in_flight.contains(&w.org))?.org.clone();
+        self.in_flight.insert(org.clone());
+        Some(org)
+    }
+}
+
 impl<J: Send + 'static, A: Send + 'static> Batcher<J, A> {
     pub fn new(db: Db, run: Run<J, A>) -> Self {
-        let queue = Mutex::new(Queue { waiting: Vec::new(), running: 0 });
+        let queue = Mutex::new(Queue { waiting: Vec::new(), running: 0, in_flight: HashSet::new() });
         Self { shared: Arc::new(Shared { db, run, queue }) }
     }
 
@@ -79,17 +97,20 @@ impl<J: Send + 'static, A: Send + 'static> Batcher<J, A> {
     /// the caller goes away.
     pub async fn call(&self, org: &str, job: J) -> Result<A, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let start_drain = {
+        let start = {
             let mut queue = self.queue();
             queue.waiting.push(Waiter { org: org.to_owned(), job, reply });
-            let start = queue.running < MAX_RUNNING;
-            queue.running += usize::from(start);
+            // A call that may not start a batch now is taken by the drain task that ends its
+            // org's batch in flight, or the next one free.
+            let free = queue.running < MAX_RUNNING && !queue.in_flight.contains(org);
+            let start = free.then(|| queue.start_next()).flatten();
+            queue.running += usize::from(start.is_some());
             start
         };
-        if start_drain {
+        if let Some(org) = start {
             // Spawned, not run by this call: a caller that goes away must not take the
             // answers of the other calls of its batch with it.
-            tokio::spawn(self.clone().drain());
+            tokio::spawn(self.clone().drain(org));
         }
         match answer.await {
             Ok(answer) => answer.map_err(StoreError::Shared),
@@ -98,29 +119,32 @@ impl<J: Send + 'static, A: Send + 'static> Batcher<J, A> {
         }
     }
 
-    async fn drain(self) {
-        let running = Running(&self);
-        loop {
-            let batch = {
-                let mut queue = self.queue();
-                if queue.waiting.is_empty() {
-                    // Under the lock that found the queue empty: a call queued after this
-                    // finds a free slot and starts a task of its own.
-                    queue.running -= 1;
-                    std::mem::forget(running);
-                    return;
-                }
-                take_batch(&mut queue.waiting)
-            };
-            self.answer(batch).await;
+    /// Runs batches, of `org` first (counted in flight by the caller), then of the oldest
+    /// waiting call that may start one, until there is none.
+    async fn drain(self, org: String) {
+        let mut running = Running { batcher: &self, org: Some(org) };
+        while let Some(org) = running.org.clone() {
+            let batch = take_batch(&mut self.queue().waiting, &org);
+            if !batch.is_empty() {
+                self.answer(&org, batch).await;
+            }
+            let mut queue = self.queue();
+            queue.in_flight.remove(&org);
+            running.org = queue.start_next();
+            if running.org.is_none() {
+                // Under the lock that found nothing to start: a call queued after this sees
+                // the free slot and starts a task of its own.
+                queue.running -= 1;
+                std::mem::forget(running);
+                return;
+            }
         }
     }
 
-    async fn answer(&self, batch: Vec<Waiter<J, A>>) {
-        let org = batch[0].org.clone();
+    async fn answer(&self, org: &str, batch: Vec<Waiter<J, A>>) {
         let (jobs, replies): (Vec<J>, Vec<_>) = batch.into_iter().map(|w| (w.job, w.reply)).unzip();
         let count = jobs.len();
-        match (self.shared.run)(self.shared.db.clone(), org, jobs).await {
+        match (self.shared.run)(self.shared.db.clone(), org.to_owned(), jobs).await {
             Ok(answers) if answers.len() == count => {
                 for (reply, answer) in replies.into_iter().zip(answers) {
                     // A caller that went away no longer needs its answer.
@@ -143,19 +167,25 @@ impl<J: Send + 'static, A: Send + 'static> Batcher<J, A> {
     }
 }
 
-/// Stops counting a drain task that panicked (a normal end does so under the queue's lock).
-struct Running<'a, J, A>(&'a Batcher<J, A>);
+/// Stops counting a drain task that panicked, and its org's batch (a normal end does so under
+/// the queue's lock).
+struct Running<'a, J, A> {
+    batcher: &'a Batcher<J, A>,
+    org: Option<String>,
+}
 
 impl<J, A> Drop for Running<'_, J, A> {
     fn drop(&mut self) {
-        let mut queue = self.0.shared.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut queue = self.batcher.shared.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(org) = &self.org {
+            queue.in_flight.remove(org);
+        }
         queue.running -= 1;
     }
 }
 
-/// Removes from `waiting`, oldest first, up to [`MAX_BATCH`] calls of the oldest one's org.
-fn take_batch<J, A>(waiting: &mut Vec<Waiter<J, A>>) -> Vec<Waiter<J, A>> {
-    let org = waiting[0].org.clone();
+/// Removes from `waiting`, oldest first, up to [`MAX_BATCH`] calls of `org`.
+fn take_batch<J, A>(waiting: &mut Vec<Waiter<J, A>>, org: &str) -> Vec<Waiter<J, A>> {
     let (mut batch, mut rest) = (Vec::new(), Vec::new());
     for waiter in waiting.drain(..) {
         if waiter.org == org && batch.len() < MAX_BATCH {
@@ -253,10 +283,14 @@ mod tests {
         waiters.iter().map(|w| w.job.as_str()).collect()
     }
 
+    fn queue(waiting: Vec<Waiter<String, ()>>) -> Queue<String, ()> {
+        Queue { waiting, running: 0, in_flight: HashSet::new() }
+    }
+
     #[test]
-    fn a_batch_takes_the_oldest_org_in_order_and_leaves_the_rest_queued() {
+    fn a_batch_takes_its_orgs_calls_in_order_and_leaves_the_rest_queued() {
         let mut waiting = vec![waiter("a", "1"), waiter("b", "2"), waiter("a", "3")];
-        let batch = take_batch(&mut waiting);
+        let batch = take_batch(&mut waiting, "a");
         assert_eq!(keys(&batch), ["1", "3"]);
         assert_eq!(keys(&waiting), ["2"]);
     }
@@ -264,8 +298,81 @@ mod tests {
     #[test]
     fn a_batch_is_bounded_and_the_rest_waits_in_order() {
         let mut many: Vec<_> = (0..MAX_BATCH + 2).map(|i| waiter("a", &i.to_string())).collect();
-        let batch = take_batch(&mut many);
+        let batch = take_batch(&mut many, "a");
         assert_eq!(batch.len(), MAX_BATCH);
         assert_eq!(keys(&many), [MAX_BATCH.to_string(), (MAX_BATCH + 1).to_string()]);
+    }
+
+    #[test]
+    fn an_org_with_a_batch_in_flight_waits_and_the_oldest_other_org_goes_next() {
+        let mut queue = queue(vec![waiter("a", "1"), waiter("b", "2"), waiter("a", "3")]);
+        assert_eq!(queue.start_next().as_deref(), Some("a"));
+        assert_eq!(queue.start_next().as_deref(), Some("b"));
+        assert_eq!(queue.start_next(), None, "a and b each have their batch in flight");
+        queue.in_flight.remove("a");
+        assert_eq!(queue.start_next().as_deref(), Some("a"));
+    }
+
+    /// A batcher whose run records each batch's `(org, jobs)` and holds batches of org `a`
+    /// until `release` has a permit.
+    async fn recording() -> (
+        Batcher<u32, u32>,
+        Arc<Mutex<Vec<(String, Vec<u32>)>>>,
+        Arc<tokio::sync::Semaphore>,
+        tempfile::TempDir,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = super::super::connect(&format!("sqlite://{}", dir.path().join("t.db").display()), 1)
+            .await
+            .unwrap();
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let release = Arc::new(tokio::sync::Semaphore::new(0));
+        let (seen, gate) = (batches.clone(), release.clone());
+        let run: Run<u32, u32> = Arc::new(move |_db, org, jobs: Vec<u32>| {
+            seen.lock().unwrap().push((org.clone(), jobs.clone()));
+            let gate = gate.clone();
+            async move {
+                if org == "a" {
+                    gate.acquire().await.unwrap().forget();
+                }
+                Ok(jobs.iter().map(|job| job * 10).collect())
+            }
+            .boxed()
+        });
+        (Batcher::new(db, run), batches, release, dir)
+    }
+
+    async fn until(batches: &Mutex<Vec<(String, Vec<u32>)>>, count: usize) {
+        while batches.lock().unwrap().len() < count {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn calls_of_an_org_arriving_while_its_batch_runs_go_together_next_and_other_orgs_do_not_wait() {
+        let (batcher, batches, release, _dir) = recording().await;
+        let first = tokio::spawn({
+            let batcher = batcher.clone();
+            async move { batcher.call("a", 1).await }
+        });
+        until(&batches, 1).await;
+        let mut later = Vec::new();
+        for job in 2..=4 {
+            let batcher = batcher.clone();
+            later.push(tokio::spawn(async move { batcher.call("a", job).await }));
+        }
+        // Another org is answered while a's batch is held.
+        assert_eq!(batcher.call("b", 9).await.unwrap(), 90);
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(batches.lock().unwrap().len(), 2, "a's later calls wait for its batch in flight");
+        release.add_permits(2);
+        assert_eq!(first.await.unwrap().unwrap(), 10);
+        for (job, call) in (2..=4).zip(later) {
+            assert_eq!(call.await.unwrap().unwrap(), job * 10);
+        }
+        let batches = batches.lock().unwrap().clone();
+        assert_eq!(batches, [("a".into(), vec![1]), ("b".into(), vec![9]), ("a".into(), vec![2, 3, 4])]);
     }
 }
