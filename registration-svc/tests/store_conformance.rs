@@ -28,6 +28,7 @@ shared::store_conformance!(
     point_reads_in_flight_together_each_get_their_own_answer,
     another_org_gets_nothing,
     list_filters_by_each_field_and_shows_only_public_states,
+    filtered_pages_follow_each_other_both_ways,
     paging_covers_every_row_once_both_ways_in_both_orders_while_rows_are_added,
     // review
     approve_and_deny_move_only_from_pending,

@@ -5,6 +5,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use shared::db::Db;
 use shared::db::coalesce::{Coalescer, KeyedStatements, read_keys};
+use sqlx::AssertSqlSafe;
 
 use super::{
     Store, on_reader,
@@ -137,42 +138,59 @@ impl PointReads {
     }
 }
 
-/// Lists in one direction of create time: `$comparison` against the cursor `($7, $8)`, each
-/// registration with its line items. The page is cut in a subquery first, so that the line
-/// items are aggregated for its rows only, whatever plan the database picks for the scan.
-macro_rules! list_sql {
-    ($items:ident, $comparison:literal, $direction:literal) => {
+/// The start of a list statement, up to the filters: `$1` is the org. The page is cut in a
+/// subquery first, so that the line items are aggregated for its rows only.
+macro_rules! list_head {
+    ($items:ident) => {
         concat!(
             "SELECT ",
             registration_columns!(),
             ", ",
             $items!(),
             " FROM (SELECT * FROM registrations WHERE org_id = $1 \
-             AND status IN ('pending', 'approved', 'denied', 'expired', 'canceled') \
-             AND (CAST($2 AS TEXT) IS NULL OR customer_email_key = $2) \
-             AND (CAST($3 AS TEXT) IS NULL OR channel_name = $3) \
-             AND (CAST($4 AS TEXT) IS NULL OR registration_number = $4) \
-             AND (CAST($5 AS TEXT) IS NULL OR form_slug = $5) \
-             AND (CAST($6 AS TEXT) IS NULL OR status = $6) \
-             AND (create_time, id) ",
-            $comparison,
-            " ($7, $8) ORDER BY create_time ",
-            $direction,
-            ", id ",
-            $direction,
-            " LIMIT $9) AS registrations ORDER BY create_time ",
-            $direction,
-            ", id ",
-            $direction
+             AND status IN ('pending', 'approved', 'denied', 'expired', 'canceled')"
         )
     };
 }
-const LIST_UP: [&str; 2] = [list_sql!(items_postgres, ">", "ASC"), list_sql!(items_sqlite, ">", "ASC")];
-const LIST_DOWN: [&str; 2] = [list_sql!(items_postgres, "<", "DESC"), list_sql!(items_sqlite, "<", "DESC")];
+const LIST_HEAD: [&str; 2] = [list_head!(items_postgres), list_head!(items_sqlite)];
 
 /// `[postgres, sqlite]`'s statement for `db`.
 fn pick(db: &Db, [postgres, sqlite]: [&'static str; 2]) -> &'static str {
     db.pick(postgres, sqlite)
+}
+
+/// The list statement for the filters `filter` sets, scanning up or down the (create time, id)
+/// keyset from the cursor, and the filters' values in parameter order (`$2` on): the cursor and
+/// the limit follow them. Only the filters in use appear, each a plain `column = $n`, so that
+/// every combination is a statement with a plan of its own that can use that filter's index.
+/// One statement for all of them, with `(CAST($n AS TEXT) IS NULL OR column = $n)`, got a
+/// generic plan on PostgreSQL that took every filter for selective and sorted the whole org for
+/// each page (30 ms a page at 40,000 registrations), and used no filter's index on either.
+fn list_statement<'f>(db: &Db, filter: &'f RegistrationFilter, upwards: bool) -> (String, Vec<&'f str>) {
+    let filters = [
+        ("customer_email_key", filter.customer_email.as_ref().map(|e| e.key())),
+        ("channel_name", filter.channel_name.as_ref().map(|t| t.as_str())),
+        ("registration_number", filter.registration_number.as_ref().map(|n| n.as_str())),
+        ("form_slug", filter.form_slug.as_ref().map(|s| s.as_str())),
+        ("status", filter.status.map(|s| s.as_str())),
+    ];
+    let mut sql = pick(db, LIST_HEAD).to_owned();
+    let mut values = Vec::new();
+    for (column, value) in filters {
+        if let Some(value) = value {
+            values.push(value);
+            sql.push_str(&format!(" AND {column} = ${}", values.len() + 1));
+        }
+    }
+    let (comparison, direction) = if upwards { (">", "ASC") } else { ("<", "DESC") };
+    let cursor = values.len() + 2;
+    sql.push_str(&format!(
+        " AND (create_time, id) {comparison} (${cursor}, ${}) ORDER BY create_time {direction}, id {direction} \
+         LIMIT ${}) AS registrations ORDER BY create_time {direction}, id {direction}",
+        cursor + 1,
+        cursor + 2
+    ));
+    (sql, values)
 }
 
 fn public(registration: Option<Registration>) -> Option<Registration> {
@@ -271,18 +289,14 @@ impl Store {
         (time, id): (i64, &str),
         limit: u32,
     ) -> Result<Vec<RegistrationWithItems>, StoreError> {
-        let sql = pick(&self.db, if upwards { LIST_UP } else { LIST_DOWN });
-        let rows = on_reader!(&self.db, c => sqlx::query_as(sql)
-            .bind(org)
-            .bind(filter.customer_email.as_ref().map(|e| e.key()))
-            .bind(filter.channel_name.as_ref().map(|t| t.as_str()))
-            .bind(filter.registration_number.as_ref().map(|n| n.as_str()))
-            .bind(filter.form_slug.as_ref().map(|s| s.as_str()))
-            .bind(filter.status.map(|s| s.as_str()))
-            .bind(time)
-            .bind(id)
-            .bind(i64::from(limit) + 1)
-            .fetch_all(c))?;
+        let (sql, values) = list_statement(&self.db, filter, upwards);
+        let rows = on_reader!(&self.db, c => {
+            let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(org);
+            for value in values {
+                query = query.bind(value);
+            }
+            query.bind(time).bind(id).bind(i64::from(limit) + 1).fetch_all(c)
+        })?;
         Ok(rows)
     }
 }

@@ -62,6 +62,49 @@ pub async fn list_filters_by_each_field_and_shows_only_public_states(store: Stor
     }
 }
 
+/// Two filters and a cursor: the cursor's parameters follow the filters' in each statement.
+pub async fn filtered_pages_follow_each_other_both_ways(store: Store) {
+    let other = |serial: &str| RegistrationDraft {
+        customer_email: "grace@example.com".into(),
+        channel_name: "store".into(),
+        ..draft(&[serial])
+    };
+    let mut wanted = Vec::new();
+    for i in 0..7 {
+        let mine = register(&store, at(10 * i), &[&format!("ADA-{i}")]).await;
+        register_at(
+            &store,
+            &ctx(at(10 * i + 1)),
+            &NewRegistration::parse(&other(&format!("G-{i}"))).unwrap(),
+        )
+        .await;
+        if i == 3 {
+            store.approve_registration(&ctx(at(100)), None, &mine.id).await.unwrap();
+        } else {
+            wanted.push(mine.id);
+        }
+    }
+    let filter = RegistrationFilter {
+        customer_email: Some(Email::parse("ada@example.com").unwrap()),
+        status: Some(RegistrationStatus::Pending),
+        ..Default::default()
+    };
+    for order in [Order::Asc, Order::Desc] {
+        let expected =
+            if order == Order::Asc { wanted.clone() } else { wanted.iter().rev().cloned().collect() };
+        let mut pages = vec![store.list_registrations(ORG, &filter, order, None, 2).await.unwrap()];
+        while let Some(next) = pages.last().and_then(|p| p.next.clone()) {
+            let page = store.list_registrations(ORG, &filter, order, Some(&PageBound::After(next)), 2).await;
+            pages.push(page.unwrap());
+        }
+        let seen: Vec<_> = pages.iter().flat_map(|p| ids(&p.registrations)).collect();
+        assert_eq!(seen, expected, "{order:?}: every match once, in order, nothing else");
+        let back = PageBound::Before(pages[2].previous.clone().unwrap());
+        let before = store.list_registrations(ORG, &filter, order, Some(&back), 2).await.unwrap();
+        assert_eq!(ids(&before.registrations), ids(&pages[1].registrations), "{order:?}: back one page");
+    }
+}
+
 /// The rows in `order`.
 fn sorted(mut rows: Vec<Registration>, order: Order) -> Vec<RegistrationId> {
     rows.sort_by(|a, b| (a.create_time, &a.id).cmp(&(b.create_time, &b.id)));
