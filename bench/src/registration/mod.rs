@@ -63,8 +63,10 @@ pub struct RegistrationReport {
     pub gets: Vec<Measured>,
     pub lookups_by_number: Vec<Measured>,
     pub lookups_by_serial: Vec<Measured>,
-    pub list_first: Measured,
-    pub list_deep: Measured,
+    /// The first page, before and after each round of the deep page.
+    pub list_first: Vec<Measured>,
+    /// The page at the deep position, one per round.
+    pub list_deep: Vec<Measured>,
     pub walk: Walk,
     /// registration-svc right after startup, and at the end (`peak`: the whole run's).
     pub idle: Resident,
@@ -183,8 +185,12 @@ async fn measure(
     eprintln!("{name}: walked {} rows in {:.1?}", walk.rows, walk.elapsed);
     let first_page = probes::list(&pair, LIST_PAGE, "").await?;
     let deep_page = probes::list(&pair, LIST_PAGE, &walk.token).await?;
-    let list_first = probes::load(&pair, &args, &first_page, "list-first-page").await?;
-    let list_deep = probes::load(&pair, &args, &deep_page, "list-deep-page").await?;
+    let mut list_first = vec![probes::load(&pair, &args, &first_page, "list-first-page-0").await?];
+    let mut list_deep = Vec::new();
+    for round in 1..=rounds {
+        list_deep.push(probes::load(&pair, &args, &deep_page, &format!("list-deep-page-{round}")).await?);
+        list_first.push(probes::load(&pair, &args, &first_page, &format!("list-first-page-{round}")).await?);
+    }
     let after = memory::read(pair.registration.pid)?;
     Ok(RegistrationReport {
         backend,
