@@ -132,7 +132,7 @@ async fn measure(
         duration: Duration::from_secs(args.loop_secs),
     };
     let pool_size = size_pools(&pair, &args).await?;
-    eprintln!("{name}: creating 3 pools of {pool_size} serials");
+    eprintln!("{name}: creating {} pools of {pool_size} serials", 2 * args.rounds.rounds + 1);
     let rounds = args.rounds.rounds;
     let pool = || SerialPool::create(pair.serial.channel.clone(), &pair.token, pool_size);
     // Every pool before the first run, so that no run's figure carries the writes of the next.
