@@ -2,7 +2,7 @@
 //! Health/Check, in rounds ([`crate::rounds`]): Health, then GetSerial, ValidateSerial and Health
 //! again in every round, so that each read run lies between two Health runs.
 
-use anyhow::ensure;
+use anyhow::{anyhow, ensure};
 use prost::Message;
 use regserial::serial::v1::{GetSerialRequest, ValidateSerialRequest};
 use tonic_health::pb::HealthCheckRequest;
@@ -15,7 +15,7 @@ use crate::grpc_frame;
 use crate::h2load::{self, Probe, Summary};
 use crate::harness::{self, Bench};
 use crate::memory::{self, Resident};
-use crate::rounds::Compared;
+use crate::rounds::{self, Compared};
 use crate::rpc;
 
 const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
@@ -37,18 +37,13 @@ pub struct GrpcReport {
     pub after: Resident,
 }
 
-/// The request rates of `runs`, in run order.
-pub fn rates(runs: &[Summary]) -> Vec<f64> {
-    runs.iter().map(|run| run.requests_per_sec).collect()
-}
-
 impl GrpcReport {
     pub fn get_serial_compared(&self) -> Compared {
-        Compared::new(&rates(&self.get_serial), &rates(&self.health))
+        Compared::of(&self.get_serial, &self.health)
     }
 
     pub fn validate_serial_compared(&self) -> Compared {
-        Compared::new(&rates(&self.validate_serial), &rates(&self.health))
+        Compared::of(&self.validate_serial, &self.health)
     }
 }
 
@@ -79,13 +74,15 @@ async fn measure(
     let get = get_serial_probe(&bench, &target).await?;
     let validate = validate_serial_probe(&bench, &target).await?;
 
-    let mut health_runs = vec![load(&bench, &args, &health, "health-0").await?];
-    let (mut get_serial, mut validate_serial) = (Vec::new(), Vec::new());
-    for round in 1..=args.rounds.rounds {
-        get_serial.push(load(&bench, &args, &get, &format!("get-serial-{round}")).await?);
-        validate_serial.push(load(&bench, &args, &validate, &format!("validate-serial-{round}")).await?);
-        health_runs.push(load(&bench, &args, &health, &format!("health-{round}")).await?);
-    }
+    let run = |probe, name: String| {
+        let (bench, args) = (&bench, &args);
+        async move { load(bench, args, probe, &name).await }
+    };
+    let reads = [(&get, "get-serial"), (&validate, "validate-serial")];
+    let (health_runs, reads) =
+        rounds::alternate(args.rounds.rounds, run, (&health, "health"), &reads).await?;
+    let [get_serial, validate_serial] =
+        <[Vec<Summary>; 2]>::try_from(reads).map_err(|_| anyhow!("two reads"))?;
     let after = memory::read(bench.pid)?;
     Ok(GrpcReport {
         backend,

@@ -2,7 +2,7 @@
 
 use crate::batch::BatchReport;
 use crate::command_line;
-use crate::grpc::{self, GrpcReport};
+use crate::grpc::GrpcReport;
 use crate::memory::megabytes;
 use crate::rounds::{self, Compared};
 
@@ -77,15 +77,15 @@ pub fn grpc_rows(report: &GrpcReport) -> Vec<Row> {
     vec![
         info(
             format!("Health/Check, h2load {load}, before and after each round"),
-            format!("{} req/s", rounds::list(&grpc::rates(&report.health))),
+            format!("{} req/s", rounds::list(&report.health)),
         ),
         info(
             format!("GetSerial, h2load {load}, {} serials, each round", thousands(report.seeded)),
-            format!("{} req/s", rounds::list(&grpc::rates(&report.get_serial))),
+            format!("{} req/s", rounds::list(&report.get_serial)),
         ),
         info(
             format!("ValidateSerial, h2load {load}, {} serials, each round", thousands(report.seeded)),
-            format!("{} req/s", rounds::list(&grpc::rates(&report.validate_serial))),
+            format!("{} req/s", rounds::list(&report.validate_serial)),
         ),
         ratio("GetSerial", report.get_serial_compared()),
         ratio("ValidateSerial", report.validate_serial_compared()),

@@ -4,6 +4,19 @@
 //! is the median of the rounds' ratios, each round's measured rate over the mean of the two
 //! baseline runs around it. Every round's ratio is printed beside it.
 
+use std::future::Future;
+
+/// A run's rate: requests or calls per second.
+pub trait Rate {
+    fn rate(&self) -> f64;
+}
+
+impl Rate for crate::h2load::Summary {
+    fn rate(&self) -> f64 {
+        self.requests_per_sec
+    }
+}
+
 /// Rounds of each comparison (`--rounds`): the runs of each measured call.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct RoundsArgs {
@@ -21,6 +34,11 @@ pub struct Compared {
 }
 
 impl Compared {
+    /// The runs `measured` (one per round) against the runs `baseline` around them.
+    pub fn of(measured: &[impl Rate], baseline: &[impl Rate]) -> Self {
+        Self::new(&rates(measured), &rates(baseline))
+    }
+
     /// `measured[i]` over the mean of `baseline[i]` and `baseline[i + 1]`.
     pub fn new(measured: &[f64], baseline: &[f64]) -> Self {
         assert_eq!(baseline.len(), measured.len() + 1, "every round lies between two baseline runs");
@@ -56,10 +74,39 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// `rates` as `1,234 / 1,300 / 1,190 req/s`-style text, in run order.
-pub fn list(rates: &[f64]) -> String {
-    let rates: Vec<String> = rates.iter().map(|r| crate::report::thousands(r.round() as u64)).collect();
+fn rates(runs: &[impl Rate]) -> Vec<f64> {
+    runs.iter().map(Rate::rate).collect()
+}
+
+/// The rates of `runs` as `1,234 / 1,300 / 1,190`, in run order.
+pub fn list(runs: &[impl Rate]) -> String {
+    let rates: Vec<String> =
+        runs.iter().map(|run| crate::report::thousands(run.rate().round() as u64)).collect();
     rates.join(" / ")
+}
+
+/// Runs `baseline`, then in each of `rounds` rounds every probe of `measured` and `baseline`
+/// again, each with `run(probe, "<name>-<round>")`: the baseline's runs (one more than the
+/// rounds) and each measured probe's (one per round), in `measured`'s order.
+pub async fn alternate<'p, P, T, F, Fut>(
+    rounds: u32,
+    run: F,
+    (baseline, baseline_name): (&'p P, &str),
+    measured: &[(&'p P, &str)],
+) -> anyhow::Result<(Vec<T>, Vec<Vec<T>>)>
+where
+    F: Fn(&'p P, String) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let mut baseline_runs = vec![run(baseline, format!("{baseline_name}-0")).await?];
+    let mut measured_runs: Vec<Vec<T>> = measured.iter().map(|_| Vec::new()).collect();
+    for round in 1..=rounds {
+        for ((probe, name), runs) in measured.iter().zip(&mut measured_runs) {
+            runs.push(run(probe, format!("{name}-{round}")).await?);
+        }
+        baseline_runs.push(run(baseline, format!("{baseline_name}-{round}")).await?);
+    }
+    Ok((baseline_runs, measured_runs))
 }
 
 #[cfg(test)]

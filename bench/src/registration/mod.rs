@@ -22,6 +22,7 @@ mod seed;
 mod walk;
 mod workload;
 
+use anyhow::anyhow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,7 +40,7 @@ use crate::cli::{Backend, ServerArgs};
 use crate::fixtures;
 use crate::h2load;
 use crate::memory::{self, Resident};
-use crate::rounds::Compared;
+use crate::rounds::{self, Compared, Rate};
 
 /// Rows in a `ListRegistrations` page of the list benchmark.
 pub const LIST_PAGE: i32 = 50;
@@ -80,24 +81,26 @@ pub struct LoopRun {
     pub cpu: Usage,
 }
 
-/// The call rates of closed-loop `runs`, in run order.
-pub fn loop_rates(runs: &[LoopRun]) -> Vec<f64> {
-    runs.iter().map(|run| run.summary.per_sec()).collect()
+impl Rate for LoopRun {
+    fn rate(&self) -> f64 {
+        self.summary.per_sec()
+    }
 }
 
-/// The request rates of h2load `runs`, in run order.
-pub fn h2load_rates(runs: &[Measured]) -> Vec<f64> {
-    runs.iter().map(|run| run.summary.requests_per_sec).collect()
+impl Rate for Measured {
+    fn rate(&self) -> f64 {
+        self.summary.requests_per_sec
+    }
 }
 
 impl RegistrationReport {
     pub fn create_compared(&self) -> Compared {
-        Compared::new(&loop_rates(&self.creates), &loop_rates(&self.claims))
+        Compared::of(&self.creates, &self.claims)
     }
 
     /// Reads `runs` (one per round) against Health/Check.
     pub fn read_compared(&self, runs: &[Measured]) -> Compared {
-        Compared::new(&h2load_rates(runs), &h2load_rates(&self.health))
+        Compared::of(runs, &self.health)
     }
 }
 
@@ -166,18 +169,15 @@ async fn measure(
     let by_number = by_number.await?;
     let serial = target.line_items[0].serial_number.clone();
     let by_serial = probes::lookup(&pair, Key::SerialNumber(serial), &target).await?;
-    let mut health_runs = vec![probes::load(&pair, &args, &health, "health-0").await?];
-    let (mut gets, mut lookups_by_number, mut lookups_by_serial) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 1..=rounds {
-        let run = |probe, name: String| {
-            let (pair, args) = (&pair, &args);
-            async move { probes::load(pair, args, probe, &format!("{name}-{round}")).await }
-        };
-        gets.push(run(&get, "get-registration".into()).await?);
-        lookups_by_number.push(run(&by_number, "lookup-by-number".into()).await?);
-        lookups_by_serial.push(run(&by_serial, "lookup-by-serial".into()).await?);
-        health_runs.push(run(&health, "health".into()).await?);
-    }
+    let run = |probe, name: String| {
+        let (pair, args) = (&pair, &args);
+        async move { probes::load(pair, args, probe, &name).await }
+    };
+    let reads =
+        [(&get, "get-registration"), (&by_number, "lookup-by-number"), (&by_serial, "lookup-by-serial")];
+    let (health_runs, reads) = rounds::alternate(rounds, run, (&health, "health"), &reads).await?;
+    let [gets, lookups_by_number, lookups_by_serial] =
+        <[Vec<Measured>; 3]>::try_from(reads).map_err(|_| anyhow!("three reads"))?;
 
     let deep_position = seeded.saturating_sub(LIST_PAGE as u64);
     eprintln!("{name}: walking ListRegistrations past {deep_position} rows for a deep page token");
@@ -185,12 +185,9 @@ async fn measure(
     eprintln!("{name}: walked {} rows in {:.1?}", walk.rows, walk.elapsed);
     let first_page = probes::list(&pair, LIST_PAGE, "").await?;
     let deep_page = probes::list(&pair, LIST_PAGE, &walk.token).await?;
-    let mut list_first = vec![probes::load(&pair, &args, &first_page, "list-first-page-0").await?];
-    let mut list_deep = Vec::new();
-    for round in 1..=rounds {
-        list_deep.push(probes::load(&pair, &args, &deep_page, &format!("list-deep-page-{round}")).await?);
-        list_first.push(probes::load(&pair, &args, &first_page, &format!("list-first-page-{round}")).await?);
-    }
+    let deep = [(&deep_page, "list-deep-page")];
+    let (list_first, deep) = rounds::alternate(rounds, run, (&first_page, "list-first-page"), &deep).await?;
+    let [list_deep] = <[Vec<Measured>; 1]>::try_from(deep).map_err(|_| anyhow!("one deep page"))?;
     let after = memory::read(pair.registration.pid)?;
     Ok(RegistrationReport {
         backend,

@@ -2,7 +2,7 @@
 
 use super::cpu::Usage;
 use super::probes::Measured;
-use super::{LIST_PAGE, RegistrationReport, h2load_rates, loop_rates};
+use super::{LIST_PAGE, RegistrationReport};
 use crate::memory::megabytes;
 use crate::report::{Row, thousands};
 use crate::rounds::{self, Compared};
@@ -52,7 +52,7 @@ pub fn rows(report: &RegistrationReport) -> Vec<Row> {
     let read_ratio = |name: &str, runs: &[Measured]| {
         compared(format!("{name} / Health/Check throughput"), report.read_compared(runs), MIN_READ_TO_HEALTH)
     };
-    let reads = |runs: &[Measured]| format!("{} req/s", rounds::list(&h2load_rates(runs)));
+    let reads = |runs: &[Measured]| format!("{} req/s", rounds::list(runs));
     let (first_claim, first_create) = (&report.claims[0], &report.creates[0]);
     vec![
         info(
@@ -63,7 +63,7 @@ pub fn rows(report: &RegistrationReport) -> Vec<Row> {
             format!("ClaimSerial on serial-svc, {closed_loop}, before and after each round"),
             format!(
                 "{} calls/s (p50 of the first {:.1?})",
-                rounds::list(&loop_rates(&report.claims)),
+                rounds::list(&report.claims),
                 first_claim.summary.latency(0.5)
             ),
         ),
@@ -71,7 +71,7 @@ pub fn rows(report: &RegistrationReport) -> Vec<Row> {
             format!("CreateRegistration, 1 line item, on registration-svc, {closed_loop}, each round"),
             format!(
                 "{} calls/s (p50 of the first {:.1?}, p99 {:.1?})",
-                rounds::list(&loop_rates(&report.creates)),
+                rounds::list(&report.creates),
                 first_create.summary.latency(0.5),
                 first_create.summary.latency(0.99)
             ),
@@ -113,7 +113,7 @@ pub fn rows(report: &RegistrationReport) -> Vec<Row> {
         ),
         compared(
             "ListRegistrations deep page / first page throughput".to_owned(),
-            Compared::new(&h2load_rates(&report.list_deep), &h2load_rates(&report.list_first)),
+            Compared::of(&report.list_deep, &report.list_first),
             MIN_DEEP_TO_FIRST,
         ),
         cores("ListRegistrations, deep page (first round)", &report.list_deep[0].cpu),

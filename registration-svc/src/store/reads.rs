@@ -152,12 +152,8 @@ macro_rules! list_head {
         )
     };
 }
-const LIST_HEAD: [&str; 2] = [list_head!(items_postgres), list_head!(items_sqlite)];
-
-/// `[postgres, sqlite]`'s statement for `db`.
-fn pick(db: &Db, [postgres, sqlite]: [&'static str; 2]) -> &'static str {
-    db.pick(postgres, sqlite)
-}
+const LIST_HEAD_POSTGRES: &str = list_head!(items_postgres);
+const LIST_HEAD_SQLITE: &str = list_head!(items_sqlite);
 
 /// The list statement for the filters `filter` sets, scanning up or down the (create time, id)
 /// keyset from the cursor, and the filters' values in parameter order (`$2` on): the cursor and
@@ -174,7 +170,7 @@ fn list_statement<'f>(db: &Db, filter: &'f RegistrationFilter, upwards: bool) ->
         ("form_slug", filter.form_slug.as_ref().map(|s| s.as_str())),
         ("status", filter.status.map(|s| s.as_str())),
     ];
-    let mut sql = pick(db, LIST_HEAD).to_owned();
+    let mut sql = db.pick(LIST_HEAD_POSTGRES, LIST_HEAD_SQLITE).to_owned();
     let mut values = Vec::new();
     for (column, value) in filters {
         if let Some(value) = value {

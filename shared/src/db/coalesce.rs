@@ -120,24 +120,26 @@ impl<J: Send + 'static, A: Send + 'static> Batcher<J, A> {
     }
 
     /// Runs batches, of `org` first (counted in flight by the caller), then of the oldest
-    /// waiting call that may start one, until there is none.
+    /// waiting call that may start one, until there is none. Each next batch is taken under the
+    /// lock that ends the one before.
     async fn drain(self, org: String) {
-        let mut running = Running { batcher: &self, org: Some(org) };
-        while let Some(org) = running.org.clone() {
-            let batch = take_batch(&mut self.queue().waiting, &org);
+        let mut running = Running { batcher: &self, org };
+        let mut batch = take_batch(&mut self.queue().waiting, &running.org);
+        loop {
             if !batch.is_empty() {
-                self.answer(&org, batch).await;
+                self.answer(&running.org, batch).await;
             }
             let mut queue = self.queue();
-            queue.in_flight.remove(&org);
-            running.org = queue.start_next();
-            if running.org.is_none() {
+            queue.in_flight.remove(&running.org);
+            let Some(next) = queue.start_next() else {
                 // Under the lock that found nothing to start: a call queued after this sees
                 // the free slot and starts a task of its own.
                 queue.running -= 1;
                 std::mem::forget(running);
                 return;
-            }
+            };
+            batch = take_batch(&mut queue.waiting, &next);
+            running.org = next;
         }
     }
 
@@ -171,15 +173,14 @@ impl<J: Send + 'static, A: Send + 'static> Batcher<J, A> {
 /// the queue's lock).
 struct Running<'a, J, A> {
     batcher: &'a Batcher<J, A>,
-    org: Option<String>,
+    /// The org whose batch the task runs.
+    org: String,
 }
 
 impl<J, A> Drop for Running<'_, J, A> {
     fn drop(&mut self) {
         let mut queue = self.batcher.shared.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(org) = &self.org {
-            queue.in_flight.remove(org);
-        }
+        queue.in_flight.remove(&self.org);
         queue.running -= 1;
     }
 }
