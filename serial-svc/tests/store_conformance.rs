@@ -10,6 +10,7 @@ shared::store_conformance!(
     Store;
     batch_create_reports_each_failure_and_creates_the_rest,
     atomic_batch_with_one_failure_creates_nothing,
+    batch_keeps_every_value_exactly_as_given,
     serial_numbers_are_unique_case_insensitively_and_kept_as_written,
     a_serial_inherits_its_products_warranty_plan,
     claim_moves_an_active_serial_to_its_claimant_once,

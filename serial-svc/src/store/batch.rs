@@ -1,5 +1,6 @@
 //! `BatchCreateSerials`: set-based inserts, so a 10,000-serial batch is a handful of statements on
-//! either backend (one on PostgreSQL, a dozen on SQLite: see [`super::batch_sqlite`]). Conflicts with existing serials are skipped by `ON CONFLICT DO NOTHING` and
+//! either backend (one COPY on PostgreSQL, see [`super::batch_copy`]; a dozen on SQLite, see
+//! [`super::batch_sqlite`]). Conflicts with existing serials are skipped by `ON CONFLICT DO NOTHING` and
 //! reported per item. The created serials are answered from what was inserted (their times
 //! truncated to the stored microseconds) rather than read back: reading 10,000 rows back cost
 //! more than inserting them.
@@ -23,28 +24,18 @@ const PLANS_POSTGRES: &str = "SELECT id FROM warranty_plans \
 const PLANS_SQLITE: &str =
     "SELECT id FROM warranty_plans WHERE org_id = $1 AND id IN (SELECT value FROM json_each($2))";
 
-/// Inserts the serials (each its own `created` event: `created_by` and `create_time`) from one
-/// typed array per column, in one statement.
-macro_rules! insert_postgres {
-    () => {
-        "INSERT INTO serials (org_id, serial_number, serial_key, product_sku, warranty_plan_id, \
-         valid_from, valid_until, register_until, customer_tags, create_time, update_time, created_by) \
-         SELECT $1, x.n, x.k, x.p, x.w, x.f, x.u, x.r, x.t, $2, $2, $3 \
-         FROM UNNEST(CAST($4 AS TEXT[]), CAST($5 AS TEXT[]), CAST($6 AS TEXT[]), CAST($7 AS TEXT[]), \
-         CAST($8 AS BIGINT[]), CAST($9 AS BIGINT[]), CAST($10 AS BIGINT[]), CAST($11 AS TEXT[])) \
-         AS x(n, k, p, w, f, u, r, t)"
-    };
-}
-/// A batch none of whose serials exist: a plain insert, which fails on the first that does.
-const INSERT_NEW_POSTGRES: &str = insert_postgres!();
-/// Any batch: the serials that do not exist yet; returns how many were inserted and, only when
-/// some already existed, the keys inserted (`$12` is the batch's size).
-const INSERT_POSTGRES: &str = concat!(
-    "WITH inserted AS (",
-    insert_postgres!(),
-    " ON CONFLICT (org_id, serial_key) DO NOTHING RETURNING serial_key) \
-     SELECT count(*), CASE WHEN count(*) < $12 THEN array_agg(serial_key) END FROM inserted"
-);
+/// The serials of a batch that do not exist yet, each its own `created` event (`created_by` and
+/// `create_time`), from one typed array per column; returns how many were inserted and, only
+/// when some already existed, the keys inserted (`$12` is the batch's size).
+const INSERT_POSTGRES: &str = "WITH inserted AS (\
+     INSERT INTO serials (org_id, serial_number, serial_key, product_sku, warranty_plan_id, \
+     valid_from, valid_until, register_until, customer_tags, create_time, update_time, created_by) \
+     SELECT $1, x.n, x.k, x.p, x.w, x.f, x.u, x.r, x.t, $2, $2, $3 \
+     FROM UNNEST(CAST($4 AS TEXT[]), CAST($5 AS TEXT[]), CAST($6 AS TEXT[]), CAST($7 AS TEXT[]), \
+     CAST($8 AS BIGINT[]), CAST($9 AS BIGINT[]), CAST($10 AS BIGINT[]), CAST($11 AS TEXT[])) \
+     AS x(n, k, p, w, f, u, r, t) \
+     ON CONFLICT (org_id, serial_key) DO NOTHING RETURNING serial_key) \
+     SELECT count(*), CASE WHEN count(*) < $12 THEN array_agg(serial_key) END FROM inserted";
 
 /// The catalog references of a batch: each known SKU with its default plan, and known plans.
 struct Catalog {
@@ -211,12 +202,22 @@ async fn insert(tx: &mut Tx, ctx: &Ctx<'_>, rows: &[Row<'_>]) -> Result<Inserted
         .map(|row| serde_json::to_string(row.serial.customer_tags.as_slice()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(encode_error)?;
-    let window = |time: fn(&ValidityWindow) -> Option<DateTime<Utc>>| -> Vec<Option<i64>> {
-        rows.iter().map(|row| time(&row.serial.window).map(micros)).collect()
-    };
     let tx = match tx {
         Tx::Postgres(tx) => tx,
         Tx::Sqlite(tx) => return super::batch_sqlite::insert(tx, ctx, rows, &tags).await,
+    };
+    // Most batches are all new: COPY them ([`super::batch_copy`]). A batch that meets an
+    // existing serial rolls back to the savepoint and inserts around the conflicts.
+    sqlx::query("SAVEPOINT new_serials").execute(&mut **tx).await?;
+    match super::batch_copy::insert(tx, ctx, rows, &tags).await {
+        Ok(()) => return Ok(Inserted::All),
+        Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+            sqlx::query("ROLLBACK TO SAVEPOINT new_serials").execute(&mut **tx).await?;
+        }
+        Err(err) => return Err(err),
+    }
+    let window = |time: fn(&ValidityWindow) -> Option<DateTime<Utc>>| -> Vec<Option<i64>> {
+        rows.iter().map(|row| time(&row.serial.window).map(micros)).collect()
     };
     let numbers: Vec<&str> = rows.iter().map(|row| row.serial.number.as_str()).collect();
     let keys: Vec<&str> = rows.iter().map(|row| row.serial.number.key()).collect();
@@ -225,34 +226,22 @@ async fn insert(tx: &mut Tx, ctx: &Ctx<'_>, rows: &[Row<'_>]) -> Result<Inserted
     let plans: Vec<Option<&str>> = rows.iter().map(|row| row.plan).collect();
     let (valid_from, valid_until, register_until) =
         (window(|w| w.valid_from), window(|w| w.valid_until), window(|w| w.register_until));
-    let columns = |sql| {
-        sqlx::query(sql)
-            .bind(ctx.org)
-            .bind(now)
-            .bind(ctx.actor)
-            .bind(&numbers)
-            .bind(&keys)
-            .bind(&skus)
-            .bind(&plans)
-            .bind(&valid_from)
-            .bind(&valid_until)
-            .bind(&register_until)
-            .bind(&tags)
-    };
-    // Most batches are all new, and a plain insert skips ON CONFLICT's speculative insertion: a
-    // quarter of the insert's time on PostgreSQL (measured in psql, 10,000 rows: 52 against 70
-    // ms). A batch that meets an existing serial rolls back to the savepoint and inserts around
-    // the conflicts.
-    sqlx::query("SAVEPOINT new_serials").execute(&mut **tx).await?;
-    match columns(INSERT_NEW_POSTGRES).execute(&mut **tx).await {
-        Ok(_) => return Ok(Inserted::All),
-        Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
-            sqlx::query("ROLLBACK TO SAVEPOINT new_serials").execute(&mut **tx).await?;
-        }
-        Err(err) => return Err(err),
-    }
     let size = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-    let answer = columns(INSERT_POSTGRES).bind(size).fetch_one(&mut **tx).await?;
+    let answer = sqlx::query(INSERT_POSTGRES)
+        .bind(ctx.org)
+        .bind(now)
+        .bind(ctx.actor)
+        .bind(&numbers)
+        .bind(&keys)
+        .bind(&skus)
+        .bind(&plans)
+        .bind(&valid_from)
+        .bind(&valid_until)
+        .bind(&register_until)
+        .bind(&tags)
+        .bind(size)
+        .fetch_one(&mut **tx)
+        .await?;
     let (count, inserted): (i64, Option<Vec<String>>) = (answer.try_get(0)?, answer.try_get(1)?);
     Ok(if count as usize == rows.len() {
         Inserted::All

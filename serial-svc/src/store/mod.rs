@@ -8,6 +8,7 @@
 //! is written in the same transaction as the mutation itself.
 
 mod batch;
+mod batch_copy;
 mod batch_sqlite;
 mod catalog;
 mod events;

@@ -44,7 +44,7 @@ macro_rules! allocate_sql {
         concat!(
             "UPDATE serials SET allocate_time = $3, update_time = $3, \
              claimant = CAST($4 AS TEXT), claim_time = CASE WHEN CAST($4 AS TEXT) IS NULL THEN NULL ELSE $3 END \
-             WHERE id = (SELECT id FROM serials WHERE org_id = $1 \
+             WHERE org_id = $1 AND id = (SELECT id FROM serials WHERE org_id = $1 \
              AND claimant IS NULL AND revoke_time IS NULL AND allocate_time IS NULL \
              AND (CAST($2 AS TEXT) IS NULL OR product_sku = $2) \
              AND (valid_from IS NULL OR valid_from <= $3) AND (valid_until IS NULL OR valid_until > $3) \

@@ -29,6 +29,29 @@ pub async fn batch_create_reports_each_failure_and_creates_the_rest(store: Store
     assert!(outcome.errors[0].message.contains("already exists"), "{}", outcome.errors[0].message);
 }
 
+/// PostgreSQL writes new batches with COPY's text format, where a backslash, a tab, a line end
+/// and `\N` mean something: every column must come back exactly as it was given.
+pub async fn batch_keeps_every_value_exactly_as_given(store: Store) {
+    let tags = ["back\\slash", "\\N", "quote\"d", "tab\\there"].map(String::from);
+    let window =
+        ValidityWindow::new(Some(t0() + Duration::microseconds(1)), Some(t0() + Duration::days(400)), None)
+            .unwrap();
+    let item =
+        NewSerial { window, customer_tags: CustomerTags::parse(&tags).unwrap(), ..serial("Odd/Value:1") };
+    let at = Ctx { org: ORG, actor: "svc\\ops\tteam\r\n", now: t0() };
+    let outcome =
+        store.create_serials(&at, None, vec![(0, item), (1, serial("PLAIN-1"))], true).await.unwrap();
+    let found = store.get_serial(ORG, &sn("odd/value:1")).await.unwrap().unwrap();
+    assert_eq!(found, outcome.created[0]);
+    assert_eq!(found.serial_number, "Odd/Value:1");
+    assert_eq!(found.customer_tags, tags);
+    assert_eq!(found.window, window);
+    assert_eq!((found.product_sku, found.warranty_plan_id), (None, None));
+    let events = store.list_serial_events(ORG, &sn("ODD/VALUE:1"), None, 10).await.unwrap().unwrap();
+    assert_eq!(events[0].actor, "svc\\ops\tteam\r\n");
+    assert_eq!(events[0].time, t0());
+}
+
 pub async fn atomic_batch_with_one_failure_creates_nothing(store: Store) {
     seed(&store, &["TAKEN"]).await;
     let items = vec![(0, serial("FRESH-1")), (1, serial("taken")), (2, serial("FRESH-2"))];
