@@ -5,7 +5,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::domain::{
     Intent, IntentKind, IntentState, RegisteredLineItem, Registration, RegistrationId, RegistrationStatus,
-    SerialNumber, StoreError,
+    SerialNumber, StoreError, Warranty,
 };
 
 /// The columns of a `registrations` row, in [`RegistrationRow`]'s order, for `concat!`.
@@ -29,12 +29,13 @@ macro_rules! intent_columns {
 /// A registration's line items as one JSON array text column `items`, in position order, each
 /// an object of [`LineItemRow`]'s fields: lets a read fetch a registration and its line items
 /// in one statement (one round trip, one snapshot, no transaction). Correlated with the outer
-/// `registrations` row.
+/// `registrations` row. An item's warranty (a JSON text column) is embedded as JSON, not as a
+/// string holding JSON, so a read parses it once.
 macro_rules! items_postgres {
     () => {
         "COALESCE((SELECT json_agg(json_build_object('sku', i.sku, 'name', i.name, 'quantity', i.quantity, \
          'product_id', i.product_id, 'variant_id', i.variant_id, 'source_line_item_id', i.source_line_item_id, \
-         'image_url', i.image_url, 'serial_number', i.serial_number, 'warranty', i.warranty) ORDER BY i.position) \
+         'image_url', i.image_url, 'serial_number', i.serial_number, 'warranty', i.warranty::json) ORDER BY i.position) \
          FROM line_items i WHERE i.registration_id = registrations.id), '[]')::text AS items"
     };
 }
@@ -42,7 +43,7 @@ macro_rules! items_sqlite {
     () => {
         "(SELECT json_group_array(json_object('sku', i.sku, 'name', i.name, 'quantity', i.quantity, \
          'product_id', i.product_id, 'variant_id', i.variant_id, 'source_line_item_id', i.source_line_item_id, \
-         'image_url', i.image_url, 'serial_number', i.serial_number, 'warranty', i.warranty) ORDER BY i.position) \
+         'image_url', i.image_url, 'serial_number', i.serial_number, 'warranty', json(i.warranty)) ORDER BY i.position) \
          FROM line_items i WHERE i.registration_id = registrations.id) AS items"
     };
 }
@@ -94,11 +95,16 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreE
     serde_json::to_string(value).map_err(|err| StoreError::Corrupt(format!("value not serializable: {err}")))
 }
 
-fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("{what}: {err}")))
+/// The value of a JSON text column; `what` names it in the error (built only on an error: a
+/// read decodes several columns per row).
+fn from_json<T: DeserializeOwned>(text: &str, what: impl FnOnce() -> String) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("{}: {err}", what())))
 }
 
-fn opt_json<T: DeserializeOwned>(text: Option<&str>, what: &str) -> Result<Option<T>, StoreError> {
+fn opt_json<T: DeserializeOwned>(
+    text: Option<&str>,
+    what: impl FnOnce() -> String,
+) -> Result<Option<T>, StoreError> {
     text.map(|t| from_json(t, what)).transpose()
 }
 
@@ -140,7 +146,8 @@ pub(crate) struct RegistrationRow {
 impl RegistrationRow {
     /// The registration, without its line items (see `load`).
     pub fn into_domain(self) -> Result<Registration, StoreError> {
-        let what = |field: &str| format!("{field} of registration {}", self.id);
+        let id = &self.id;
+        let what = |field: &'static str| move || format!("{field} of registration {id}");
         let status = RegistrationStatus::from_db(&self.status)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown status {:?}", self.status)))?;
         Ok(Registration {
@@ -158,11 +165,11 @@ impl RegistrationRow {
             referrer: self.referrer,
             email_marketing_consent: self.email_marketing_consent,
             email_marketing_consent_time: opt_time(self.email_marketing_consent_time)?,
-            custom_fields: from_json(&self.custom_fields, &what("custom_fields"))?,
-            proof_of_purchase_urls: from_json(&self.proof_urls, &what("proof_urls"))?,
-            warranty: opt_json(self.warranty.as_deref(), &what("warranty"))?,
+            custom_fields: from_json(&self.custom_fields, what("custom_fields"))?,
+            proof_of_purchase_urls: from_json(&self.proof_urls, what("proof_urls"))?,
+            warranty: opt_json(self.warranty.as_deref(), what("warranty"))?,
             denial_reason: self.denial_reason,
-            failure: opt_json(self.failure_reason.as_deref(), &what("failure_reason"))?,
+            failure: opt_json(self.failure_reason.as_deref(), what("failure_reason"))?,
             create_time: time(self.create_time)?,
             update_time: time(self.update_time)?,
             review_time: opt_time(self.review_time)?,
@@ -182,19 +189,9 @@ pub(crate) struct RegistrationWithItems {
 
 impl RegistrationWithItems {
     pub fn into_domain(self) -> Result<Registration, StoreError> {
-        let what = format!("line items of {}", self.row.id);
-        let items: Vec<LineItemRow> = from_json(&self.items, &what)?;
-        let id = self.row.id.clone();
+        let items: Vec<LineItemRow> = from_json(&self.items, || format!("line items of {}", self.row.id))?;
         let mut registration = self.row.into_domain()?;
-        registration.line_items = items
-            .into_iter()
-            .enumerate()
-            .map(|(position, mut item)| {
-                item.registration_id.clone_from(&id);
-                item.position = i32::try_from(position).unwrap_or(i32::MAX);
-                item.into_domain()
-            })
-            .collect::<Result<_, _>>()?;
+        registration.line_items = items.into_iter().map(LineItemRow::into_domain).collect();
         Ok(registration)
     }
 }
@@ -202,10 +199,6 @@ impl RegistrationWithItems {
 /// A line item as [`items_postgres`] renders it.
 #[derive(serde::Deserialize)]
 pub(crate) struct LineItemRow {
-    #[serde(default)]
-    pub registration_id: String,
-    #[serde(default)]
-    pub position: i32,
     sku: Option<String>,
     name: Option<String>,
     quantity: i32,
@@ -214,13 +207,12 @@ pub(crate) struct LineItemRow {
     source_line_item_id: Option<String>,
     image_url: Option<String>,
     serial_number: String,
-    warranty: Option<String>,
+    warranty: Option<Warranty>,
 }
 
 impl LineItemRow {
-    pub fn into_domain(self) -> Result<RegisteredLineItem, StoreError> {
-        let what = format!("warranty of line item {} of {}", self.position, self.registration_id);
-        Ok(RegisteredLineItem {
+    pub fn into_domain(self) -> RegisteredLineItem {
+        RegisteredLineItem {
             sku: self.sku,
             name: self.name,
             quantity: self.quantity,
@@ -229,8 +221,8 @@ impl LineItemRow {
             source_line_item_id: self.source_line_item_id,
             image_url: self.image_url,
             serial_number: self.serial_number,
-            warranty: opt_json(self.warranty.as_deref(), &what)?,
-        })
+            warranty: self.warranty,
+        }
     }
 }
 
@@ -269,7 +261,7 @@ impl IntentRow {
             attempts: self.attempts,
             next_attempt_time: time(self.next_attempt_time)?,
             last_error: self.last_error,
-            failure: opt_json(self.failure.as_deref(), &format!("failure of intent {}", self.id))?,
+            failure: opt_json(self.failure.as_deref(), || format!("failure of intent {}", self.id))?,
             create_time: time(self.create_time)?,
             update_time: time(self.update_time)?,
             org_id: self.org_id,
