@@ -91,10 +91,14 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
             .foreign_keys(true);
         // The writer's page cache holds a whole bulk insert: at SQLite's default 2 MiB a
         // 10,000-row batch spilled dirty pages to the WAL before its commit, writing them twice.
+        // Its sub-journals stay in memory: a group commit runs each script under a savepoint,
+        // and SQLite copied every page a script changed into a temporary file first (a pwrite
+        // per page, 13% of registration-svc's CPU in CreateRegistration, profiled). They hold
+        // only the pages one group changes, and die with the transaction either way.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(base.clone().pragma("cache_size", WRITER_CACHE_KIB))
+            .connect_with(base.clone().pragma("cache_size", WRITER_CACHE_KIB).pragma("temp_store", "MEMORY"))
             .await
             .with_context(|| format!("cannot open {shown}"))?;
         let reader = SqlitePoolOptions::new()
@@ -210,6 +214,8 @@ mod tests {
         assert_eq!(pools.writer.options().get_max_connections(), 1);
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&pools.reader).await.unwrap();
         assert_eq!(mode, "wal");
+        let temp_store: i64 = sqlx::query_scalar("PRAGMA temp_store").fetch_one(&pools.writer).await.unwrap();
+        assert_eq!(temp_store, 2, "the writer's sub-journals are kept in memory");
         sqlx::query("CREATE TABLE t (x INTEGER)").execute(&pools.writer).await.unwrap();
         assert!(sqlx::query("INSERT INTO t VALUES (1)").execute(&pools.reader).await.is_err());
         db.ping().await.unwrap();
