@@ -1,9 +1,9 @@
 //! `BatchCreateSerials`: set-based inserts, so a 10,000-serial batch is a handful of statements on
 //! either backend (one COPY on PostgreSQL, see [`super::batch_copy`]; a dozen on SQLite, see
-//! [`super::batch_sqlite`]). Conflicts with existing serials are skipped by `ON CONFLICT DO NOTHING` and
-//! reported per item. The created serials are answered from what was inserted (their times
-//! truncated to the stored microseconds) rather than read back: reading 10,000 rows back cost
-//! more than inserting them.
+//! [`super::batch_sqlite`]). Conflicts with existing serials are skipped by `ON CONFLICT DO
+//! NOTHING` and reported per item. The created serials are answered from what was inserted
+//! (their times truncated to the stored microseconds) rather than read back: reading 10,000 rows
+//! back cost more than inserting them.
 
 use std::collections::{HashMap, HashSet};
 
