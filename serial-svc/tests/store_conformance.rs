@@ -34,5 +34,6 @@ shared::store_conformance!(
     concurrent_claims_of_one_serial_have_exactly_one_winner,
     concurrent_allocations_never_share_a_serial,
     concurrent_overlapping_batches_create_each_serial_once,
+    a_batch_whose_caller_goes_away_is_still_written_whole,
     concurrent_lookups_each_get_their_own_serial,
 );

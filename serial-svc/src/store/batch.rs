@@ -13,7 +13,8 @@ use sqlx::Row as _;
 
 use super::{Store, Tx, on_tx, request_keys::begin_write, rows::micros};
 use crate::domain::{
-    BatchCreateError, BatchOutcome, Ctx, ItemError, ItemReason, NewSerial, RequestKey, Serial, ValidityWindow,
+    BatchCreateError, BatchOutcome, Ctx, ItemError, ItemReason, NewSerial, RequestKey, Serial, StoreError,
+    ValidityWindow,
 };
 
 const PRODUCTS_POSTGRES: &str = "SELECT sku, warranty_plan_id FROM products \
@@ -129,7 +130,31 @@ fn resolve<'a>(
 impl Store {
     /// Creates `items` (already valid and free of repeats). Without `atomic`, each item is created
     /// or reported alone; with it, any failure rejects the whole batch and nothing is written.
+    ///
+    /// The batch is written by a task of its own, so a caller that goes away (a deadline, a
+    /// client hanging up) does not cut it short: it commits or fails whole either way, and its
+    /// connection is never given back in the middle of a statement. sqlx cannot recover a
+    /// PostgreSQL connection whose COPY was dropped half-way: the calls that got it next failed
+    /// (`BeginFailed`; tested by the conformance suite's caller that goes away).
     pub async fn create_serials(
+        &self,
+        ctx: &Ctx<'_>,
+        key: Option<&RequestKey>,
+        items: Vec<(usize, NewSerial)>,
+        atomic: bool,
+    ) -> Result<BatchOutcome, BatchCreateError> {
+        let (store, org, actor, now, key) =
+            (self.clone(), ctx.org.to_owned(), ctx.actor.to_owned(), ctx.now, key.copied());
+        let write = tokio::spawn(async move {
+            let ctx = Ctx { org: &org, actor: &actor, now };
+            store.write_serials(&ctx, key.as_ref(), items, atomic).await
+        });
+        write.await.unwrap_or_else(|err| {
+            Err(StoreError::Corrupt(format!("the task writing the batch stopped: {err}")).into())
+        })
+    }
+
+    async fn write_serials(
         &self,
         ctx: &Ctx<'_>,
         key: Option<&RequestKey>,

@@ -88,3 +88,48 @@ pub async fn concurrent_lookups_each_get_their_own_serial(store: Store) {
         assert_eq!(found, expected, "{org} {number}");
     }
 }
+
+/// A batch's caller can go away at any point (a deadline, a client hanging up): the batch is
+/// still written, whole, and the connection it used serves the next calls. (On PostgreSQL a
+/// COPY dropped half-way left its connection unusable: the next batches on it failed.)
+pub async fn a_batch_whose_caller_goes_away_is_still_written_whole(store: Store) {
+    const SIZE: usize = 5_000;
+    let number = |round: usize, i: usize| format!("CUT-{round}-{i:05}");
+    let delays_ms = [0, 1, 2, 3, 5, 8, 13, 21, 34, 55];
+    let mut went_away = 0;
+    for (round, delay_ms) in delays_ms.into_iter().enumerate() {
+        let items = (0..SIZE).map(|i| (i, serial(&number(round, i)))).collect();
+        let at = ctx(t0());
+        let call = store.create_serials(&at, None, items, true);
+        match tokio::time::timeout(std::time::Duration::from_millis(delay_ms), call).await {
+            Ok(answer) => {
+                let outcome = answer.unwrap_or_else(|err| panic!("round {round}: the batch failed: {err:?}"));
+                assert_eq!(outcome.created.len(), SIZE, "round {round}");
+            }
+            Err(_elapsed) => went_away += 1,
+        }
+    }
+    assert!(went_away > 0, "no caller went away before its batch was answered");
+    // Every pooled connection (8 in the suite) serves calls afterwards.
+    let calls = (0..32).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store.create_serials(&ctx(t0()), None, vec![(0, serial(&format!("AFTER-{i:02}")))], true).await
+        })
+    });
+    for outcome in join_all(calls).await {
+        assert_eq!(outcome.unwrap().expect("the pool's connections still work").created.len(), 1);
+    }
+    for round in 0..delays_ms.len() {
+        let exists = |i: usize| {
+            let (store, number) = (store.clone(), number(round, i));
+            async move { store.get_serial(ORG, &sn(&number)).await.unwrap().is_some() }
+        };
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !exists(SIZE - 1).await {
+            assert!(tokio::time::Instant::now() < deadline, "round {round}: the batch was never written");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(exists(0).await && exists(SIZE / 2).await, "round {round}: written in part");
+    }
+}
