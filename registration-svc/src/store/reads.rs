@@ -1,6 +1,8 @@
 //! Reading registrations the API shows: by id, by number, by held serial, and listed with
 //! filters and keyset cursors both ways. CLAIMING and FAILED attempts are never returned.
 
+use std::fmt::Write as _;
+
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use shared::db::Db;
@@ -175,17 +177,18 @@ fn list_statement<'f>(db: &Db, filter: &'f RegistrationFilter, upwards: bool) ->
     for (column, value) in filters {
         if let Some(value) = value {
             values.push(value);
-            sql.push_str(&format!(" AND {column} = ${}", values.len() + 1));
+            let _ = write!(sql, " AND {column} = ${}", values.len() + 1);
         }
     }
     let (comparison, direction) = if upwards { (">", "ASC") } else { ("<", "DESC") };
     let cursor = values.len() + 2;
-    sql.push_str(&format!(
+    let _ = write!(
+        sql,
         " AND (create_time, id) {comparison} (${cursor}, ${}) ORDER BY create_time {direction}, id {direction} \
          LIMIT ${}) AS registrations ORDER BY create_time {direction}, id {direction}",
         cursor + 1,
         cursor + 2
-    ));
+    );
     (sql, values)
 }
 

@@ -5,6 +5,8 @@
 //! fails on the first serial that exists (a unique violation), and [`super::batch`] inserts
 //! around the conflicts instead.
 
+use std::io::Write as _;
+
 use sqlx::PgConnection;
 
 use super::batch::Row;
@@ -38,14 +40,19 @@ fn encode(ctx: &Ctx<'_>, rows: &[Row<'_>], tags: &[String]) -> Vec<u8> {
     for (row, tags) in rows.iter().zip(tags) {
         let serial = row.serial;
         let window = &serial.window;
-        let times = [window.valid_from, window.valid_until, window.register_until].map(|t| t.map(micros));
         text(&mut data, Some(ctx.org));
         text(&mut data, Some(serial.number.as_str()));
         text(&mut data, Some(serial.number.key()));
         text(&mut data, serial.product_sku.as_ref().map(|sku| sku.as_str()));
         text(&mut data, row.plan);
-        for time in times {
-            text(&mut data, time.map(|t| t.to_string()).as_deref());
+        for time in [window.valid_from, window.valid_until, window.register_until] {
+            match time {
+                // Digits and a sign need no escape.
+                Some(time) => {
+                    let _ = write!(data, "{}\t", micros(time));
+                }
+                None => text(&mut data, None),
+            }
         }
         text(&mut data, Some(tags));
         text(&mut data, Some(&now));
