@@ -47,8 +47,8 @@ macro_rules! lease_intents_sql {
         )
     };
 }
-const LEASE_INTENTS_POSTGRES: &str = lease_intents_sql!(" FOR UPDATE SKIP LOCKED");
-const LEASE_INTENTS_SQLITE: &str = lease_intents_sql!("");
+pub(super) const LEASE_INTENTS_POSTGRES: &str = lease_intents_sql!(" FOR UPDATE SKIP LOCKED");
+pub(super) const LEASE_INTENTS_SQLITE: &str = lease_intents_sql!("");
 
 /// Picks attempts still CLAIMING whose lease has passed, oldest first.
 macro_rules! lease_attempts_sql {
@@ -61,8 +61,8 @@ macro_rules! lease_attempts_sql {
         )
     };
 }
-const LEASE_ATTEMPTS_POSTGRES: &str = lease_attempts_sql!(" FOR UPDATE SKIP LOCKED");
-const LEASE_ATTEMPTS_SQLITE: &str = lease_attempts_sql!("");
+pub(super) const LEASE_ATTEMPTS_POSTGRES: &str = lease_attempts_sql!(" FOR UPDATE SKIP LOCKED");
+pub(super) const LEASE_ATTEMPTS_SQLITE: &str = lease_attempts_sql!("");
 
 impl Store {
     /// Records that intent `id` was carried out (a release serial-svc acknowledged, or refused

@@ -23,6 +23,8 @@ mod batched;
 mod creation_sql;
 mod intents;
 mod load;
+#[cfg(test)]
+mod plans;
 mod reads;
 mod release;
 mod request_keys;

@@ -164,7 +164,11 @@ const LIST_HEAD_SQLITE: &str = list_head!(items_sqlite);
 /// One statement for all of them, with `(CAST($n AS TEXT) IS NULL OR column = $n)`, got a
 /// generic plan on PostgreSQL that took every filter for selective and sorted the whole org for
 /// each page (30 ms a page at 40,000 registrations), and used no filter's index on either.
-fn list_statement<'f>(db: &Db, filter: &'f RegistrationFilter, upwards: bool) -> (String, Vec<&'f str>) {
+pub(super) fn list_statement<'f>(
+    db: &Db,
+    filter: &'f RegistrationFilter,
+    upwards: bool,
+) -> (String, Vec<&'f str>) {
     let filters = [
         ("customer_email_key", filter.customer_email.as_ref().map(|e| e.key())),
         ("channel_name", filter.channel_name.as_ref().map(|t| t.as_str())),

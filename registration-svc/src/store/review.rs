@@ -36,8 +36,8 @@ macro_rules! overdue_sql {
         )
     };
 }
-const OVERDUE_POSTGRES: &str = overdue_sql!(" FOR UPDATE SKIP LOCKED");
-const OVERDUE_SQLITE: &str = overdue_sql!("");
+pub(super) const OVERDUE_POSTGRES: &str = overdue_sql!(" FOR UPDATE SKIP LOCKED");
+pub(super) const OVERDUE_SQLITE: &str = overdue_sql!("");
 
 /// A review transition with what it needs.
 #[derive(Clone, Copy)]

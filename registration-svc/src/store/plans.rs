@@ -1,0 +1,118 @@
+//! The plans of the statements that must read an index, on both backends: each list filter
+//! reads its own index in keyset order, and the background workers read their partial indexes.
+//! A page or a worker round that scans the table instead grows with the org (the list), or with
+//! every registration ever written (the workers), and nothing else would notice: a list
+//! statement reworded, a filter added without its index, or a worker's condition no longer
+//! implying its index's predicate (which a partial index needs to be usable at all).
+
+use shared::db::Db;
+use shared::testing::TestDb;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Store, intents, reads::list_statement, review};
+use crate::domain::{FilterDraft, RegistrationFilter, RegistrationStatus};
+
+/// A statement's parameter.
+#[derive(Clone, Copy, Debug)]
+enum Param<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+/// Each filter alone, with the index its list must read. (A number matches one row at most,
+/// through the number's unique index, whichever plan reads it.)
+fn filters() -> Vec<(RegistrationFilter, &'static str)> {
+    let draft = |set: fn(&mut FilterDraft)| {
+        let mut draft = FilterDraft::default();
+        set(&mut draft);
+        RegistrationFilter::parse(&draft, None).expect("a valid filter")
+    };
+    let status = RegistrationFilter { status: Some(RegistrationStatus::Denied), ..Default::default() };
+    vec![
+        (RegistrationFilter::default(), "registrations_by_time"),
+        (draft(|d| d.customer_email = "Ann@Example.com".into()), "registrations_by_email"),
+        (draft(|d| d.channel_name = "web".into()), "registrations_by_channel"),
+        (draft(|d| d.form_slug = "warranty".into()), "registrations_by_form"),
+        (status, "registrations_by_status"),
+    ]
+}
+
+/// `sql` with `params` bound.
+macro_rules! bound {
+    ($sql:expr, $params:expr) => {{
+        let mut query = sqlx::query(AssertSqlSafe($sql));
+        for param in $params {
+            query = match *param {
+                Param::Text(text) => query.bind(text),
+                Param::Int(int) => query.bind(int),
+            };
+        }
+        query
+    }};
+}
+
+/// The plan of `sql` with `params`, as text.
+async fn plan(db: &Db, sql: &str, params: &[Param<'_>]) -> String {
+    let lines: Vec<String> = match db {
+        Db::Postgres(pool) => {
+            // An empty table makes a scan and a sort cost nothing: rule them out, and the plan
+            // shows which index the planner can use at all.
+            let mut tx = pool.begin().await.expect("begin");
+            for off in ["SET LOCAL enable_seqscan = off", "SET LOCAL enable_sort = off"] {
+                sqlx::query(off).execute(&mut *tx).await.expect("set");
+            }
+            let rows = bound!(format!("EXPLAIN {sql}"), params).fetch_all(&mut *tx).await.expect("explain");
+            rows.iter().map(|row| row.get(0)).collect()
+        }
+        Db::Sqlite(pools) => {
+            let rows = bound!(format!("EXPLAIN QUERY PLAN {sql}"), params)
+                .fetch_all(&pools.reader)
+                .await
+                .expect("explain");
+            rows.iter().map(|row| row.get("detail")).collect()
+        }
+    };
+    lines.join("\n")
+}
+
+/// Asserts that `sql` reads `index`.
+async fn assert_reads(db: &Db, sql: &str, params: &[Param<'_>], index: &str) {
+    let plan = plan(db, sql, params).await;
+    assert!(plan.contains(index) && !plan.contains("Seq Scan"), "{sql}\nmust read {index}:\n{plan}");
+}
+
+async fn each_statement_reads_its_index(db: &TestDb) {
+    let store = Store::new(shared::db::connect(&db.url, 2).await.expect("connect"));
+    store.migrate().await.expect("migrations apply");
+    let db = store.db();
+    for (filter, index) in filters() {
+        for upwards in [true, false] {
+            let (sql, values) = list_statement(db, &filter, upwards);
+            let mut params = vec![Param::Text("acme")];
+            params.extend(values.into_iter().map(Param::Text));
+            params.extend([Param::Int(0), Param::Text(""), Param::Int(51)]);
+            assert_reads(db, &sql, &params, index).await;
+        }
+    }
+    let round = [Param::Int(0), Param::Int(0), Param::Int(100)];
+    let workers = [
+        (db.pick(intents::LEASE_INTENTS_POSTGRES, intents::LEASE_INTENTS_SQLITE), "intents_due"),
+        (db.pick(intents::LEASE_ATTEMPTS_POSTGRES, intents::LEASE_ATTEMPTS_SQLITE), "registrations_claiming"),
+        (db.pick(review::OVERDUE_POSTGRES, review::OVERDUE_SQLITE), "registrations_pending"),
+    ];
+    for (sql, index) in workers {
+        let params = if sql.contains("$3") { &round[..] } else { &round[1..] };
+        assert_reads(db, sql, params, index).await;
+    }
+}
+
+#[tokio::test]
+async fn sqlite_each_statement_reads_its_index() {
+    each_statement_reads_its_index(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn postgres_each_statement_reads_its_index() {
+    let Some(db) = TestDb::postgres().await else { return };
+    each_statement_reads_its_index(&db).await;
+}
