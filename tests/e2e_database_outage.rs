@@ -1,5 +1,7 @@
 //! serial-svc while its PostgreSQL database refuses connections: health goes NOT_SERVING, calls
-//! fail as UNAVAILABLE (retryable) rather than INTERNAL, and both recover when it is back.
+//! fail as UNAVAILABLE (retryable) rather than INTERNAL, and both recover when it is back; the
+//! same when it starts before its database, which it then waits for; a database that does not
+//! exist stops it with the reason.
 
 mod support;
 
@@ -32,7 +34,7 @@ async fn allow_connections(db: &str, allow: bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_calls_follow_the_database_down_and_back() {
     let Some(db) = TestDb::postgres().await else { return };
-    let name = db.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+    let name = name(&db);
     let svc = SerialSvc::start_with(
         db,
         std::sync::Arc::new(shared::clock::SystemClock),
@@ -45,17 +47,63 @@ async fn health_and_calls_follow_the_database_down_and_back() {
 
     allow_connections(&name, false).await;
     svc.wait_for(ServingStatus::NotServing).await;
-    let status = c.serials.get_serial(get()).await.unwrap_err();
-    let failure = support::grpc::failure(&status);
-    assert_eq!(
-        (failure.code, failure.reason.as_str()),
-        (Code::Unavailable, "DATABASE_UNAVAILABLE"),
-        "{status:?}"
-    );
-    assert!(shared::status::retry_delay(&status).is_some(), "UNAVAILABLE carries RetryInfo");
+    assert_database_unavailable(&c.serials.get_serial(get()).await.unwrap_err());
 
     allow_connections(&name, true).await;
     svc.wait_for(ServingStatus::Serving).await;
     assert_eq!(c.serials.get_serial(get()).await.unwrap_err().code(), Code::NotFound);
     svc.stop().await;
+}
+
+/// The name of `db`'s database.
+fn name(db: &TestDb) -> String {
+    db.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned()
+}
+
+/// Asserts that `status` is the retryable UNAVAILABLE of a database that cannot serve.
+fn assert_database_unavailable(status: &tonic::Status) {
+    let failure = support::grpc::failure(status);
+    assert_eq!(
+        (failure.code, failure.reason.as_str()),
+        (Code::Unavailable, "DATABASE_UNAVAILABLE"),
+        "{status:?}"
+    );
+    assert!(shared::status::retry_delay(status).is_some(), "UNAVAILABLE carries RetryInfo");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_started_before_its_database_answers_not_serving_and_waits_for_it() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let name = name(&db);
+    allow_connections(&name, false).await;
+    let clock = std::sync::Arc::new(shared::clock::SystemClock);
+    let svc = SerialSvc::launch(db, clock, &["--health-check-interval-ms", "100"]).await;
+
+    svc.wait_for(ServingStatus::NotServing).await;
+    let mut c = svc.clients(ORG).await;
+    let get = || GetSerialRequest { serial_number: "ANY-1".into() };
+    assert_database_unavailable(&c.serials.get_serial(get()).await.unwrap_err());
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(svc.health("").await, Some(ServingStatus::NotServing), "still waiting");
+
+    allow_connections(&name, true).await;
+    svc.wait_for(ServingStatus::Serving).await;
+    // The migrations ran: the serial is looked for, not a table.
+    assert_eq!(c.serials.get_serial(get()).await.unwrap_err().code(), Code::NotFound);
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_does_not_exist_stops_the_service_with_the_reason() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let missing = db.url.replace(&name(&db), &format!("{}_missing", name(&db)));
+    let listener = support::bind("127.0.0.1:0".parse().unwrap()).await;
+    let args = ["serial-svc", "--database-url", &missing, "--jwt-secret", "s3cret"];
+    let config = <serial_svc::app::Config as clap::Parser>::try_parse_from(args).expect("valid flags");
+    let clock = std::sync::Arc::new(shared::clock::SystemClock);
+    let serving = serial_svc::app::serve(config, listener, clock, std::future::pending());
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(30), serving).await;
+    let err = outcome.expect("the service stops by itself").expect_err("and fails");
+    let err = format!("{err:#}");
+    assert!(err.contains("migrations") && err.contains("does not exist"), "{err}");
 }

@@ -12,7 +12,7 @@ use regserial::registration::v1::registration_service_server::SERVICE_NAME;
 use shared::auth::TokenSigner;
 use shared::clock::SharedClock;
 use shared::paging::PageTokens;
-use shared::server::{Listener, Readiness, ServerBuilder, ServiceArgs};
+use shared::server::{Listener, ServerBuilder, ServiceArgs, Startup};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::domain::ReviewPeriod;
@@ -140,22 +140,27 @@ pub async fn serve(
     let db = shared::server::connect_database(&config.database_url, args).await?;
     let lease = chrono::Duration::milliseconds(i64::try_from(config.recovery_lease_ms).unwrap_or(i64::MAX));
     let store = Store::new(db.clone()).with_lease(lease);
-    shared::server::migrate_unless_skipped(args, store.migrate()).await?;
+    let startup = Startup::new(HEALTH_SERVICES, DOMAIN, &db);
     let serials = SerialClient::connect_lazy(&config.serial_endpoint, config.call_policy())
         .with_context(|| format!("invalid --serial-endpoint {}", config.serial_endpoint))?;
-    let saga = Saga::new(store, serials);
+    let saga = Saga::new(store.clone(), serials);
 
-    let readiness = Readiness::start(HEALTH_SERVICES, &db, args);
+    let ready = startup.ready();
     let worker = RecoveryWorker::new(saga.clone(), config.signer()?, clock.clone(), config.worker_config());
-    let worker = tokio::spawn(worker.run());
+    let worker = tokio::spawn(async move {
+        ready.await;
+        worker.run().await;
+    });
     let api = Api::new(saga, clock, tokens);
-    let served = ServerBuilder::new(readiness.health(), &[regserial::FILE_DESCRIPTOR_SET])?
-        .add_service(InterceptedService::new(api.registration_service(), authenticator))
-        .serve(listener, shutdown, args.drain_timeout())
-        .await;
-
+    let server = ServerBuilder::new(startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
+        .behind(startup.gate())
+        .add_service(InterceptedService::new(api.registration_service(), authenticator));
+    let migrate = move || {
+        let store = store.clone();
+        async move { store.migrate().await }
+    };
+    let served = startup.serve("registration-svc", server, listener, shutdown, args, migrate).await;
     // Stopping the worker mid-pass is safe: what it leased is due again when the lease ends.
     worker.abort();
-    readiness.stop("registration-svc").await;
     served
 }

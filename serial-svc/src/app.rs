@@ -10,7 +10,7 @@ use regserial::serial::v1::serial_service_server::SERVICE_NAME as SERIAL_SERVICE
 use shared::clock::SharedClock;
 use shared::db::request_keys::{PURGE_INTERVAL, RETENTION};
 use shared::paging::PageTokens;
-use shared::server::{Listener, Readiness, ServerBuilder, ServiceArgs};
+use shared::server::{Listener, ServerBuilder, ServiceArgs, Startup};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::grpc::{Api, DOMAIN};
@@ -50,19 +50,27 @@ pub async fn serve(
     let tokens = PageTokens::new(&args.page_token_key()?);
     let db = shared::server::connect_database(&config.database_url, args).await?;
     let store = Store::new(db.clone());
-    shared::server::migrate_unless_skipped(args, store.migrate()).await?;
+    let startup = Startup::new(HEALTH_SERVICES, DOMAIN, &db);
 
-    let readiness = Readiness::start(HEALTH_SERVICES, &db, args);
-    let purge = tokio::spawn(purge_request_keys(store.clone(), clock.clone()));
-    let api = Api::new(store, clock, tokens);
-    let served = ServerBuilder::new(readiness.health(), &[regserial::FILE_DESCRIPTOR_SET])?
+    let ready = startup.ready();
+    let purge = tokio::spawn({
+        let (store, clock) = (store.clone(), clock.clone());
+        async move {
+            ready.await;
+            purge_request_keys(store, clock).await;
+        }
+    });
+    let api = Api::new(store.clone(), clock, tokens);
+    let server = ServerBuilder::new(startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
+        .behind(startup.gate())
         .add_service(InterceptedService::new(api.serial_service(), authenticator.clone()))
-        .add_service(InterceptedService::new(api.catalog_service(), authenticator))
-        .serve(listener, shutdown, args.drain_timeout())
-        .await;
-
+        .add_service(InterceptedService::new(api.catalog_service(), authenticator));
+    let migrate = move || {
+        let store = store.clone();
+        async move { store.migrate().await }
+    };
+    let served = startup.serve("serial-svc", server, listener, shutdown, args, migrate).await;
     purge.abort();
-    readiness.stop("serial-svc").await;
     served
 }
 

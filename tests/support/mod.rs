@@ -58,6 +58,17 @@ impl SerialSvc {
     /// Starts serial-svc on `addr` (port 0: any free port; else the port of an earlier run,
     /// retried for a while in case it is not free yet), and waits until it is SERVING.
     pub async fn start_on(addr: SocketAddr, db: TestDb, clock: SharedClock, extra: &[&str]) -> SerialSvc {
+        let svc = Self::launch_on(addr, db, clock, extra).await;
+        svc.wait_for(ServingStatus::Serving).await;
+        svc
+    }
+
+    /// Starts serial-svc on any free port without waiting for it to be SERVING.
+    pub async fn launch(db: TestDb, clock: SharedClock, extra: &[&str]) -> SerialSvc {
+        Self::launch_on("127.0.0.1:0".parse().unwrap(), db, clock, extra).await
+    }
+
+    async fn launch_on(addr: SocketAddr, db: TestDb, clock: SharedClock, extra: &[&str]) -> SerialSvc {
         shared::telemetry::init_for_tests();
         let listener = bind(addr).await;
         let addr = listener.local_addr();
@@ -68,9 +79,7 @@ impl SerialSvc {
         let task = tokio::spawn(serial_svc::app::serve(config, listener, clock, async move {
             let _ = rx.await;
         }));
-        let svc = SerialSvc { addr, db: Some(db), shutdown: Some(tx), task: Some(task) };
-        svc.wait_for(ServingStatus::Serving).await;
-        svc
+        SerialSvc { addr, db: Some(db), shutdown: Some(tx), task: Some(task) }
     }
 
     pub fn endpoint(&self) -> String {

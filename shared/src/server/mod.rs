@@ -1,21 +1,22 @@
 //! Server bootstrap shared by both services: the tonic server settings, health (NOT_SERVING
-//! until the database answers, and again while draining), reflection v1 and v1alpha, binding
-//! before serving, and an ordered, bounded shutdown; the startup steps every service takes in
-//! the same order (`startup`).
+//! until the migrations ran and the database answers, and again while draining), reflection v1
+//! and v1alpha, binding before serving, a gate that turns the services' own calls away until
+//! the database is ready, and an ordered, bounded shutdown; the startup steps every service
+//! takes in the same order (`startup`).
 //!
 //! ```ignore
-//! let (health, _) = Health::new(&["regserial.serial.v1.SerialService"]);
-//! let listener = Listener::bind(addr).await?;
-//! spawn_readiness(health.clone(), db.clone(), Duration::from_secs(5), health.draining());
-//! ServerBuilder::new(&health, &[regserial::FILE_DESCRIPTOR_SET])?
-//!     .add_service(InterceptedService::new(serial_server, authenticator.clone()))
-//!     .serve(listener, shutdown_signal(), Duration::from_secs(20))
-//!     .await
+//! let listener = shared::server::bind("serial-svc", addr).await?;
+//! let startup = Startup::new(&["regserial.serial.v1.SerialService"], DOMAIN, &db);
+//! let server = ServerBuilder::new(startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
+//!     .behind(startup.gate())
+//!     .add_service(InterceptedService::new(serial_server, authenticator.clone()));
+//! startup.serve("serial-svc", server, listener, shutdown_signal(), &args, migrate).await
 //! ```
 //!
 //! Prometheus metrics and per-org rate limits will be tower layers added to [`Layers`].
 
 mod args;
+mod gate;
 mod health;
 mod listener;
 mod readiness;
@@ -26,6 +27,7 @@ mod signal;
 mod startup;
 
 pub use args::ServiceArgs;
+pub use gate::{Gate, Gated, STARTING_RETRY_DELAY};
 pub use health::Health;
 pub use listener::Listener;
 pub use readiness::{PING_TIMEOUT, spawn_readiness};
@@ -36,7 +38,7 @@ pub use serve::{
     server, server_with_timeout,
 };
 pub use signal::shutdown_signal;
-pub use startup::{Readiness, bind, connect_database, exit_code, migrate_unless_skipped};
+pub use startup::{STARTUP_RETRY_MAX, Startup, bind, connect_database, exit_code};
 
 #[cfg(test)]
 mod tests;

@@ -11,7 +11,7 @@ use tower::Service;
 use tower::layer::util::{Identity, Stack};
 
 use super::request_log::RequestLogLayer;
-use super::{Health, Listener, reflection};
+use super::{Gate, Health, Listener, reflection};
 
 /// The longest a unary call (or a client stream, until its response) may run, unless the
 /// client's `grpc-timeout` is shorter. tonic answers CANCELLED past it. Server streams are not
@@ -45,10 +45,11 @@ pub fn server_with_timeout(request_timeout: Duration) -> Server<Layers> {
 
 /// A server with health and reflection already added (without auth), to which a service adds
 /// its own gRPC services, some wrapped in `InterceptedService` with the
-/// [`crate::auth::Authenticator`].
+/// [`crate::auth::Authenticator`], and behind a [`Gate`] if one is set.
 pub struct ServerBuilder {
     router: Router,
     health: Health,
+    gate: Option<Gate>,
 }
 
 impl ServerBuilder {
@@ -65,7 +66,13 @@ impl ServerBuilder {
     ) -> anyhow::Result<Self> {
         let (v1, v1alpha) = reflection(descriptor_sets, &health.services())?;
         let router = server.add_service(health.service()).add_service(v1).add_service(v1alpha);
-        Ok(Self { router, health: health.clone() })
+        Ok(Self { router, health: health.clone(), gate: None })
+    }
+
+    /// Puts the services added from now on behind `gate` (health and reflection never are).
+    pub fn behind(mut self, gate: &Gate) -> Self {
+        self.gate = Some(gate.clone());
+        self
     }
 
     /// Adds a generated gRPC server (message limits set by the caller), plain or intercepted.
@@ -81,7 +88,10 @@ impl ServerBuilder {
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        self.router = self.router.add_service(service);
+        self.router = match &self.gate {
+            Some(gate) => self.router.add_service(gate.guard(service)),
+            None => self.router.add_service(service),
+        };
         self
     }
 

@@ -1,17 +1,19 @@
 //! The steps every service takes around its own wiring, in the same order: bind and say where,
-//! connect the database and say which, migrate unless told not to, report readiness while
-//! serving, and on the way out drain, stop the readiness checks and close the pools. Each
+//! open the database and say which, serve at once while the migrations are applied (waiting for
+//! a database that cannot be reached yet), then report readiness, and on the way out drain,
+//! stop the readiness checks and close the pools. Each
 //! service's `app::serve` keeps only what is its own (the store, background tasks, the gRPC
 //! services), so the order of the common steps cannot drift between them.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
-use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
-use super::{Health, Listener, ServiceArgs, spawn_readiness};
+use super::{Gate, Health, Listener, ServerBuilder, ServiceArgs, spawn_readiness};
 use crate::db::{self, Db};
 
 /// The process's exit code for the outcome of `run`, logging a failure with its whole chain.
@@ -32,43 +34,35 @@ pub async fn bind(service: &str, addr: SocketAddr) -> anyhow::Result<Listener> {
     Ok(listener)
 }
 
-/// Opens the database at `url` and logs which backend it is (never the password).
+/// Opens the database at `url` (PostgreSQL connects on first use) and logs which backend it is
+/// (never the password).
 pub async fn connect_database(url: &str, args: &ServiceArgs) -> anyhow::Result<Db> {
     let db = db::connect(url, args.database_max_connections).await?;
-    tracing::info!(database = %db::redact_url(url), backend = db.backend_name(), "database connected");
+    tracing::info!(database = %db::redact_url(url), backend = db.backend_name(), "database opened");
     Ok(db)
 }
 
-/// Applies the migrations with `migrate`, unless `--skip-migrations` says something else does
-/// (the future is then dropped without running).
-pub async fn migrate_unless_skipped(
-    args: &ServiceArgs,
-    migrate: impl Future<Output = anyhow::Result<()>>,
-) -> anyhow::Result<()> {
-    if args.skip_migrations {
-        tracing::info!("migrations skipped");
-    } else {
-        migrate.await.context("cannot apply database migrations")?;
-        tracing::info!("migrations applied");
-    }
-    Ok(())
-}
+/// The longest wait between two tries of a database that cannot be reached at startup.
+pub const STARTUP_RETRY_MAX: Duration = Duration::from_secs(5);
 
-/// Health reporting of a service being served: NOT_SERVING until the database answers, then
-/// following it. Start it once migrations have run; [`Readiness::stop`] after serving.
-pub struct Readiness {
+/// A service from the moment it is bound until it has drained: the server answers at once
+/// (health NOT_SERVING, its own services behind a closed [`Gate`]) while the migrations are
+/// applied, tried again for as long as the database cannot be reached (a service started
+/// before its database, as in a rollout, waits instead of exiting); then the gate opens and
+/// health follows the database. A migration that fails otherwise (bad credentials, no such
+/// database, a migration the database refuses) stops the server and is the service's error.
+pub struct Startup {
     health: Health,
-    checks: JoinHandle<()>,
+    gate: Gate,
     db: Db,
+    ready: CancellationToken,
 }
 
-impl Readiness {
-    /// Health for `services`, checked against `db` every `--health-check-interval`.
-    pub fn start(services: &[&'static str], db: &Db, args: &ServiceArgs) -> Self {
+impl Startup {
+    /// Health for `services`, NOT_SERVING, and a closed gate answering for `domain`.
+    pub fn new(services: &[&'static str], domain: &'static str, db: &Db) -> Self {
         let (health, _) = Health::new(services);
-        let checks =
-            spawn_readiness(health.clone(), db.clone(), args.health_check_interval(), health.draining());
-        Self { health, checks, db: db.clone() }
+        Self { health, gate: Gate::closed(domain), db: db.clone(), ready: CancellationToken::new() }
     }
 
     /// The health the server answers with.
@@ -76,14 +70,190 @@ impl Readiness {
         &self.health
     }
 
-    /// After the server has drained: health NOT_SERVING for good, the checks ended, the pools
-    /// closed.
-    pub async fn stop(self, service: &str) {
+    /// The gate to put the service's own gRPC services behind ([`ServerBuilder::behind`]).
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// Resolves once the migrations have run (and never if they fail): start the service's
+    /// background work (workers, purges) after it.
+    pub fn ready(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.ready.clone().cancelled_owned()
+    }
+
+    /// Serves `server` on `listener` until `shutdown` resolves, applying the migrations with
+    /// `migrate` (unless `--skip-migrations`) meanwhile; then drains, stops the readiness
+    /// checks and closes the pools.
+    pub async fn serve<F, M>(
+        self,
+        service: &str,
+        server: ServerBuilder,
+        listener: Listener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        args: &ServiceArgs,
+        migrate: M,
+    ) -> anyhow::Result<()>
+    where
+        M: FnMut() -> F + Send + 'static,
+        F: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let draining = self.health.draining();
+        let prepare = tokio::spawn(prepare(
+            migrate,
+            args.skip_migrations,
+            draining.clone(),
+            self.gate.clone(),
+            self.ready.clone(),
+        ));
+        let failed = CancellationToken::new();
+        let checks = {
+            let (health, db, failed) = (self.health.clone(), self.db.clone(), failed.clone());
+            let interval = args.health_check_interval();
+            tokio::spawn(async move {
+                let prepared = prepare.await.unwrap_or_else(|panicked| Err(panicked.into()));
+                match prepared {
+                    Ok(()) => {
+                        if let Err(err) = spawn_readiness(health, db, interval, draining).await {
+                            tracing::warn!(error = %err, "readiness task ended abnormally");
+                        }
+                        Ok(())
+                    }
+                    Err(err) => {
+                        failed.cancel();
+                        Err(err)
+                    }
+                }
+            })
+        };
+        let stop = async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = failed.cancelled() => {}
+            }
+        };
+        let served = server.serve(listener, stop, args.drain_timeout()).await;
+        // Health NOT_SERVING for good (already, unless the server itself failed): the startup
+        // and readiness tasks end.
         self.health.start_draining();
-        if let Err(err) = self.checks.await {
-            tracing::warn!(error = %err, "readiness task ended abnormally");
-        }
+        let prepared = checks.await.unwrap_or_else(|panicked| Err(panicked.into()));
         self.db.close().await;
+        prepared.context("cannot apply database migrations")?;
         tracing::info!("{service} stopped");
+        served
+    }
+}
+
+/// Applies the migrations with `migrate`, unless `skip`, retrying (with a growing pause, logged)
+/// while the database cannot be reached, until it is done or `draining` is cancelled; then
+/// opens `gate` and cancels `ready`.
+async fn prepare<F, M>(
+    mut migrate: M,
+    skip: bool,
+    draining: CancellationToken,
+    gate: Gate,
+    ready: CancellationToken,
+) -> anyhow::Result<()>
+where
+    M: FnMut() -> F,
+    F: Future<Output = anyhow::Result<()>>,
+{
+    if skip {
+        tracing::info!("migrations skipped");
+    } else {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let err = match migrate().await {
+                Ok(()) => break,
+                Err(err) if unreachable(&err) => err,
+                Err(err) => return Err(err),
+            };
+            tracing::warn!(
+                error = format!("{err:#}"),
+                retry_in_ms = pause.as_millis(),
+                "database not ready, migrations wait"
+            );
+            tokio::select! {
+                () = draining.cancelled() => return Ok(()),
+                () = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(STARTUP_RETRY_MAX);
+        }
+        tracing::info!("migrations applied");
+    }
+    gate.open();
+    ready.cancel();
+    Ok(())
+}
+
+/// Whether `err` (a migration's) means the database could not be reached, rather than refused.
+fn unreachable(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| cause.downcast_ref::<sqlx::Error>().is_some_and(db::is_unavailable))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A migration that cannot reach its database `unreachable` times, then ends with `last`.
+    fn migration(
+        unreachable: usize,
+        last: fn() -> anyhow::Result<()>,
+    ) -> (Arc<AtomicUsize>, impl FnMut() -> futures::future::Ready<anyhow::Result<()>>) {
+        let tries = Arc::new(AtomicUsize::new(0));
+        let counted = tries.clone();
+        let migrate = move || {
+            let outcome = if counted.fetch_add(1, Ordering::SeqCst) < unreachable {
+                Err(anyhow::Error::new(sqlx::Error::PoolTimedOut).context("cannot migrate"))
+            } else {
+                last()
+            };
+            futures::future::ready(outcome)
+        };
+        (tries, migrate)
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_waited_for_then_the_gate_opens() {
+        let (gate, ready) = (Gate::closed("test"), CancellationToken::new());
+        let (tries, migrate) = migration(2, || Ok(()));
+        prepare(migrate, false, CancellationToken::new(), gate.clone(), ready.clone()).await.unwrap();
+        assert_eq!(tries.load(Ordering::SeqCst), 3);
+        assert!(gate.is_open() && ready.is_cancelled());
+    }
+
+    #[tokio::test]
+    async fn a_refused_migration_fails_at_once_and_the_gate_stays_closed() {
+        let (gate, ready) = (Gate::closed("test"), CancellationToken::new());
+        let (tries, migrate) = migration(1, || Err(anyhow::anyhow!("relation \"serials\" already exists")));
+        let err =
+            prepare(migrate, false, CancellationToken::new(), gate.clone(), ready.clone()).await.unwrap_err();
+        assert!(err.to_string().contains("already exists"), "{err:#}");
+        assert_eq!(tries.load(Ordering::SeqCst), 2);
+        assert!(!gate.is_open() && !ready.is_cancelled());
+    }
+
+    #[tokio::test]
+    async fn draining_ends_the_wait_without_opening_the_gate() {
+        let (gate, ready, draining) =
+            (Gate::closed("test"), CancellationToken::new(), CancellationToken::new());
+        let (_, migrate) = migration(usize::MAX, || Ok(()));
+        let waiting = tokio::spawn(prepare(migrate, false, draining.clone(), gate.clone(), ready.clone()));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!waiting.is_finished());
+        draining.cancel();
+        waiting.await.unwrap().unwrap();
+        assert!(!gate.is_open() && !ready.is_cancelled());
+    }
+
+    #[tokio::test]
+    async fn skipped_migrations_open_the_gate_at_once() {
+        let (gate, ready) = (Gate::closed("test"), CancellationToken::new());
+        let (tries, migrate) = migration(0, || Ok(()));
+        prepare(migrate, true, CancellationToken::new(), gate.clone(), ready.clone()).await.unwrap();
+        assert_eq!(tries.load(Ordering::SeqCst), 0);
+        assert!(gate.is_open() && ready.is_cancelled());
     }
 }

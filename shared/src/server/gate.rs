@@ -1,0 +1,143 @@
+//! The gate in front of a service's own gRPC services while it starts: the server answers from
+//! the moment it is bound (health NOT_SERVING, reflection), but a call that needs the database
+//! before the migrations ran would meet missing tables. Until [`Gate::open`], such calls get
+//! UNAVAILABLE with `DATABASE_UNAVAILABLE` and a RetryInfo, the answer to any other moment
+//! the database cannot serve them.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::TryFutureExt;
+use futures::future::{Either, MapOk, Ready, ready};
+use tonic::server::NamedService;
+use tower::Service;
+
+/// How long a caller is told to wait before retrying a call the gate turned away.
+pub const STARTING_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// Closed until the service's database is ready; then open for good. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    open: Arc<AtomicBool>,
+    domain: &'static str,
+}
+
+impl Gate {
+    /// A closed gate whose refusals carry ErrorInfo `domain`.
+    pub fn closed(domain: &'static str) -> Self {
+        Self { open: Arc::new(AtomicBool::new(false)), domain }
+    }
+
+    /// A gate that lets every call through (tests, and servers without a database).
+    pub fn opened(domain: &'static str) -> Self {
+        let gate = Self::closed(domain);
+        gate.open();
+        gate
+    }
+
+    /// Lets every call through from now on.
+    pub fn open(&self) {
+        self.open.store(true, Ordering::Release);
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open.load(Ordering::Acquire)
+    }
+
+    /// `service` behind this gate.
+    pub fn guard<S>(&self, service: S) -> Gated<S> {
+        Gated { inner: service, gate: self.clone() }
+    }
+
+    fn refusal(&self) -> tonic::Status {
+        let message = "starting: the database is not ready yet (migrations pending), retry later";
+        crate::status::unavailable(self.domain, "DATABASE_UNAVAILABLE", message, STARTING_RETRY_DELAY)
+    }
+}
+
+/// A gRPC service behind a [`Gate`].
+#[derive(Clone, Debug)]
+pub struct Gated<S> {
+    inner: S,
+    gate: Gate,
+}
+
+impl<S: NamedService> NamedService for Gated<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+/// The response of a gated service, whichever answered it.
+type GatedFuture<F, B> = Either<
+    Ready<Result<http::Response<tonic::body::Body>, Infallible>>,
+    MapOk<F, fn(http::Response<B>) -> http::Response<tonic::body::Body>>,
+>;
+
+impl<S, B> Service<http::Request<tonic::body::Body>> for Gated<S>
+where
+    S: Service<http::Request<tonic::body::Body>, Response = http::Response<B>, Error = Infallible>,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = GatedFuture<S::Future, B>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        if self.gate.is_open() {
+            Either::Right(self.inner.call(request).map_ok(|response| response.map(tonic::body::Body::new)))
+        } else {
+            Either::Left(ready(Ok(self.gate.refusal().into_http())))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic::Code;
+
+    use super::*;
+
+    /// A service answering every call with an empty 200.
+    #[derive(Clone)]
+    struct Echo;
+
+    impl Service<http::Request<tonic::body::Body>> for Echo {
+        type Response = http::Response<tonic::body::Body>;
+        type Error = Infallible;
+        type Future = Ready<Result<Self::Response, Infallible>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<tonic::body::Body>) -> Self::Future {
+            ready(Ok(http::Response::new(tonic::body::Body::default())))
+        }
+    }
+
+    async fn call(service: &mut Gated<Echo>) -> Option<tonic::Status> {
+        let response = service.call(http::Request::new(tonic::body::Body::default())).await.unwrap();
+        tonic::Status::from_header_map(response.headers())
+    }
+
+    #[tokio::test]
+    async fn refuses_as_unavailable_with_retry_info_until_opened() {
+        let gate = Gate::closed("test.regserial.dev");
+        let mut service = gate.guard(Echo);
+        let status = call(&mut service).await.expect("a refusal");
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(status.message().contains("starting"), "{status:?}");
+        assert_eq!(crate::status::retry_delay(&status), Some(STARTING_RETRY_DELAY));
+
+        gate.open();
+        assert!(call(&mut service).await.is_none(), "the call reached the service");
+        assert!(call(&mut Gate::opened("test.regserial.dev").guard(Echo)).await.is_none());
+    }
+}
