@@ -12,7 +12,10 @@ mod batch_copy;
 mod batch_sqlite;
 mod catalog;
 mod events;
+mod filtered_sql;
 mod lookup;
+#[cfg(test)]
+mod plans;
 mod request_keys;
 mod rows;
 mod serials;

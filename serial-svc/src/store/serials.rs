@@ -2,14 +2,18 @@
 
 use chrono::{DateTime, Utc};
 
+use sqlx::AssertSqlSafe;
+
 use super::{
-    Store, Tx, events, on_reader, on_tx,
+    Store, Tx, events,
+    filtered_sql::{ALLOCATE_ANY, ALLOCATE_SKU, list_statement},
+    on_reader, on_tx,
     request_keys::begin_write,
     rows::{SerialRow, all, micros, serial_columns},
 };
 use crate::domain::{
     AllocateError, ClaimError, Claimant, Ctx, EventKind, ReleaseError, RequestKey, RevokeError, Serial,
-    SerialFilter, SerialNumber, SerialStatus, Sku, StoreError,
+    SerialFilter, SerialNumber, Sku, StoreError,
 };
 
 /// How often a claim whose conditional update lost a race is re-tried before it is refused.
@@ -38,52 +42,10 @@ const REVOKE: &str = concat!(
     serial_columns!()
 );
 
-/// Hands out the oldest serial never allocated, claimed or revoked that can be registered now.
-macro_rules! allocate_sql {
-    ($lock:literal) => {
-        concat!(
-            "UPDATE serials SET allocate_time = $3, update_time = $3, \
-             claimant = CAST($4 AS TEXT), claim_time = CASE WHEN CAST($4 AS TEXT) IS NULL THEN NULL ELSE $3 END \
-             WHERE org_id = $1 AND id = (SELECT id FROM serials WHERE org_id = $1 \
-             AND claimant IS NULL AND revoke_time IS NULL AND allocate_time IS NULL \
-             AND (CAST($2 AS TEXT) IS NULL OR product_sku = $2) \
-             AND (valid_from IS NULL OR valid_from <= $3) AND (valid_until IS NULL OR valid_until > $3) \
-             AND (register_until IS NULL OR register_until > $3) ORDER BY id LIMIT 1",
-            $lock,
-            ") RETURNING ",
-            serial_columns!()
-        )
-    };
-}
-const ALLOCATE_POSTGRES: &str = allocate_sql!(" FOR UPDATE SKIP LOCKED");
-const ALLOCATE_SQLITE: &str = allocate_sql!("");
-
-const LIST: &str = concat!(
-    "SELECT ",
-    serial_columns!(),
-    " FROM serials WHERE org_id = $1 AND id > $2 \
-     AND (CAST($3 AS TEXT) IS NULL OR product_sku = $3) \
-     AND (CAST($4 AS TEXT) IS NULL \
-       OR ($4 = 'revoked' AND revoke_time IS NOT NULL) \
-       OR ($4 = 'registered' AND revoke_time IS NULL AND claimant IS NOT NULL) \
-       OR ($4 = 'expired' AND revoke_time IS NULL AND claimant IS NULL AND valid_until <= $5) \
-       OR ($4 = 'active' AND revoke_time IS NULL AND claimant IS NULL AND (valid_until IS NULL OR valid_until > $5))) \
-     ORDER BY id LIMIT $6"
-);
-
 async fn by_key(tx: &mut Tx, org: &str, number: &SerialNumber) -> Result<Option<(i64, Serial)>, StoreError> {
     let row: Option<SerialRow> =
         on_tx!(tx, c => sqlx::query_as(BY_KEY).bind(org).bind(number.key()).fetch_optional(c))?;
     row.map(SerialRow::into_domain).transpose()
-}
-
-fn status_name(status: SerialStatus) -> &'static str {
-    match status {
-        SerialStatus::Active => "active",
-        SerialStatus::Registered => "registered",
-        SerialStatus::Expired => "expired",
-        SerialStatus::Revoked => "revoked",
-    }
 }
 
 impl Store {
@@ -103,14 +65,19 @@ impl Store {
         limit: u32,
         now: DateTime<Utc>,
     ) -> Result<Vec<(i64, Serial)>, StoreError> {
-        let rows: Vec<SerialRow> = on_reader!(&self.db, c => sqlx::query_as(LIST)
-            .bind(org)
-            .bind(after_id.unwrap_or(0))
-            .bind(filter.product_sku.as_ref().map(Sku::as_str))
-            .bind(filter.status.map(status_name))
-            .bind(micros(now))
-            .bind(i64::from(limit))
-            .fetch_all(c))?;
+        let statement = list_statement(filter);
+        let sku = filter.product_sku.as_ref().map(Sku::as_str).filter(|_| statement.sku);
+        let now = Some(micros(now)).filter(|_| statement.now);
+        let rows: Vec<SerialRow> = on_reader!(&self.db, c => {
+            let mut query = sqlx::query_as(AssertSqlSafe(statement.sql)).bind(org).bind(after_id.unwrap_or(0));
+            if let Some(sku) = sku {
+                query = query.bind(sku);
+            }
+            if let Some(now) = now {
+                query = query.bind(now);
+            }
+            query.bind(i64::from(limit)).fetch_all(c)
+        })?;
         all(rows, SerialRow::into_domain)
     }
 
@@ -202,14 +169,16 @@ impl Store {
         claimant: Option<&Claimant>,
     ) -> Result<Serial, AllocateError> {
         let mut write = begin_write!(&self.db, ctx, key);
-        let sql = write.tx.pick(ALLOCATE_POSTGRES, ALLOCATE_SQLITE);
+        let [postgres, sqlite] = if product_sku.is_some() { ALLOCATE_SKU } else { ALLOCATE_ANY };
+        let sql = write.tx.pick(postgres, sqlite);
         let claimant = claimant.map(Claimant::as_str);
-        let allocated: Option<SerialRow> = on_tx!(&mut write.tx, c => sqlx::query_as(sql)
-            .bind(ctx.org)
-            .bind(product_sku.map(Sku::as_str))
-            .bind(micros(ctx.now))
-            .bind(claimant)
-            .fetch_optional(c))?;
+        let allocated: Option<SerialRow> = on_tx!(&mut write.tx, c => {
+            let mut query = sqlx::query_as(sql).bind(ctx.org);
+            if let Some(sku) = product_sku {
+                query = query.bind(sku.as_str());
+            }
+            query.bind(micros(ctx.now)).bind(claimant).fetch_optional(c)
+        })?;
         let (id, serial) = allocated.ok_or(AllocateError::NoneAvailable)?.into_domain()?;
         events::record(&mut write.tx, ctx, id, EventKind::Allocated, claimant, None).await?;
         if claimant.is_some() {

@@ -1,4 +1,6 @@
-use serial_svc::domain::{BatchCreateError, ItemReason, PlanId, SerialFilter, SerialStatus, Sku};
+use serial_svc::domain::{
+    BatchCreateError, ItemReason, PlanId, SerialFilter, SerialStatus, Sku, ValidityWindow,
+};
 use serial_svc::store::Store;
 
 use super::*;
@@ -113,6 +115,29 @@ pub async fn list_pages_in_creation_order_with_filters(store: Store) {
     assert_eq!(page.iter().map(|(_, s)| s.serial_number.as_str()).collect::<Vec<_>>(), ["L-2"]);
     let active = SerialFilter { status: Some(SerialStatus::Active), product_sku: None };
     assert_eq!(store.list_serials(ORG, &active, None, 100, t0()).await.unwrap().len(), 6);
+
+    // Every status, alone and with the SKU, at a time that has expired one more serial.
+    let later = t0() + chrono::Duration::days(2);
+    let window = ValidityWindow { valid_until: Some(t0() + chrono::Duration::days(1)), ..Default::default() };
+    let expiring = NewSerial { product_sku: Some(Sku::parse("DRILL").unwrap()), window, ..serial("L-7") };
+    store.create_serials(&ctx(t0()), None, vec![(0, expiring)], true).await.unwrap();
+    store.revoke_serial(&ctx(t0()), None, &sn("L-4"), "stolen").await.unwrap();
+    let listed = |sku: Option<&str>, status| {
+        let filter = SerialFilter { status: Some(status), product_sku: sku.map(|s| Sku::parse(s).unwrap()) };
+        let store = store.clone();
+        async move {
+            let page = store.list_serials(ORG, &filter, None, 100, later).await.unwrap();
+            page.into_iter().map(|(_, s)| s.serial_number).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(None, SerialStatus::Active).await, ["L-0", "L-1", "L-3", "L-5", "L-6"]);
+    assert_eq!(listed(Some("DRILL"), SerialStatus::Active).await, ["L-0", "L-6"]);
+    assert_eq!(listed(None, SerialStatus::Expired).await, ["L-7"]);
+    assert_eq!(listed(Some("DRILL"), SerialStatus::Expired).await, ["L-7"]);
+    assert_eq!(listed(None, SerialStatus::Revoked).await, ["L-4"]);
+    assert_eq!(listed(Some("DRILL"), SerialStatus::Registered).await, ["L-2"]);
+    let at_creation = store.list_serials(ORG, &active, None, 100, t0()).await.unwrap();
+    assert!(at_creation.iter().any(|(_, s)| s.serial_number == "L-7"), "active until it expires");
 }
 
 pub async fn another_orgs_serials_are_invisible(store: Store) {

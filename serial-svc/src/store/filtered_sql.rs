@@ -1,0 +1,158 @@
+//! The statements whose conditions depend on optional filters (`ListSerials`, `AllocateSerial`):
+//! each combination of filters is a statement of its own, holding only the conditions in use.
+//! One statement for all, with `(CAST($n AS TEXT) IS NULL OR product_sku = $n)`, could use no
+//! SKU index on SQLite (its planner cannot know the parameter is set), nor on PostgreSQL once a
+//! connection had settled on the generic plan: a rare SKU's page then walked the org's every
+//! serial (45.9 ms forced generic against 0.08 ms through `serials_by_sku`, measured at 200,000).
+
+use std::fmt::Write as _;
+
+use super::rows::serial_columns;
+use crate::domain::{SerialFilter, SerialStatus};
+
+/// A list statement and which parameters it takes after `$1` (org) and `$2` (cursor), in this
+/// order: the SKU if filtered by one, the time if the status filter needs it; the limit last.
+pub(super) struct ListStatement {
+    pub(super) sql: String,
+    pub(super) sku: bool,
+    pub(super) now: bool,
+}
+
+/// The list statement for `filter`, in id order from the cursor.
+pub(super) fn list_statement(filter: &SerialFilter) -> ListStatement {
+    let mut sql =
+        concat!("SELECT ", serial_columns!(), " FROM serials WHERE org_id = $1 AND id > $2").to_owned();
+    let mut n = 2;
+    let sku = filter.product_sku.is_some();
+    if sku {
+        n += 1;
+        let _ = write!(sql, " AND product_sku = ${n}");
+    }
+    let now = matches!(filter.status, Some(SerialStatus::Expired | SerialStatus::Active));
+    if now {
+        n += 1;
+    }
+    sql.push_str(match filter.status {
+        None => "",
+        Some(SerialStatus::Revoked) => " AND revoke_time IS NOT NULL",
+        Some(SerialStatus::Registered) => " AND revoke_time IS NULL AND claimant IS NOT NULL",
+        Some(SerialStatus::Expired) => " AND revoke_time IS NULL AND claimant IS NULL AND valid_until <= ",
+        Some(SerialStatus::Active) => {
+            " AND revoke_time IS NULL AND claimant IS NULL AND (valid_until IS NULL OR valid_until > "
+        }
+    });
+    match filter.status {
+        Some(SerialStatus::Expired) => {
+            let _ = write!(sql, "${n}");
+        }
+        Some(SerialStatus::Active) => {
+            let _ = write!(sql, "${n})");
+        }
+        _ => {}
+    }
+    let _ = write!(sql, " ORDER BY id LIMIT ${}", n + 1);
+    ListStatement { sql, sku, now }
+}
+
+/// Hands out the oldest serial of org `$1` never allocated, claimed or revoked that can be
+/// registered at `$now`, to claimant `$claimant` (or none), of SKU `$2` where `$sku` says so.
+macro_rules! allocate_sql {
+    ($lock:literal, $sku:literal, $now:literal, $claimant:literal) => {
+        concat!(
+            "UPDATE serials SET allocate_time = ",
+            $now,
+            ", update_time = ",
+            $now,
+            ", claimant = CAST(",
+            $claimant,
+            " AS TEXT), claim_time = CASE WHEN CAST(",
+            $claimant,
+            " AS TEXT) IS NULL THEN NULL ELSE ",
+            $now,
+            " END WHERE org_id = $1 AND id = (SELECT id FROM serials WHERE org_id = $1 \
+             AND claimant IS NULL AND revoke_time IS NULL AND allocate_time IS NULL",
+            $sku,
+            " AND (valid_from IS NULL OR valid_from <= ",
+            $now,
+            ") AND (valid_until IS NULL OR valid_until > ",
+            $now,
+            ") AND (register_until IS NULL OR register_until > ",
+            $now,
+            ") ORDER BY id LIMIT 1",
+            $lock,
+            ") RETURNING ",
+            serial_columns!()
+        )
+    };
+}
+
+/// `[postgres, sqlite]`: any SKU, with `$2` the time and `$3` the claimant.
+pub(super) const ALLOCATE_ANY: [&str; 2] =
+    [allocate_sql!(" FOR UPDATE SKIP LOCKED", "", "$2", "$3"), allocate_sql!("", "", "$2", "$3")];
+/// `[postgres, sqlite]`: SKU `$2`, with `$3` the time and `$4` the claimant.
+pub(super) const ALLOCATE_SKU: [&str; 2] = [
+    allocate_sql!(" FOR UPDATE SKIP LOCKED", " AND product_sku = $2", "$3", "$4"),
+    allocate_sql!("", " AND product_sku = $2", "$3", "$4"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Sku;
+
+    fn filter(sku: Option<&str>, status: Option<SerialStatus>) -> SerialFilter {
+        SerialFilter { status, product_sku: sku.map(|s| Sku::parse(s).expect("a valid sku")) }
+    }
+
+    fn conditions(statement: &ListStatement) -> &str {
+        let sql = &statement.sql;
+        &sql[sql.find("WHERE").expect("a WHERE")..]
+    }
+
+    #[test]
+    fn each_filter_adds_its_condition_and_numbers_the_parameters_in_order() {
+        let cases = [
+            (filter(None, None), "WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3"),
+            (
+                filter(Some("TOASTER"), None),
+                "WHERE org_id = $1 AND id > $2 AND product_sku = $3 ORDER BY id LIMIT $4",
+            ),
+            (
+                filter(None, Some(SerialStatus::Revoked)),
+                "WHERE org_id = $1 AND id > $2 AND revoke_time IS NOT NULL ORDER BY id LIMIT $3",
+            ),
+            (
+                filter(Some("TOASTER"), Some(SerialStatus::Registered)),
+                "WHERE org_id = $1 AND id > $2 AND product_sku = $3 AND revoke_time IS NULL \
+                 AND claimant IS NOT NULL ORDER BY id LIMIT $4",
+            ),
+            (
+                filter(None, Some(SerialStatus::Expired)),
+                "WHERE org_id = $1 AND id > $2 AND revoke_time IS NULL AND claimant IS NULL \
+                 AND valid_until <= $3 ORDER BY id LIMIT $4",
+            ),
+            (
+                filter(Some("TOASTER"), Some(SerialStatus::Active)),
+                "WHERE org_id = $1 AND id > $2 AND product_sku = $3 AND revoke_time IS NULL \
+                 AND claimant IS NULL AND (valid_until IS NULL OR valid_until > $4) ORDER BY id LIMIT $5",
+            ),
+        ];
+        for (filter, want) in cases {
+            let statement = list_statement(&filter);
+            assert_eq!(conditions(&statement), want, "{filter:?}");
+            assert_eq!(statement.sku, filter.product_sku.is_some());
+        }
+        assert!(list_statement(&filter(None, Some(SerialStatus::Active))).now);
+        assert!(!list_statement(&filter(None, Some(SerialStatus::Registered))).now);
+    }
+
+    #[test]
+    fn allocation_numbers_its_parameters_without_gaps() {
+        for (sql, last) in ALLOCATE_ANY.iter().map(|s| (s, 3)).chain(ALLOCATE_SKU.iter().map(|s| (s, 4))) {
+            for n in 1..=last {
+                assert!(sql.contains(&format!("${n}")), "${n} missing in {sql}");
+            }
+            assert!(!sql.contains(&format!("${}", last + 1)), "{sql}");
+        }
+    }
+}

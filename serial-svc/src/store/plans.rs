@@ -1,0 +1,124 @@
+//! The plans of the filtered list statements ([`super::filtered_sql`]) on both backends: a SKU
+//! filter reads `serials_by_sku`, with or without a status filter. The plans checked are
+//! those the values cannot steer: SQLite plans a statement without them, and on PostgreSQL the
+//! generic plan is the one a connection settles on after a few executions.
+
+use shared::db::Db;
+use shared::testing::TestDb;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::Store;
+use super::filtered_sql::list_statement;
+use crate::domain::{SerialFilter, SerialStatus, Sku};
+
+/// A statement's parameter.
+#[derive(Clone, Copy)]
+enum Param<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+impl Param<'_> {
+    fn postgres_type(self) -> &'static str {
+        match self {
+            Param::Text(_) => "text",
+            Param::Int(_) => "bigint",
+        }
+    }
+
+    fn literal(self) -> String {
+        match self {
+            Param::Text(text) => format!("'{}'", text.replace('\'', "''")),
+            Param::Int(int) => int.to_string(),
+        }
+    }
+}
+
+/// The plan of `sql` with `params`, as text. On PostgreSQL, the generic plan of the prepared
+/// statement: the one a connection settles on after a few executions.
+async fn plan(db: &Db, sql: &str, params: &[Param<'_>]) -> String {
+    let lines: Vec<String> = match db {
+        Db::Postgres(pool) => {
+            let mut conn = pool.acquire().await.expect("a connection");
+            let types: Vec<_> = params.iter().map(|p| p.postgres_type()).collect();
+            let values: Vec<_> = params.iter().map(|p| p.literal()).collect();
+            let script = [
+                "SET plan_cache_mode = force_generic_plan".to_owned(),
+                format!("PREPARE filtered ({}) AS {sql}", types.join(", ")),
+            ];
+            for statement in script {
+                sqlx::raw_sql(AssertSqlSafe(statement)).execute(&mut *conn).await.expect("prepare");
+            }
+            let explain = format!("EXPLAIN EXECUTE filtered ({})", values.join(", "));
+            let rows = sqlx::raw_sql(AssertSqlSafe(explain)).fetch_all(&mut *conn).await.expect("explain");
+            sqlx::raw_sql("DEALLOCATE filtered; RESET plan_cache_mode")
+                .execute(&mut *conn)
+                .await
+                .expect("reset");
+            rows.iter().map(|row| row.get(0)).collect()
+        }
+        Db::Sqlite(pools) => {
+            let mut query = sqlx::query(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
+            for param in params {
+                query = match *param {
+                    Param::Text(text) => query.bind(text),
+                    Param::Int(int) => query.bind(int),
+                };
+            }
+            let rows = query.fetch_all(&pools.reader).await.expect("explain");
+            rows.iter().map(|row| row.get("detail")).collect()
+        }
+    };
+    lines.join("\n")
+}
+
+/// 2,000 serials of one SKU and 5 of another in org `acme`, with the statistics analyzed.
+async fn seed(db: &Db) {
+    let [postgres, sqlite] = [
+        "INSERT INTO serials (org_id, serial_number, serial_key, product_sku, create_time, update_time) \
+         SELECT 'acme', 'SN-' || g, 'sn-' || g, CASE WHEN g % 400 = 0 THEN 'TOASTER' ELSE 'KETTLE' END, 0, 0 \
+         FROM generate_series(1, 2000) AS g",
+        "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 2000) \
+         INSERT INTO serials (org_id, serial_number, serial_key, product_sku, create_time, update_time) \
+         SELECT 'acme', 'SN-' || n, 'sn-' || n, CASE WHEN n % 400 = 0 THEN 'TOASTER' ELSE 'KETTLE' END, 0, 0 FROM g",
+    ];
+    match db {
+        Db::Postgres(pool) => {
+            sqlx::raw_sql(postgres).execute(pool).await.expect("seed");
+            sqlx::raw_sql("ANALYZE serials").execute(pool).await.expect("analyze");
+        }
+        Db::Sqlite(pools) => {
+            sqlx::raw_sql(sqlite).execute(&pools.writer).await.expect("seed");
+            sqlx::raw_sql("ANALYZE").execute(&pools.writer).await.expect("analyze");
+        }
+    }
+}
+
+async fn filtered_statements_read_their_index(db: &TestDb) {
+    let store = Store::new(shared::db::connect(&db.url, 2).await.expect("connect"));
+    store.migrate().await.expect("migrations apply");
+    let db = store.db();
+    seed(db).await;
+    for status in [None, Some(SerialStatus::Active), Some(SerialStatus::Revoked)] {
+        let filter = SerialFilter { status, product_sku: Some(Sku::parse("TOASTER").expect("a sku")) };
+        let statement = list_statement(&filter);
+        let mut params = vec![Param::Text("acme"), Param::Int(0), Param::Text("TOASTER")];
+        if statement.now {
+            params.push(Param::Int(0));
+        }
+        params.push(Param::Int(51));
+        let plan = plan(db, &statement.sql, &params).await;
+        assert!(plan.contains("serials_by_sku") && !plan.contains("Seq Scan"), "{filter:?}:\n{plan}");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_filtered_statements_read_their_index() {
+    filtered_statements_read_their_index(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn postgres_filtered_statements_read_their_index() {
+    let Some(db) = TestDb::postgres().await else { return };
+    filtered_statements_read_their_index(&db).await;
+}
