@@ -6,18 +6,10 @@
 //! implying its index's predicate (which a partial index needs to be usable at all).
 
 use shared::db::Db;
-use shared::testing::TestDb;
-use sqlx::{AssertSqlSafe, Row};
+use shared::testing::{Param, TestDb, plan};
 
 use super::{Store, intents, reads::list_statement, review};
 use crate::domain::{FilterDraft, RegistrationFilter, RegistrationStatus};
-
-/// A statement's parameter.
-#[derive(Clone, Copy, Debug)]
-enum Param<'a> {
-    Text(&'a str),
-    Int(i64),
-}
 
 /// Each filter alone, with the index its list must read. (A number matches one row at most,
 /// through the number's unique index, whichever plan reads it.)
@@ -35,44 +27,6 @@ fn filters() -> Vec<(RegistrationFilter, &'static str)> {
         (draft(|d| d.form_slug = "warranty".into()), "registrations_by_form"),
         (status, "registrations_by_status"),
     ]
-}
-
-/// `sql` with `params` bound.
-macro_rules! bound {
-    ($sql:expr, $params:expr) => {{
-        let mut query = sqlx::query(AssertSqlSafe($sql));
-        for param in $params {
-            query = match *param {
-                Param::Text(text) => query.bind(text),
-                Param::Int(int) => query.bind(int),
-            };
-        }
-        query
-    }};
-}
-
-/// The plan of `sql` with `params`, as text.
-async fn plan(db: &Db, sql: &str, params: &[Param<'_>]) -> String {
-    let lines: Vec<String> = match db {
-        Db::Postgres(pool) => {
-            // An empty table makes a scan and a sort cost nothing: rule them out, and the plan
-            // shows which index the planner can use at all.
-            let mut tx = pool.begin().await.expect("begin");
-            for off in ["SET LOCAL enable_seqscan = off", "SET LOCAL enable_sort = off"] {
-                sqlx::query(off).execute(&mut *tx).await.expect("set");
-            }
-            let rows = bound!(format!("EXPLAIN {sql}"), params).fetch_all(&mut *tx).await.expect("explain");
-            rows.iter().map(|row| row.get(0)).collect()
-        }
-        Db::Sqlite(pools) => {
-            let rows = bound!(format!("EXPLAIN QUERY PLAN {sql}"), params)
-                .fetch_all(&pools.reader)
-                .await
-                .expect("explain");
-            rows.iter().map(|row| row.get("detail")).collect()
-        }
-    };
-    lines.join("\n")
 }
 
 /// Asserts that `sql` reads `index`.

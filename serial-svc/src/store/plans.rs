@@ -4,73 +4,11 @@
 //! generic plan is the one a connection settles on after a few executions.
 
 use shared::db::Db;
-use shared::testing::TestDb;
-use sqlx::{AssertSqlSafe, Row};
+use shared::testing::{Param, TestDb, plan};
 
 use super::Store;
 use super::filtered_sql::list_statement;
 use crate::domain::{SerialFilter, SerialStatus, Sku};
-
-/// A statement's parameter.
-#[derive(Clone, Copy)]
-enum Param<'a> {
-    Text(&'a str),
-    Int(i64),
-}
-
-impl Param<'_> {
-    fn postgres_type(self) -> &'static str {
-        match self {
-            Param::Text(_) => "text",
-            Param::Int(_) => "bigint",
-        }
-    }
-
-    fn literal(self) -> String {
-        match self {
-            Param::Text(text) => format!("'{}'", text.replace('\'', "''")),
-            Param::Int(int) => int.to_string(),
-        }
-    }
-}
-
-/// The plan of `sql` with `params`, as text. On PostgreSQL, the generic plan of the prepared
-/// statement: the one a connection settles on after a few executions.
-async fn plan(db: &Db, sql: &str, params: &[Param<'_>]) -> String {
-    let lines: Vec<String> = match db {
-        Db::Postgres(pool) => {
-            let mut conn = pool.acquire().await.expect("a connection");
-            let types: Vec<_> = params.iter().map(|p| p.postgres_type()).collect();
-            let values: Vec<_> = params.iter().map(|p| p.literal()).collect();
-            let script = [
-                "SET plan_cache_mode = force_generic_plan".to_owned(),
-                format!("PREPARE filtered ({}) AS {sql}", types.join(", ")),
-            ];
-            for statement in script {
-                sqlx::raw_sql(AssertSqlSafe(statement)).execute(&mut *conn).await.expect("prepare");
-            }
-            let explain = format!("EXPLAIN EXECUTE filtered ({})", values.join(", "));
-            let rows = sqlx::raw_sql(AssertSqlSafe(explain)).fetch_all(&mut *conn).await.expect("explain");
-            sqlx::raw_sql("DEALLOCATE filtered; RESET plan_cache_mode")
-                .execute(&mut *conn)
-                .await
-                .expect("reset");
-            rows.iter().map(|row| row.get(0)).collect()
-        }
-        Db::Sqlite(pools) => {
-            let mut query = sqlx::query(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
-            for param in params {
-                query = match *param {
-                    Param::Text(text) => query.bind(text),
-                    Param::Int(int) => query.bind(int),
-                };
-            }
-            let rows = query.fetch_all(&pools.reader).await.expect("explain");
-            rows.iter().map(|row| row.get("detail")).collect()
-        }
-    };
-    lines.join("\n")
-}
 
 /// 2,000 serials of one SKU and 5 of another in org `acme`, with the statistics analyzed.
 async fn seed(db: &Db) {

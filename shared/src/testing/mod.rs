@@ -6,8 +6,10 @@
 //! makes them fail instead.
 
 mod conformance;
+mod plans;
 mod proxy;
 
+pub use plans::{Param, plan};
 pub use proxy::{FaultProxy, ProxyMode};
 
 use std::io::Write as _;
