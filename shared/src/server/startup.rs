@@ -1,9 +1,9 @@
 //! The steps every service takes around its own wiring, in the same order: bind and say where,
 //! open the database and say which, serve at once while the migrations are applied (waiting for
 //! a database that cannot be reached yet), then report readiness, and on the way out drain,
-//! stop the readiness checks and close the pools. Each
-//! service's `app::serve` keeps only what is its own (the store, background tasks, the gRPC
-//! services), so the order of the common steps cannot drift between them.
+//! stop the readiness checks and close the pools. Each service's `app::serve` keeps only what
+//! is its own (the store, background tasks, the gRPC services), so the order of the common
+//! steps cannot drift between them.
 
 use std::future::Future;
 use std::net::SocketAddr;
