@@ -1,7 +1,8 @@
 //! registration-svc's own PostgreSQL database refusing connections between two saga steps: after
 //! serial-svc committed a claim, before registration-svc could record it. Once the database is
-//! back, recovery completes the attempt and the invariants hold. PostgreSQL only (the database
-//! is switched off with `ALTER DATABASE … ALLOW_CONNECTIONS`).
+//! back, recovery completes the attempt and the invariants hold. And registration-svc started
+//! while its database refuses connections: it answers, NOT_SERVING, and waits for it.
+//! PostgreSQL only (the database is switched off with `ALTER DATABASE … ALLOW_CONNECTIONS`).
 
 mod support;
 
@@ -12,6 +13,7 @@ use sqlx::{Connection, PgConnection};
 use support::ORG;
 use support::registration::*;
 use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
 
 async fn allow_connections(url: &str, allow: bool) {
     let name = url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
@@ -71,5 +73,32 @@ async fn a_database_outage_after_serial_svc_committed_a_claim_is_recovered() {
     for number in ["DB-1", "DB-2"] {
         assert_eq!(claim_of(&pair, ORG, number).await, (SerialStatus::Registered, created.id.clone()));
     }
+    pair.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn registration_svc_started_before_its_database_answers_not_serving_and_waits_for_it() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let mut pair = Pair::start(db).await;
+    seed_catalog(&pair, ORG).await;
+    add_serials(&pair, ORG, &["WAIT-1"]).await;
+    pair.stop_registration().await;
+    allow_connections(pair.registration_database_url(), false).await;
+
+    pair.launch_registration().await;
+    pair.wait_for_registration(ServingStatus::NotServing).await;
+    let mut c = pair.registrations(ORG);
+    let get = GetRegistrationRequest { id: uuid::Uuid::new_v4().to_string() };
+    let status = c.get_registration(get.clone()).await.expect_err("its database is not there");
+    let failure = support::grpc::failure(&status);
+    assert_eq!((failure.code, failure.reason.as_str()), (Code::Unavailable, "DATABASE_UNAVAILABLE"));
+    assert!(shared::status::retry_delay(&status).is_some(), "UNAVAILABLE carries RetryInfo: {status:?}");
+
+    allow_connections(pair.registration_database_url(), true).await;
+    pair.wait_for_registration(ServingStatus::Serving).await;
+    assert_eq!(c.get_registration(get).await.expect_err("no such registration").code(), Code::NotFound);
+    let request = create_request(registration("ada@example.com", &["WAIT-1"]), None);
+    let created = c.create_registration(request).await.expect("a registration").into_inner();
+    assert_eq!(created.status(), RegistrationStatus::Pending);
     pair.stop().await;
 }

@@ -67,6 +67,19 @@ impl RegistrationSvc {
         clock: SharedClock,
         extra: &[String],
     ) -> RegistrationSvc {
+        let svc = Self::launch(addr, database_url, serial_endpoint, clock, extra).await;
+        svc.wait_for(ServingStatus::Serving).await;
+        svc
+    }
+
+    /// Starts registration-svc as [`RegistrationSvc::start`] does, without waiting for it.
+    pub async fn launch(
+        addr: SocketAddr,
+        database_url: &str,
+        serial_endpoint: &str,
+        clock: SharedClock,
+        extra: &[String],
+    ) -> RegistrationSvc {
         shared::telemetry::init_for_tests();
         let mut args: Vec<String> = [
             "registration-svc",
@@ -96,9 +109,7 @@ impl RegistrationSvc {
         let task = runtime.spawn(registration_svc::app::serve(config, listener, clock, async move {
             let _ = rx.await;
         }));
-        let svc = RegistrationSvc { addr, runtime: Some(runtime), shutdown: Some(tx), task: Some(task) };
-        svc.wait_for(ServingStatus::Serving).await;
-        svc
+        RegistrationSvc { addr, runtime: Some(runtime), shutdown: Some(tx), task: Some(task) }
     }
 
     pub async fn health(&self) -> Option<ServingStatus> {
@@ -272,6 +283,26 @@ impl Pair {
         )
         .await;
         self.registration = Some(svc);
+    }
+
+    /// Starts registration-svc again on its database and port, without waiting for it to be
+    /// SERVING (see [`Pair::wait_for_registration`]).
+    pub async fn launch_registration(&mut self) {
+        assert!(self.registration.is_none(), "registration-svc is stopped");
+        let svc = RegistrationSvc::launch(
+            self.registration_addr,
+            &self.registration_db.url,
+            &self.proxy.endpoint(),
+            self.clock.clone(),
+            &self.flags,
+        )
+        .await;
+        self.registration = Some(svc);
+    }
+
+    /// Polls registration-svc's health until it reports `status`.
+    pub async fn wait_for_registration(&self, status: ServingStatus) {
+        self.registration.as_ref().expect("registration-svc is running").wait_for(status).await;
     }
 
     /// Another registration-svc on the same database and serial-svc endpoint (a replica), on a
