@@ -271,18 +271,10 @@ impl Pair {
         self.registration.take().expect("registration-svc is running").crash();
     }
 
-    /// Starts registration-svc again on its database and port.
+    /// Starts registration-svc again on its database and port, and waits until it is SERVING.
     pub async fn start_registration(&mut self) {
-        assert!(self.registration.is_none(), "registration-svc is stopped");
-        let svc = RegistrationSvc::start(
-            self.registration_addr,
-            &self.registration_db.url,
-            &self.proxy.endpoint(),
-            self.clock.clone(),
-            &self.flags,
-        )
-        .await;
-        self.registration = Some(svc);
+        self.launch_registration().await;
+        self.wait_for_registration(ServingStatus::Serving).await;
     }
 
     /// Starts registration-svc again on its database and port, without waiting for it to be
