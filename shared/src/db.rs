@@ -49,10 +49,10 @@ pub struct SqlitePools {
 }
 
 /// Opens the database at `url`: `postgres://…` (or `postgresql://…`) gives a pool of
-/// `max_connections`, connecting on first use; `sqlite://path` creates the file (and its directory) if missing and gives
-/// one writer connection plus `max_connections` read-only ones, in WAL mode with
-/// `synchronous=NORMAL`, a 30 s busy timeout and foreign keys on. In-memory SQLite is refused:
-/// the two pools could not share it. Errors never show the password.
+/// `max_connections`, connecting on first use; `sqlite://path` creates the file (and its
+/// directory) if missing and gives one writer connection plus `max_connections` read-only ones,
+/// in WAL mode with `synchronous=NORMAL`, a 30 s busy timeout and foreign keys on. In-memory
+/// SQLite is refused: the two pools could not share it. Errors never show the password.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
     let shown = redact_url(url);
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -62,8 +62,8 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         // thread hand-off (SQLite) per statement, as costly as a point read itself. A connection
         // that broke while idle fails its next statement instead and sqlx drops it; the caller
         // gets UNAVAILABLE and retries, and readiness pings turn health NOT_SERVING meanwhile.
-        // Nor a connection made here: the first statement connects, so that a service started
-        // before its database waits for it (`server::Startup`) instead of failing.
+        // No connection is made here either: the first statement connects, so that a service
+        // started before its database waits for it (`server::Startup`) instead of failing.
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)

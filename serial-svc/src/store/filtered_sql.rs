@@ -10,11 +10,11 @@ use std::fmt::Write as _;
 use super::rows::serial_columns;
 use crate::domain::{SerialFilter, SerialStatus};
 
-/// A list statement and which parameters it takes after `$1` (org) and `$2` (cursor), in this
-/// order: the SKU if filtered by one, the time if the status filter needs it; the limit last.
+/// A list statement, taking after `$1` (org) and `$2` (cursor), in this order: the SKU if the
+/// filter names one, the time if [`ListStatement::now`]; the limit last.
 pub(super) struct ListStatement {
     pub(super) sql: String,
-    pub(super) sku: bool,
+    /// Whether the status filter compares with the time (EXPIRED and ACTIVE).
     pub(super) now: bool,
 }
 
@@ -23,35 +23,34 @@ pub(super) fn list_statement(filter: &SerialFilter) -> ListStatement {
     let mut sql =
         concat!("SELECT ", serial_columns!(), " FROM serials WHERE org_id = $1 AND id > $2").to_owned();
     let mut n = 2;
-    let sku = filter.product_sku.is_some();
-    if sku {
+    if filter.product_sku.is_some() {
         n += 1;
         let _ = write!(sql, " AND product_sku = ${n}");
     }
-    let now = matches!(filter.status, Some(SerialStatus::Expired | SerialStatus::Active));
-    if now {
-        n += 1;
-    }
-    sql.push_str(match filter.status {
-        None => "",
-        Some(SerialStatus::Revoked) => " AND revoke_time IS NOT NULL",
-        Some(SerialStatus::Registered) => " AND revoke_time IS NULL AND claimant IS NOT NULL",
-        Some(SerialStatus::Expired) => " AND revoke_time IS NULL AND claimant IS NULL AND valid_until <= ",
-        Some(SerialStatus::Active) => {
-            " AND revoke_time IS NULL AND claimant IS NULL AND (valid_until IS NULL OR valid_until > "
+    let unclaimed = " AND revoke_time IS NULL AND claimant IS NULL";
+    let now = match filter.status {
+        None => false,
+        Some(SerialStatus::Revoked) => {
+            sql.push_str(" AND revoke_time IS NOT NULL");
+            false
         }
-    });
-    match filter.status {
+        Some(SerialStatus::Registered) => {
+            sql.push_str(" AND revoke_time IS NULL AND claimant IS NOT NULL");
+            false
+        }
         Some(SerialStatus::Expired) => {
-            let _ = write!(sql, "${n}");
+            n += 1;
+            let _ = write!(sql, "{unclaimed} AND valid_until <= ${n}");
+            true
         }
         Some(SerialStatus::Active) => {
-            let _ = write!(sql, "${n})");
+            n += 1;
+            let _ = write!(sql, "{unclaimed} AND (valid_until IS NULL OR valid_until > ${n})");
+            true
         }
-        _ => {}
-    }
+    };
     let _ = write!(sql, " ORDER BY id LIMIT ${}", n + 1);
-    ListStatement { sql, sku, now }
+    ListStatement { sql, now }
 }
 
 /// Hands out the oldest serial of org `$1` never allocated, claimed or revoked that can be
@@ -140,7 +139,7 @@ mod tests {
         for (filter, want) in cases {
             let statement = list_statement(&filter);
             assert_eq!(conditions(&statement), want, "{filter:?}");
-            assert_eq!(statement.sku, filter.product_sku.is_some());
+            assert_eq!(statement.sql.contains("product_sku = $3"), filter.product_sku.is_some());
         }
         assert!(list_statement(&filter(None, Some(SerialStatus::Active))).now);
         assert!(!list_statement(&filter(None, Some(SerialStatus::Registered))).now);

@@ -66,7 +66,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<(i64, Serial)>, StoreError> {
         let statement = list_statement(filter);
-        let sku = filter.product_sku.as_ref().map(Sku::as_str).filter(|_| statement.sku);
+        let sku = filter.product_sku.as_ref().map(Sku::as_str);
         let now = Some(micros(now)).filter(|_| statement.now);
         let rows: Vec<SerialRow> = on_reader!(&self.db, c => {
             let mut query = sqlx::query_as(AssertSqlSafe(statement.sql)).bind(org).bind(after_id.unwrap_or(0));

@@ -5,6 +5,7 @@
 //! the database cannot serve them.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use futures::TryFutureExt;
 use futures::future::{Either, MapOk, Ready, ready};
+use tokio_util::sync::CancellationToken;
 use tonic::server::NamedService;
 use tower::Service;
 
@@ -21,14 +23,17 @@ pub const STARTING_RETRY_DELAY: Duration = Duration::from_secs(1);
 /// Closed until the service's database is ready; then open for good. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Gate {
+    /// Read by every call: an atomic, where the token below takes a lock.
     open: Arc<AtomicBool>,
+    /// Cancelled when the gate opens, for [`Gate::until_open`].
+    opened: CancellationToken,
     domain: &'static str,
 }
 
 impl Gate {
     /// A closed gate whose refusals carry ErrorInfo `domain`.
     pub fn closed(domain: &'static str) -> Self {
-        Self { open: Arc::new(AtomicBool::new(false)), domain }
+        Self { open: Arc::new(AtomicBool::new(false)), opened: CancellationToken::new(), domain }
     }
 
     /// A gate that lets every call through (tests, and servers without a database).
@@ -41,6 +46,13 @@ impl Gate {
     /// Lets every call through from now on.
     pub fn open(&self) {
         self.open.store(true, Ordering::Release);
+        self.opened.cancel();
+    }
+
+    /// Resolves once the gate is open (never, if it never opens): the moment to start a
+    /// service's background work (workers, purges).
+    pub fn until_open(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.opened.clone().cancelled_owned()
     }
 
     pub fn is_open(&self) -> bool {

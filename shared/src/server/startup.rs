@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{Gate, Health, Listener, ServerBuilder, ServiceArgs, spawn_readiness};
@@ -55,14 +56,13 @@ pub struct Startup {
     health: Health,
     gate: Gate,
     db: Db,
-    ready: CancellationToken,
 }
 
 impl Startup {
     /// Health for `services`, NOT_SERVING, and a closed gate answering for `domain`.
     pub fn new(services: &[&'static str], domain: &'static str, db: &Db) -> Self {
         let (health, _) = Health::new(services);
-        Self { health, gate: Gate::closed(domain), db: db.clone(), ready: CancellationToken::new() }
+        Self { health, gate: Gate::closed(domain), db: db.clone() }
     }
 
     /// The health the server answers with.
@@ -78,7 +78,7 @@ impl Startup {
     /// Resolves once the migrations have run (and never if they fail): start the service's
     /// background work (workers, purges) after it.
     pub fn ready(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.ready.clone().cancelled_owned()
+        self.gate.until_open()
     }
 
     /// Serves `server` on `listener` until `shutdown` resolves, applying the migrations with
@@ -98,31 +98,20 @@ impl Startup {
         F: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
         let draining = self.health.draining();
-        let prepare = tokio::spawn(prepare(
-            migrate,
-            args.skip_migrations,
-            draining.clone(),
-            self.gate.clone(),
-            self.ready.clone(),
-        ));
         let failed = CancellationToken::new();
-        let checks = {
-            let (health, db, failed) = (self.health.clone(), self.db.clone(), failed.clone());
-            let interval = args.health_check_interval();
+        let checks: JoinHandle<anyhow::Result<()>> = {
+            let (health, db, gate) = (self.health.clone(), self.db.clone(), self.gate.clone());
+            let (skip, interval, on_failure) =
+                (args.skip_migrations, args.health_check_interval(), failed.clone());
             tokio::spawn(async move {
-                let prepared = prepare.await.unwrap_or_else(|panicked| Err(panicked.into()));
-                match prepared {
-                    Ok(()) => {
-                        if let Err(err) = spawn_readiness(health, db, interval, draining).await {
-                            tracing::warn!(error = %err, "readiness task ended abnormally");
-                        }
-                        Ok(())
-                    }
-                    Err(err) => {
-                        failed.cancel();
-                        Err(err)
-                    }
+                // A failed preparation (an error, or a panic unwinding) stops the server.
+                let on_failure = on_failure.drop_guard();
+                prepare(migrate, skip, draining.clone(), gate).await?;
+                on_failure.disarm();
+                if let Err(err) = spawn_readiness(health, db, interval, draining).await {
+                    tracing::warn!(error = %err, "readiness task ended abnormally");
                 }
+                Ok(())
             })
         };
         let stop = async move {
@@ -145,13 +134,12 @@ impl Startup {
 
 /// Applies the migrations with `migrate`, unless `skip`, retrying (with a growing pause, logged)
 /// while the database cannot be reached, until it is done or `draining` is cancelled; then
-/// opens `gate` and cancels `ready`.
+/// opens `gate`.
 async fn prepare<F, M>(
     mut migrate: M,
     skip: bool,
     draining: CancellationToken,
     gate: Gate,
-    ready: CancellationToken,
 ) -> anyhow::Result<()>
 where
     M: FnMut() -> F,
@@ -181,7 +169,6 @@ where
         tracing::info!("migrations applied");
     }
     gate.open();
-    ready.cancel();
     Ok(())
 }
 
@@ -194,6 +181,8 @@ fn unreachable(err: &anyhow::Error) -> bool {
 mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use futures::FutureExt;
 
     use super::*;
 
@@ -217,43 +206,41 @@ mod tests {
 
     #[tokio::test]
     async fn an_unreachable_database_is_waited_for_then_the_gate_opens() {
-        let (gate, ready) = (Gate::closed("test"), CancellationToken::new());
+        let gate = Gate::closed("test");
         let (tries, migrate) = migration(2, || Ok(()));
-        prepare(migrate, false, CancellationToken::new(), gate.clone(), ready.clone()).await.unwrap();
+        prepare(migrate, false, CancellationToken::new(), gate.clone()).await.unwrap();
         assert_eq!(tries.load(Ordering::SeqCst), 3);
-        assert!(gate.is_open() && ready.is_cancelled());
+        assert!(gate.is_open() && gate.until_open().now_or_never().is_some());
     }
 
     #[tokio::test]
     async fn a_refused_migration_fails_at_once_and_the_gate_stays_closed() {
-        let (gate, ready) = (Gate::closed("test"), CancellationToken::new());
+        let gate = Gate::closed("test");
         let (tries, migrate) = migration(1, || Err(anyhow::anyhow!("relation \"serials\" already exists")));
-        let err =
-            prepare(migrate, false, CancellationToken::new(), gate.clone(), ready.clone()).await.unwrap_err();
+        let err = prepare(migrate, false, CancellationToken::new(), gate.clone()).await.unwrap_err();
         assert!(err.to_string().contains("already exists"), "{err:#}");
         assert_eq!(tries.load(Ordering::SeqCst), 2);
-        assert!(!gate.is_open() && !ready.is_cancelled());
+        assert!(!gate.is_open() && gate.until_open().now_or_never().is_none());
     }
 
     #[tokio::test]
     async fn draining_ends_the_wait_without_opening_the_gate() {
-        let (gate, ready, draining) =
-            (Gate::closed("test"), CancellationToken::new(), CancellationToken::new());
+        let (gate, draining) = (Gate::closed("test"), CancellationToken::new());
         let (_, migrate) = migration(usize::MAX, || Ok(()));
-        let waiting = tokio::spawn(prepare(migrate, false, draining.clone(), gate.clone(), ready.clone()));
+        let waiting = tokio::spawn(prepare(migrate, false, draining.clone(), gate.clone()));
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(!waiting.is_finished());
         draining.cancel();
         waiting.await.unwrap().unwrap();
-        assert!(!gate.is_open() && !ready.is_cancelled());
+        assert!(!gate.is_open() && gate.until_open().now_or_never().is_none());
     }
 
     #[tokio::test]
     async fn skipped_migrations_open_the_gate_at_once() {
-        let (gate, ready) = (Gate::closed("test"), CancellationToken::new());
+        let gate = Gate::closed("test");
         let (tries, migrate) = migration(0, || Ok(()));
-        prepare(migrate, true, CancellationToken::new(), gate.clone(), ready.clone()).await.unwrap();
+        prepare(migrate, true, CancellationToken::new(), gate.clone()).await.unwrap();
         assert_eq!(tries.load(Ordering::SeqCst), 0);
-        assert!(gate.is_open() && ready.is_cancelled());
+        assert!(gate.is_open() && gate.until_open().now_or_never().is_some());
     }
 }
