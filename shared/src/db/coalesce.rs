@@ -120,25 +120,32 @@ impl<J: Send + 'static, A: Send + 'static> Batcher<J, A> {
     }
 
     /// Runs batches, of `org` first (counted in flight by the caller), then of the oldest
-    /// waiting call that may start one, until there is none. Each next batch is taken under the
-    /// lock that ends the one before.
+    /// waiting call that may start one, until there is none. The next org is chosen under the
+    /// lock that ends the batch before, and its batch taken once this task's turn comes again.
     async fn drain(self, org: String) {
         let mut running = Running { batcher: &self, org };
-        let mut batch = take_batch(&mut self.queue().waiting, &running.org);
         loop {
+            // Calls already made whose tasks have not run yet (a connection's next requests,
+            // say) join this batch rather than the next: under load, one statement per call
+            // taken as it came cost GetSerial a sixth of its throughput on SQLite (a statement
+            // is two thread hand-offs there; a round trip on PostgreSQL).
+            tokio::task::yield_now().await;
+            let batch = take_batch(&mut self.queue().waiting, &running.org);
             if !batch.is_empty() {
                 self.answer(&running.org, batch).await;
             }
-            let mut queue = self.queue();
-            queue.in_flight.remove(&running.org);
-            let Some(next) = queue.start_next() else {
-                // Under the lock that found nothing to start: a call queued after this sees
-                // the free slot and starts a task of its own.
-                queue.running -= 1;
-                std::mem::forget(running);
-                return;
+            let next = {
+                let mut queue = self.queue();
+                queue.in_flight.remove(&running.org);
+                let Some(next) = queue.start_next() else {
+                    // Under the lock that found nothing to start: a call queued after this sees
+                    // the free slot and starts a task of its own.
+                    queue.running -= 1;
+                    std::mem::forget(running);
+                    return;
+                };
+                next
             };
-            batch = take_batch(&mut queue.waiting, &next);
             running.org = next;
         }
     }
@@ -347,6 +354,24 @@ mod tests {
         while batches.lock().unwrap().len() < count {
             tokio::task::yield_now().await;
         }
+    }
+
+    #[tokio::test]
+    async fn calls_made_before_the_batch_is_taken_join_it() {
+        let (batcher, batches, _release, _dir) = recording().await;
+        // Call 1 starts a drain task; calls 2 to 5 are spawned after it, before it runs.
+        let mut later = Vec::new();
+        let (first, ()) = tokio::join!(batcher.call("c", 1), async {
+            for job in 2..=5 {
+                let batcher = batcher.clone();
+                later.push(tokio::spawn(async move { batcher.call("c", job).await }));
+            }
+        });
+        assert_eq!(first.unwrap(), 10);
+        for (job, call) in (2..=5).zip(later) {
+            assert_eq!(call.await.unwrap().unwrap(), job * 10);
+        }
+        assert_eq!(batches.lock().unwrap().clone(), [("c".into(), vec![1, 2, 3, 4, 5])]);
     }
 
     #[tokio::test]
