@@ -140,17 +140,14 @@ pub async fn serve(
     let db = shared::server::connect_database(&config.database_url, args).await?;
     let lease = chrono::Duration::milliseconds(i64::try_from(config.recovery_lease_ms).unwrap_or(i64::MAX));
     let store = Store::new(db.clone()).with_lease(lease);
-    let startup = Startup::new(HEALTH_SERVICES, DOMAIN, &db);
+    let mut startup = Startup::new(HEALTH_SERVICES, DOMAIN, &db);
     let serials = SerialClient::connect_lazy(&config.serial_endpoint, config.call_policy())
         .with_context(|| format!("invalid --serial-endpoint {}", config.serial_endpoint))?;
     let saga = Saga::new(store.clone(), serials);
 
-    let ready = startup.ready();
     let worker = RecoveryWorker::new(saga.clone(), config.signer()?, clock.clone(), config.worker_config());
-    let worker = tokio::spawn(async move {
-        ready.await;
-        worker.run().await;
-    });
+    // Stopping the worker mid-pass is safe: what it leased is due again when the lease ends.
+    startup.spawn_when_ready(worker.run());
     let api = Api::new(saga, clock, tokens);
     let server = ServerBuilder::new(startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
         .behind(startup.gate())
@@ -159,8 +156,5 @@ pub async fn serve(
         let store = store.clone();
         async move { store.migrate().await }
     };
-    let served = startup.serve("registration-svc", server, listener, shutdown, args, migrate).await;
-    // Stopping the worker mid-pass is safe: what it leased is due again when the lease ends.
-    worker.abort();
-    served
+    startup.serve("registration-svc", server, listener, shutdown, args, migrate).await
 }

@@ -50,16 +50,8 @@ pub async fn serve(
     let tokens = PageTokens::new(&args.page_token_key()?);
     let db = shared::server::connect_database(&config.database_url, args).await?;
     let store = Store::new(db.clone());
-    let startup = Startup::new(HEALTH_SERVICES, DOMAIN, &db);
-
-    let ready = startup.ready();
-    let purge = tokio::spawn({
-        let (store, clock) = (store.clone(), clock.clone());
-        async move {
-            ready.await;
-            purge_request_keys(store, clock).await;
-        }
-    });
+    let mut startup = Startup::new(HEALTH_SERVICES, DOMAIN, &db);
+    startup.spawn_when_ready(purge_request_keys(store.clone(), clock.clone()));
     let api = Api::new(store.clone(), clock, tokens);
     let server = ServerBuilder::new(startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
         .behind(startup.gate())
@@ -69,9 +61,7 @@ pub async fn serve(
         let store = store.clone();
         async move { store.migrate().await }
     };
-    let served = startup.serve("serial-svc", server, listener, shutdown, args, migrate).await;
-    purge.abort();
-    served
+    startup.serve("serial-svc", server, listener, shutdown, args, migrate).await
 }
 
 /// Every hour, forgets request keys older than [`RETENTION`].

@@ -5,8 +5,7 @@
 //! statement reworded, a filter added without its index, or a worker's condition no longer
 //! implying its index's predicate (which a partial index needs to be usable at all).
 
-use shared::db::Db;
-use shared::testing::{Param, TestDb, plan};
+use shared::testing::{Param, TestDb, assert_reads_index};
 
 use super::{Store, intents, reads::list_statement, review};
 use crate::domain::{FilterDraft, RegistrationFilter, RegistrationStatus};
@@ -29,12 +28,6 @@ fn filters() -> Vec<(RegistrationFilter, &'static str)> {
     ]
 }
 
-/// Asserts that `sql` reads `index`.
-async fn assert_reads(db: &Db, sql: &str, params: &[Param<'_>], index: &str) {
-    let plan = plan(db, sql, params).await;
-    assert!(plan.contains(index) && !plan.contains("Seq Scan"), "{sql}\nmust read {index}:\n{plan}");
-}
-
 async fn each_statement_reads_its_index(db: &TestDb) {
     let store = Store::new(shared::db::connect(&db.url, 2).await.expect("connect"));
     store.migrate().await.expect("migrations apply");
@@ -45,7 +38,7 @@ async fn each_statement_reads_its_index(db: &TestDb) {
             let mut params = vec![Param::Text("acme")];
             params.extend(values.into_iter().map(Param::Text));
             params.extend([Param::Int(0), Param::Text(""), Param::Int(51)]);
-            assert_reads(db, &sql, &params, index).await;
+            assert_reads_index(db, &sql, &params, index).await;
         }
     }
     let round = [Param::Int(0), Param::Int(0), Param::Int(100)];
@@ -56,7 +49,7 @@ async fn each_statement_reads_its_index(db: &TestDb) {
     ];
     for (sql, index) in workers {
         let params = if sql.contains("$3") { &round[..] } else { &round[1..] };
-        assert_reads(db, sql, params, index).await;
+        assert_reads_index(db, sql, params, index).await;
     }
 }
 

@@ -56,13 +56,15 @@ pub struct Startup {
     health: Health,
     gate: Gate,
     db: Db,
+    /// The service's background work, started once the gate opens, stopped after the drain.
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Startup {
     /// Health for `services`, NOT_SERVING, and a closed gate answering for `domain`.
     pub fn new(services: &[&'static str], domain: &'static str, db: &Db) -> Self {
         let (health, _) = Health::new(services);
-        Self { health, gate: Gate::closed(domain), db: db.clone() }
+        Self { health, gate: Gate::closed(domain), db: db.clone(), background: Vec::new() }
     }
 
     /// The health the server answers with.
@@ -75,15 +77,19 @@ impl Startup {
         &self.gate
     }
 
-    /// Resolves once the migrations have run (and never if they fail): start the service's
-    /// background work (workers, purges) after it.
-    pub fn ready(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.gate.until_open()
+    /// Runs `work` (a worker, a purge) once the migrations have run (never, if they fail),
+    /// until the server has drained. Stopping it then must be safe at any await point.
+    pub fn spawn_when_ready(&mut self, work: impl Future<Output = ()> + Send + 'static) {
+        let ready = self.gate.until_open();
+        self.background.push(tokio::spawn(async move {
+            ready.await;
+            work.await;
+        }));
     }
 
     /// Serves `server` on `listener` until `shutdown` resolves, applying the migrations with
     /// `migrate` (unless `--skip-migrations`) meanwhile; then drains, stops the readiness
-    /// checks and closes the pools.
+    /// checks and the background work, and closes the pools.
     pub async fn serve<F, M>(
         self,
         service: &str,
@@ -125,6 +131,9 @@ impl Startup {
         // and readiness tasks end.
         self.health.start_draining();
         let prepared = checks.await.unwrap_or_else(|panicked| Err(panicked.into()));
+        for work in &self.background {
+            work.abort();
+        }
         self.db.close().await;
         prepared.context("cannot apply database migrations")?;
         tracing::info!("{service} stopped");

@@ -63,3 +63,10 @@ pub async fn plan(db: &Db, sql: &str, params: &[Param<'_>]) -> String {
     };
     lines.join("\n")
 }
+
+/// Asserts that the plan of `sql` with `params` (see [`plan`]) reads `index` and scans no table
+/// whole.
+pub async fn assert_reads_index(db: &Db, sql: &str, params: &[Param<'_>], index: &str) {
+    let plan = plan(db, sql, params).await;
+    assert!(plan.contains(index) && !plan.contains("Seq Scan"), "{sql}\nmust read {index}:\n{plan}");
+}
