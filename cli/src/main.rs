@@ -31,6 +31,7 @@ static ALLOCATOR: shared::Allocator = shared::Allocator;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    shared::allocator::configure();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => up::run(args).await,

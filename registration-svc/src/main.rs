@@ -14,6 +14,7 @@ static ALLOCATOR: shared::Allocator = shared::Allocator;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    shared::allocator::configure();
     let config = Config::parse();
     let _telemetry = shared::telemetry::init(NAME, config.service.log_format);
     shared::server::exit_code(NAME, run(config).await)

@@ -18,6 +18,7 @@
 //! - [`Allocator`]: the global allocator of every regserial binary.
 //! - `testing` (feature `testing`): a fresh SQLite or PostgreSQL database per test.
 
+pub mod allocator;
 pub mod auth;
 pub mod clock;
 pub mod convert;
@@ -31,11 +32,4 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-/// The global allocator of every regserial binary, each `main.rs` declaring
-/// `#[global_allocator] static ALLOCATOR: shared::Allocator = shared::Allocator;`.
-///
-/// A point read allocates a few dozen small blocks (h2 frames, headers, the row, the message)
-/// on one worker thread and frees many of them on another; glibc's malloc and free were 10-12%
-/// of serial-svc's CPU under read load, and mimalloc's per-thread free lists raised GetSerial
-/// throughput by 15-35% in the same runs (README, Benchmarks).
-pub use mimalloc::MiMalloc as Allocator;
+pub use allocator::Allocator;
