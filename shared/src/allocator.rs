@@ -5,7 +5,7 @@
 
 use std::ffi::c_long;
 
-use libmimalloc_sys::{mi_option_get, mi_option_set, mi_option_t};
+use libmimalloc_sys::{mi_option_set, mi_option_t};
 
 /// The global allocator of every regserial binary, each `main.rs` declaring
 /// `#[global_allocator] static ALLOCATOR: shared::Allocator = shared::Allocator;` and calling
@@ -41,15 +41,15 @@ pub fn configure() {
     }
 }
 
-/// The purge delay in effect, in milliseconds.
-pub fn purge_delay_ms() -> c_long {
-    // SAFETY: a plain getter of a process-wide integer option.
-    unsafe { mi_option_get(PURGE_DELAY) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The purge delay in effect, in milliseconds.
+    fn purge_delay_ms() -> c_long {
+        // SAFETY: a plain getter of a process-wide integer option.
+        unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) }
+    }
 
     /// One test, so that nothing else in this binary sets the option between its two steps.
     #[test]
