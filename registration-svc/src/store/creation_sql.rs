@@ -151,14 +151,17 @@ pub(super) const BEGIN_SQLITE: &str = shared::sqlite_savepoint!(
 /// the org's next numbers in the array's order (`$3` is the org's prefix), and PENDING with the
 /// first item's warranty, created and updated at the completion's `now`. Returns `(id, number)`
 /// of each attempt it completed. One statement for many: the org's counter row is locked until
-/// the commit, so completions one at a time would queue behind each other's commits.
+/// the commit, so completions one at a time would queue behind each other's commits. The
+/// attempts are locked by primary key and their status checked after (`locked` is materialized
+/// so that the check stays there): a status in the lookup would let the plan read them through
+/// `registrations_claiming`, every CLAIMING row of it (see `plans.rs`).
 pub(super) const COMPLETE_POSTGRES: &str = "WITH jobs AS (SELECT n, job ->> 'id' AS id, \
      (job ->> 'now')::bigint AS now, job -> 'holds' -> 0 ->> 'warranty' AS warranty, job -> 'holds' AS holds \
      FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS j(job, n)), \
-     claiming AS (SELECT id FROM registrations WHERE org_id = $1 AND id IN (SELECT id FROM jobs) \
-     AND status = 'claiming' ORDER BY id FOR UPDATE), \
+     locked AS MATERIALIZED (SELECT id, status FROM registrations WHERE org_id = $1 \
+     AND id IN (SELECT id FROM jobs) ORDER BY id FOR UPDATE), \
      numbered AS (SELECT jobs.*, row_number() OVER (ORDER BY jobs.n) AS k, count(*) OVER () AS total \
-     FROM jobs JOIN claiming USING (id)), \
+     FROM jobs JOIN locked USING (id) WHERE locked.status = 'claiming'), \
      items AS (SELECT numbered.id, numbered.now, x.* FROM numbered, jsonb_to_recordset(numbered.holds) \
      AS x(position int, serial_number text, serial_key text, warranty text)), \
      held AS (INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \

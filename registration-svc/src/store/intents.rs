@@ -15,7 +15,9 @@ use super::{
     load, on_tx,
     rows::{IntentRow, all, intent_columns, micros, registration_id},
 };
-use crate::domain::{Attempt, Ctx, Intent, IntentError, IntentKind, StoreError, retry_delay};
+use crate::domain::{
+    Attempt, Ctx, Intent, IntentError, IntentKind, RegistrationStatus, StoreError, retry_delay,
+};
 
 /// Longest `last_error` kept, in characters.
 const MAX_ERROR_LEN: usize = 1000;
@@ -31,8 +33,10 @@ const FAILED_TRY: &str = concat!(
     intent_columns!()
 );
 const RETRY_AT: &str = "UPDATE intents SET next_attempt_time = $2 WHERE id = $1";
-const ATTEMPT_RETRY_AT: &str =
-    "UPDATE registrations SET lease_until = $3 WHERE org_id = $1 AND id = $2 AND status = 'claiming'";
+/// `$4` is CLAIMING, bound rather than written: a literal would let the plan read the attempt
+/// through `registrations_claiming`, every CLAIMING row of it (see `plans.rs`).
+pub(super) const ATTEMPT_RETRY_AT: &str =
+    "UPDATE registrations SET lease_until = $3 WHERE org_id = $1 AND id = $2 AND status = $4";
 
 /// Picks due intents that are not an attempt's claims (those are re-driven with their attempt).
 macro_rules! lease_intents_sql {
@@ -108,7 +112,8 @@ impl Store {
         on_tx!(&mut tx, c => sqlx::query(RETRY_AT).bind(id).bind(retry_at).execute(c).map_ok(drop))?;
         if intent.kind == IntentKind::Claim && intent.replaces.is_none() {
             let registration = intent.registration_id.as_str();
-            on_tx!(&mut tx, c => sqlx::query(ATTEMPT_RETRY_AT).bind(ctx.org).bind(registration).bind(retry_at).execute(c).map_ok(drop))?;
+            let claiming = RegistrationStatus::Claiming.as_str();
+            on_tx!(&mut tx, c => sqlx::query(ATTEMPT_RETRY_AT).bind(ctx.org).bind(registration).bind(retry_at).bind(claiming).execute(c).map_ok(drop))?;
         }
         tx.commit().await?;
         Ok(intent)
