@@ -55,6 +55,49 @@ async fn health_and_calls_follow_the_database_down_and_back() {
     svc.stop().await;
 }
 
+/// A database restart, as a pool sees it: every connection it holds is to a backend that is
+/// gone, and each would fail the next statement given to it. Readiness's first failed check
+/// drops all of those idle in the pool, so that the calls after it get fresh ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_check_drops_the_idle_connections_of_a_restarted_database() {
+    use std::time::Duration;
+
+    let Some(test_db) = TestDb::postgres().await else { return };
+    const POOL: u32 = 4;
+    let db = shared::db::connect(&test_db.url, POOL).await.expect("connect");
+    let shared::db::Db::Postgres(pool) = &db else { unreachable!("a PostgreSQL test database") };
+    let held = futures::future::join_all((0..POOL).map(|_| pool.acquire())).await;
+    assert!(held.iter().all(Result::is_ok), "the pool fills: {held:?}");
+    drop(held);
+    // Connections go back to the pool from a task of their own.
+    wait_until("the connections are back in the pool", || pool.num_idle() == POOL as usize).await;
+    allow_connections(&name(&test_db), false).await;
+    allow_connections(&name(&test_db), true).await;
+
+    let (health, _server) = shared::server::Health::new(&["test.v1.Svc"]);
+    // One check only, the next an hour away: it meets a stale connection and fails.
+    let task = shared::server::spawn_readiness(
+        health.clone(),
+        db.clone(),
+        Duration::from_secs(3600),
+        health.draining(),
+    );
+    wait_until("no stale connection is left in the pool", || pool.size() == 0).await;
+    let calls = futures::future::join_all((0..POOL).map(|_| sqlx::query("SELECT 1").execute(pool))).await;
+    assert!(calls.iter().all(Result::is_ok), "every call gets a fresh connection: {calls:?}");
+    health.start_draining();
+    tokio::time::timeout(Duration::from_secs(5), task).await.expect("readiness stops").unwrap();
+}
+
+/// Polls `done` until it holds, failing the test with `what` after 10 s.
+async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 /// The name of `db`'s database.
 fn name(db: &TestDb) -> String {
     db.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned()

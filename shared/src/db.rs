@@ -125,6 +125,25 @@ impl Db {
         }
     }
 
+    /// Drops the connections idle in the pool, returning how many: once a check of the database
+    /// has failed, they are likely connected to a server that is gone (a restart, a failover),
+    /// and each would fail the next statement given to it, one caller's call each. Connections
+    /// in use are left to their callers; new ones are made as they are needed. SQLite's are
+    /// files, which do not go stale: none is dropped.
+    pub fn drop_idle(&self) -> usize {
+        let Db::Postgres(pool) = self else { return 0 };
+        let mut dropped = 0;
+        // At most those idle now: connections returned meanwhile are left alone.
+        for _ in 0..pool.num_idle() {
+            let Some(connection) = pool.try_acquire() else { break };
+            // Out of the pool's count at once and closed without a word to the server (which
+            // is likely gone): `close` would write to it first.
+            drop(connection.detach());
+            dropped += 1;
+        }
+        dropped
+    }
+
     /// `postgres` or `sqlite`, for logs.
     pub fn backend_name(&self) -> &'static str {
         match self {

@@ -12,8 +12,10 @@ use crate::db::Db;
 pub const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Checks the database every `interval` and reports SERVING while it answers, NOT_SERVING while
-/// it does not, logging each transition once. Stops, leaving NOT_SERVING, when `draining` is
-/// cancelled (pass [`Health::draining`], which [`super::serve`] cancels on shutdown).
+/// it does not, logging each transition once. A failed check drops the pool's idle connections
+/// ([`Db::drop_idle`]), so that calls after a database restart do not meet them one by one.
+/// Stops, leaving NOT_SERVING, when `draining` is cancelled (pass [`Health::draining`], which
+/// [`super::serve`] cancels on shutdown).
 ///
 /// Spawn it only once migrations have run: its first successful check makes the service ready.
 pub fn spawn_readiness(
@@ -49,6 +51,10 @@ pub fn spawn_readiness(
                     false
                 }
             };
+            if !now_up {
+                let dropped = db.drop_idle();
+                tracing::debug!(dropped, "idle database connections dropped after a failed check");
+            }
             if now_up && up != Some(true) {
                 tracing::info!(backend = db.backend_name(), "database reachable, serving");
             }
