@@ -53,7 +53,9 @@ pub fn spawn_readiness(
             };
             if !now_up {
                 let dropped = db.drop_idle();
-                tracing::debug!(dropped, "idle database connections dropped after a failed check");
+                if dropped > 0 {
+                    tracing::info!(dropped, "idle database connections dropped after a failed check");
+                }
             }
             if now_up && up != Some(true) {
                 tracing::info!(backend = db.backend_name(), "database reachable, serving");
