@@ -8,6 +8,7 @@ mod support;
 use regserial::serial::v1::GetSerialRequest;
 use shared::testing::TestDb;
 use sqlx::{Connection, PgConnection};
+use support::invariants::eventually;
 use support::{ORG, SerialSvc};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -70,7 +71,10 @@ async fn a_failed_check_drops_the_idle_connections_of_a_restarted_database() {
     assert!(held.iter().all(Result::is_ok), "the pool fills: {held:?}");
     drop(held);
     // Connections go back to the pool from a task of their own.
-    wait_until("the connections are back in the pool", || pool.num_idle() == POOL as usize).await;
+    eventually("the connections back in the pool", || async {
+        (pool.num_idle() == POOL as usize).then_some(())
+    })
+    .await;
     allow_connections(&name(&test_db), false).await;
     allow_connections(&name(&test_db), true).await;
 
@@ -82,20 +86,11 @@ async fn a_failed_check_drops_the_idle_connections_of_a_restarted_database() {
         Duration::from_secs(3600),
         health.draining(),
     );
-    wait_until("no stale connection is left in the pool", || pool.size() == 0).await;
+    eventually("no stale connection left in the pool", || async { (pool.size() == 0).then_some(()) }).await;
     let calls = futures::future::join_all((0..POOL).map(|_| sqlx::query("SELECT 1").execute(pool))).await;
     assert!(calls.iter().all(Result::is_ok), "every call gets a fresh connection: {calls:?}");
     health.start_draining();
     tokio::time::timeout(Duration::from_secs(5), task).await.expect("readiness stops").unwrap();
-}
-
-/// Polls `done` until it holds, failing the test with `what` after 10 s.
-async fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !done() {
-        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
 }
 
 /// The name of `db`'s database.

@@ -9,7 +9,7 @@ mod conformance;
 mod plans;
 mod proxy;
 
-pub use plans::{Param, assert_reads_index, plan};
+pub use plans::{Param, assert_reads_index, assert_reads_none_of, plan};
 pub use proxy::{FaultProxy, ProxyMode};
 
 use std::io::Write as _;

@@ -70,3 +70,10 @@ pub async fn assert_reads_index(db: &Db, sql: &str, params: &[Param<'_>], index:
     let plan = plan(db, sql, params).await;
     assert!(plan.contains(index) && !plan.contains("Seq Scan"), "{sql}\nmust read {index}:\n{plan}");
 }
+
+/// Asserts that the plan of `sql` with `params` (see [`plan`]) reads none of `indexes`.
+pub async fn assert_reads_none_of(db: &Db, sql: &str, params: &[Param<'_>], indexes: &[&str]) {
+    let plan = plan(db, sql, params).await;
+    let read: Vec<_> = indexes.iter().filter(|index| plan.contains(*index)).collect();
+    assert!(read.is_empty(), "{sql}\nmust not read {read:?}:\n{plan}");
+}
