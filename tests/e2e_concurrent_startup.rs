@@ -162,8 +162,12 @@ async fn seed(endpoint: &str, numbers: &[String]) {
     };
     let plan = CreateWarrantyPlanRequest { warranty_plan: Some(plan), ..Default::default() };
     c.catalog.create_warranty_plan(plan).await.expect("create the plan");
-    let product =
-        Product { sku: SKU.into(), name: "Drill".into(), warranty_plan_id: PLAN_ID.into(), ..Default::default() };
+    let product = Product {
+        sku: SKU.into(),
+        name: "Drill".into(),
+        warranty_plan_id: PLAN_ID.into(),
+        ..Default::default()
+    };
     let product = CreateProductRequest { product: Some(product), ..Default::default() };
     c.catalog.create_product(product).await.expect("create the product");
     let serials = numbers
@@ -203,7 +207,8 @@ async fn replicas_started_at_once_queue_on_the_migration_lock_and_apply_the_sche
         })
         .await;
     }
-    let addrs: Vec<SocketAddr> = serials.iter().map(|s| s.addr).chain(registrations.iter().map(|r| r.addr)).collect();
+    let addrs: Vec<SocketAddr> =
+        serials.iter().map(|s| s.addr).chain(registrations.iter().map(|r| r.addr)).collect();
     for &addr in &addrs {
         assert_eq!(health(addr).await, Some(ServingStatus::NotServing), "{addr} is ready before its schema");
     }
@@ -212,7 +217,8 @@ async fn replicas_started_at_once_queue_on_the_migration_lock_and_apply_the_sche
     serial_lock.close().await.expect("release the serial-svc lock");
     registration_lock.close().await.expect("release the registration-svc lock");
     for &addr in &addrs {
-        eventually("every replica is SERVING", async || health(addr).await == Some(ServingStatus::Serving)).await;
+        eventually("every replica is SERVING", async || health(addr).await == Some(ServingStatus::Serving))
+            .await;
     }
     assert_eq!(applied_migrations(&serial_db.url).await, migration_files("serial-svc"));
     assert_eq!(applied_migrations(&registration_db.url).await, migration_files("registration-svc"));
