@@ -1,0 +1,248 @@
+//! A rollout's first start: three serial-svc and three registration-svc replicas start at once on
+//! the same fresh PostgreSQL databases, each applying its service's migrations at start. sqlx's
+//! migrator takes a PostgreSQL advisory lock keyed by the database's name
+//! (`pg_advisory_lock(0x3d32ad9e * crc32(current_database()))`, sqlx-postgres `migrate.rs`) and
+//! holds it from before it reads `_sqlx_migrations` until the last migration is recorded, so the
+//! replicas apply the schema one after the other: the first applies it, the others find it
+//! applied. The test holds that lock itself while the six start, sees all six queue on it,
+//! NOT_SERVING, then lets go: all six become SERVING, every migration is recorded once, and
+//! each replica serves calls on the schema.
+//! PostgreSQL only: SQLite is one file of one process, never shared by replicas.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shared::clock::{SharedClock, SystemClock};
+use shared::testing::TestDb;
+use sqlx::{Connection, PgConnection};
+use support::grpc::Clients;
+use support::registration::*;
+use support::{ALL_SCOPES, ORG, SECRET};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+const REPLICAS: usize = 3;
+
+/// One serial-svc replica on `database_url`, not waited for (its migrations may be queued).
+struct SerialReplica {
+    addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl SerialReplica {
+    async fn launch(database_url: &str, clock: SharedClock) -> SerialReplica {
+        shared::telemetry::init_for_tests();
+        let listener = support::bind("127.0.0.1:0".parse().unwrap()).await;
+        let addr = listener.local_addr();
+        let args = ["serial-svc", "--database-url", database_url, "--jwt-secret", SECRET];
+        let config = <serial_svc::app::Config as clap::Parser>::try_parse_from(args).expect("valid flags");
+        let (shutdown, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serial_svc::app::serve(config, listener, clock, async move {
+            let _ = rx.await;
+        }));
+        SerialReplica { addr, shutdown, task }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    async fn stop(self) {
+        let _ = self.shutdown.send(());
+        self.task.await.expect("serial-svc task").expect("serial-svc exits cleanly");
+    }
+}
+
+/// The health of the server at `addr` for the whole server (`""`), if it answers.
+async fn health(addr: SocketAddr) -> Option<ServingStatus> {
+    let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.ok()?;
+    let reply = HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await.ok()?;
+    ServingStatus::try_from(reply.into_inner().status).ok()
+}
+
+/// Polls `condition` until it holds (bounded: 30 s).
+async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !condition().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The key of sqlx's migration lock on the database `name`, as sqlx-postgres 0.9 computes it.
+fn migration_lock_key(name: &str) -> i64 {
+    0x3d32_ad9e * i64::from(crc32(name.as_bytes()))
+}
+
+/// CRC-32 (ISO HDLC, the zlib one), which sqlx uses for the key.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+fn database_name(url: &str) -> String {
+    url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned()
+}
+
+/// Holds sqlx's migration lock of the database at `url` on a connection of its own.
+async fn hold_migration_lock(url: &str) -> PgConnection {
+    let mut conn = PgConnection::connect(url).await.expect("connect to the test database");
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(migration_lock_key(&database_name(url)))
+        .execute(&mut conn)
+        .await
+        .expect("take the migration lock");
+    conn
+}
+
+/// How many sessions wait for an advisory lock in the database at `url`.
+async fn lock_waiters(admin: &mut PgConnection, url: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+         WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = $1",
+    )
+    .bind(database_name(url))
+    .fetch_one(admin)
+    .await
+    .expect("read pg_locks")
+}
+
+/// The versions recorded in `_sqlx_migrations`, each with whether it succeeded.
+async fn applied_migrations(url: &str) -> Vec<(i64, bool)> {
+    let mut conn = PgConnection::connect(url).await.expect("connect to the test database");
+    sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(&mut conn)
+        .await
+        .expect("read _sqlx_migrations")
+}
+
+/// The versions of a service's PostgreSQL migration files (`NNNN_name.sql`), in order.
+fn migration_files(service: &str) -> Vec<(i64, bool)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(service).join("migrations/postgres");
+    let mut versions: Vec<(i64, bool)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|err| panic!("read {}: {err}", dir.display()))
+        .map(|entry| {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            let version = name.split('_').next().unwrap().parse().expect("a numbered migration");
+            (version, true)
+        })
+        .collect();
+    versions.sort_unstable();
+    versions
+}
+
+fn token() -> String {
+    shared::auth::mint_hs256(SECRET.as_bytes(), ORG, "tester", ALL_SCOPES, Duration::from_secs(600)).unwrap()
+}
+
+/// The catalog and one serial per registration replica, through serial-svc at `endpoint`.
+async fn seed(endpoint: &str, numbers: &[String]) {
+    use regserial::serial::v1::*;
+    let channel = Channel::from_shared(endpoint.to_owned()).unwrap().connect().await.unwrap();
+    let mut c = Clients::new(channel, token());
+    let plan = WarrantyPlan {
+        id: PLAN_ID.into(),
+        name: PLAN_NAME.into(),
+        duration_months: PLAN_MONTHS as i32,
+        ..Default::default()
+    };
+    let plan = CreateWarrantyPlanRequest { warranty_plan: Some(plan), ..Default::default() };
+    c.catalog.create_warranty_plan(plan).await.expect("create the plan");
+    let product = Product {
+        sku: SKU.into(),
+        name: "Drill".into(),
+        warranty_plan_id: PLAN_ID.into(),
+        ..Default::default()
+    };
+    let product = CreateProductRequest { product: Some(product), ..Default::default() };
+    c.catalog.create_product(product).await.expect("create the product");
+    let serials = numbers
+        .iter()
+        .map(|n| Serial { serial_number: n.clone(), product_sku: SKU.into(), ..Default::default() })
+        .collect();
+    let batch = BatchCreateSerialsRequest { serials, atomic: true, ..Default::default() };
+    c.serials.batch_create_serials(batch).await.expect("create serials");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_started_at_once_queue_on_the_migration_lock_and_apply_the_schema_once() {
+    let Some(serial_db) = TestDb::postgres().await else { return };
+    let Some(registration_db) = TestDb::postgres().await else { return };
+    let mut admin = PgConnection::connect(&serial_db.url).await.expect("admin connection");
+    let serial_lock = hold_migration_lock(&serial_db.url).await;
+    let registration_lock = hold_migration_lock(&registration_db.url).await;
+
+    // All six at once, none waited for; each registration-svc calls a serial-svc of its own.
+    let clock: SharedClock = Arc::new(SystemClock);
+    let mut serials = Vec::new();
+    for _ in 0..REPLICAS {
+        serials.push(SerialReplica::launch(&serial_db.url, clock.clone()).await);
+    }
+    let mut registrations = Vec::new();
+    for serial in &serials {
+        let addr = "127.0.0.1:0".parse().unwrap();
+        let replica =
+            RegistrationSvc::launch(addr, &registration_db.url, &serial.endpoint(), clock.clone(), &[]).await;
+        registrations.push(replica);
+    }
+
+    // Every replica is up and waits on the lock, unready, with nothing applied.
+    for url in [&serial_db.url, &registration_db.url] {
+        eventually("three replicas wait for the migration lock", async || {
+            lock_waiters(&mut admin, url).await == REPLICAS as i64
+        })
+        .await;
+    }
+    let addrs: Vec<SocketAddr> =
+        serials.iter().map(|s| s.addr).chain(registrations.iter().map(|r| r.addr)).collect();
+    for &addr in &addrs {
+        assert_eq!(health(addr).await, Some(ServingStatus::NotServing), "{addr} is ready before its schema");
+    }
+
+    // Released: they take the lock in turn, and every one becomes SERVING.
+    serial_lock.close().await.expect("release the serial-svc lock");
+    registration_lock.close().await.expect("release the registration-svc lock");
+    for &addr in &addrs {
+        eventually("every replica is SERVING", async || health(addr).await == Some(ServingStatus::Serving))
+            .await;
+    }
+    assert_eq!(applied_migrations(&serial_db.url).await, migration_files("serial-svc"));
+    assert_eq!(applied_migrations(&registration_db.url).await, migration_files("registration-svc"));
+
+    // Each registration-svc replica works on the schema, through its own serial-svc replica.
+    let numbers: Vec<String> = (0..REPLICAS).map(|i| format!("ROLLOUT-{i}")).collect();
+    seed(&serials[0].endpoint(), &numbers).await;
+    for (replica, number) in registrations.iter().zip(&numbers) {
+        let header = format!("Bearer {}", token());
+        let bearer = support::grpc::Bearer(Some(header.parse().unwrap()));
+        let channel = Channel::from_shared(format!("http://{}", replica.addr)).unwrap().connect_lazy();
+        let mut client =
+            regserial::registration::v1::registration_service_client::RegistrationServiceClient::with_interceptor(
+                channel, bearer,
+            );
+        let created = register(&mut client, "ada@example.com", &[number]).await;
+        assert_eq!(created.line_items[0].serial_number, *number);
+    }
+
+    for replica in registrations {
+        replica.stop().await;
+    }
+    for replica in serials {
+        replica.stop().await;
+    }
+    let _ = admin.close().await;
+}
