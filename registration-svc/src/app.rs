@@ -156,6 +156,8 @@ pub async fn serve(
     config.validate()?;
     let args = &config.service;
     let authenticator = args.auth.authenticator(DOMAIN).await?;
+    // TLS files are read before anything else starts, so that a bad one stops the service at once.
+    let server = args.tls.apply(shared::server::server())?;
     let tokens = PageTokens::new(&args.page_token_key()?);
     let db = shared::server::connect_database(&config.database_url, args).await?;
     let lease = chrono::Duration::milliseconds(i64::try_from(config.recovery_lease_ms).unwrap_or(i64::MAX));
@@ -169,7 +171,6 @@ pub async fn serve(
     // Stopping the worker mid-pass is safe: what it leased is due again when the lease ends.
     startup.spawn_when_ready(worker.run());
     let api = Api::new(saga, clock, tokens);
-    let server = args.tls.apply(shared::server::server())?;
     let server = ServerBuilder::with_server(server, startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
         .behind(startup.gate())
         .add_service(authenticator.wrap(api.registration_service()));

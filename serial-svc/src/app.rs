@@ -46,13 +46,14 @@ pub async fn serve(
     let args = &config.service;
     args.validate()?;
     let authenticator = args.auth.authenticator(DOMAIN).await?;
+    // TLS files are read before anything else starts, so that a bad one stops the service at once.
+    let server = args.tls.apply(shared::server::server())?;
     let tokens = PageTokens::new(&args.page_token_key()?);
     let db = shared::server::connect_database(&config.database_url, args).await?;
     let store = Store::new(db.clone());
     let mut startup = Startup::new(HEALTH_SERVICES, DOMAIN, &db);
     startup.spawn_when_ready(purge_request_keys(store.clone(), clock.clone()));
     let api = Api::new(store.clone(), clock, tokens);
-    let server = args.tls.apply(shared::server::server())?;
     let server = ServerBuilder::with_server(server, startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
         .behind(startup.gate())
         .add_service(authenticator.wrap(api.serial_service()))
