@@ -47,7 +47,8 @@ impl Key {
     }
 
     fn jwk(&self) -> serde_json::Value {
-        let mut jwk = serde_json::to_value(Jwk::from_encoding_key(&self.encoding, self.algorithm).unwrap()).unwrap();
+        let mut jwk =
+            serde_json::to_value(Jwk::from_encoding_key(&self.encoding, self.algorithm).unwrap()).unwrap();
         jwk["kid"] = json!(self.kid);
         jwk["use"] = json!("sig");
         jwk
@@ -155,9 +156,10 @@ impl Service {
         ];
         let config = <serial_svc::app::Config as clap::Parser>::try_parse_from(args).expect("valid flags");
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(serial_svc::app::serve(config, listener, Arc::new(SystemClock), async move {
-            let _ = rx.await;
-        }));
+        let task =
+            tokio::spawn(serial_svc::app::serve(config, listener, Arc::new(SystemClock), async move {
+                let _ = rx.await;
+            }));
         let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect_lazy();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {

@@ -37,7 +37,8 @@ impl Pki {
         let (ca_pem, issuer) = ca("regserial test ca");
         let (other_ca_pem, _) = ca("somebody else's ca");
         let key = KeyPair::generate().expect("a server key");
-        let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
         params.distinguished_name.push(DnType::CommonName, "localhost");
         params.key_usages.push(KeyUsagePurpose::DigitalSignature);
         params.extended_key_usages.push(rcgen::ExtendedKeyUsagePurpose::ServerAuth);
@@ -101,7 +102,9 @@ fn token() -> String {
     shared::auth::mint_hs256(SECRET.as_bytes(), ORG, "tester", ALL_SCOPES, Duration::from_secs(600)).unwrap()
 }
 
-fn registrations(channel: Channel) -> RegistrationServiceClient<tonic::service::interceptor::InterceptedService<Channel, Bearer>> {
+fn registrations(
+    channel: Channel,
+) -> RegistrationServiceClient<tonic::service::interceptor::InterceptedService<Channel, Bearer>> {
     let bearer = Bearer(Some(format!("Bearer {}", token()).parse().unwrap()));
     RegistrationServiceClient::with_interceptor(channel, bearer)
 }
@@ -144,21 +147,30 @@ async fn a_registration_goes_through_both_services_over_tls(db: TestDb) {
     let mut extra = pki.server_flags();
     extra.extend(["--serial-ca".to_owned(), pki.path("ca.pem")]);
     let serial_endpoint = format!("https://127.0.0.1:{}", serial.addr.port());
-    let registration_svc =
-        RegistrationSvc::launch("127.0.0.1:0".parse().unwrap(), &db.url, &serial_endpoint, clock.clone(), &extra)
-            .await;
+    let registration_svc = RegistrationSvc::launch(
+        "127.0.0.1:0".parse().unwrap(),
+        &db.url,
+        &serial_endpoint,
+        clock.clone(),
+        &extra,
+    )
+    .await;
     let registration_tls = tls_channel(registration_svc.addr, &pki.ca_pem);
     wait_serving(&registration_tls, "registration-svc").await;
 
     let mut serials = Clients::new(serial_tls.clone(), token());
     support::serials::create(&mut serials, &["TLS-1", "TLS-2"]).await;
     let create = create_request(registration("ada@example.com", &["TLS-1"]), Some(&new_request_id()));
-    let created = registrations(registration_tls.clone()).create_registration(create).await.expect("created over tls");
+    let created =
+        registrations(registration_tls.clone()).create_registration(create).await.expect("created over tls");
     let created = created.into_inner();
     assert_eq!(created.status(), RegistrationStatus::Pending);
     let get = GetSerialRequest { serial_number: "TLS-1".into() };
     let claimed = serials.serials.get_serial(get).await.unwrap().into_inner();
-    assert_eq!((claimed.status(), claimed.claimant.as_str()), (SerialStatus::Registered, created.id.as_str()));
+    assert_eq!(
+        (claimed.status(), claimed.claimant.as_str()),
+        (SerialStatus::Registered, created.id.as_str())
+    );
 
     for (what, addr) in [("serial-svc", serial.addr), ("registration-svc", registration_svc.addr)] {
         assert_transport_refused(health(plaintext_channel(addr)).await, &format!("plaintext to {what}"));
@@ -178,15 +190,24 @@ async fn a_registration_goes_through_both_services_over_tls(db: TestDb) {
     let mut wrong_ca = pki.server_flags();
     wrong_ca.extend(["--serial-ca".to_owned(), pki.path("other-ca.pem")]);
     let other_db = fresh_db_like(&db).await;
-    let misconfigured =
-        RegistrationSvc::launch("127.0.0.1:0".parse().unwrap(), &other_db.url, &serial_endpoint, clock, &wrong_ca)
-            .await;
+    let misconfigured = RegistrationSvc::launch(
+        "127.0.0.1:0".parse().unwrap(),
+        &other_db.url,
+        &serial_endpoint,
+        clock,
+        &wrong_ca,
+    )
+    .await;
     let misconfigured_tls = tls_channel(misconfigured.addr, &pki.ca_pem);
     wait_serving(&misconfigured_tls, "the registration-svc with the wrong CA").await;
     let create = create_request(registration("bob@example.com", &["TLS-2"]), Some(&new_request_id()));
     let refused = registrations(misconfigured_tls).create_registration(create).await.unwrap_err();
     let failure = support::grpc::failure(&refused);
-    assert_eq!((failure.code, failure.reason.as_str()), (Code::Unavailable, "DEPENDENCY_UNAVAILABLE"), "{refused:?}");
+    assert_eq!(
+        (failure.code, failure.reason.as_str()),
+        (Code::Unavailable, "DEPENDENCY_UNAVAILABLE"),
+        "{refused:?}"
+    );
     let get = GetSerialRequest { serial_number: "TLS-2".into() };
     assert_eq!(serials.serials.get_serial(get).await.unwrap().into_inner().status(), SerialStatus::Active);
 
@@ -206,10 +227,7 @@ async fn incomplete_or_invalid_tls_flags_stop_the_service_naming_the_flag() {
     let cases: [(Vec<String>, &str); 3] = [
         (vec!["--tls-cert".into(), pki.path("server.pem")], "--tls-key (TLS_KEY_FILE) is missing"),
         (vec!["--tls-key".into(), pki.path("server.key")], "--tls-cert (TLS_CERT_FILE) is missing"),
-        (
-            vec!["--tls-cert".into(), path(&garbage), "--tls-key".into(), pki.path("server.key")],
-            "--tls-cert",
-        ),
+        (vec!["--tls-cert".into(), path(&garbage), "--tls-key".into(), pki.path("server.key")], "--tls-cert"),
     ];
     for (flags, expected) in cases {
         let mut args = vec!["serial-svc", "--database-url", &db.url, "--jwt-secret", SECRET];

@@ -76,5 +76,8 @@ fn tls_params_replace_the_urls_own() {
         with_tls_params("postgres://u@h/db?sslmode=require&application_name=x", &[("sslmode", "disable")]),
         "postgres://u@h/db?application_name=x&sslmode=disable"
     );
-    assert_eq!(with_tls_params("postgres://u@h/db", &[("sslmode", "require")]), "postgres://u@h/db?sslmode=require");
+    assert_eq!(
+        with_tls_params("postgres://u@h/db", &[("sslmode", "require")]),
+        "postgres://u@h/db?sslmode=require"
+    );
 }

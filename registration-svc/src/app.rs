@@ -163,8 +163,9 @@ pub async fn serve(
     let lease = chrono::Duration::milliseconds(i64::try_from(config.recovery_lease_ms).unwrap_or(i64::MAX));
     let store = Store::new(db.clone()).with_lease(lease);
     let mut startup = Startup::new(HEALTH_SERVICES, DOMAIN, &db);
-    let serials = SerialClient::connect_lazy_tls(&config.serial_endpoint, config.call_policy(), config.serial_tls()?)
-        .with_context(|| format!("invalid --serial-endpoint {}", config.serial_endpoint))?;
+    let serials =
+        SerialClient::connect_lazy_tls(&config.serial_endpoint, config.call_policy(), config.serial_tls()?)
+            .with_context(|| format!("invalid --serial-endpoint {}", config.serial_endpoint))?;
     let saga = Saga::new(store.clone(), serials);
 
     let worker = RecoveryWorker::new(saga.clone(), config.signer()?, clock.clone(), config.worker_config());

@@ -84,7 +84,11 @@ impl SerialClient {
     }
 
     /// [`SerialClient::connect_lazy`], over TLS when `tls` is given (see [`crate::serial_tls`]).
-    pub fn connect_lazy_tls(endpoint: &str, policy: CallPolicy, tls: Option<ClientTlsConfig>) -> anyhow::Result<Self> {
+    pub fn connect_lazy_tls(
+        endpoint: &str,
+        policy: CallPolicy,
+        tls: Option<ClientTlsConfig>,
+    ) -> anyhow::Result<Self> {
         let mut endpoint = Endpoint::from_shared(endpoint.to_owned())?;
         if let Some(tls) = tls {
             endpoint = endpoint.tls_config(tls)?;

@@ -23,13 +23,15 @@ pub fn client_tls(endpoint: &str, ca_file: Option<&Path>) -> anyhow::Result<Opti
         }
         return Ok(None);
     }
-    let host = uri.host_str().filter(|host| !host.is_empty()).with_context(|| {
-        format!("--serial-endpoint (SERIAL_SVC_ENDPOINT) {endpoint:?} has no host")
-    })?;
+    let host = uri
+        .host_str()
+        .filter(|host| !host.is_empty())
+        .with_context(|| format!("--serial-endpoint (SERIAL_SVC_ENDPOINT) {endpoint:?} has no host"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let tls = ClientTlsConfig::new().domain_name(host);
     let Some(ca_file) = ca_file else { return Ok(Some(tls.with_webpki_roots())) };
-    let pem = std::fs::read(ca_file).with_context(|| format!("cannot read --serial-ca {}", ca_file.display()))?;
+    let pem =
+        std::fs::read(ca_file).with_context(|| format!("cannot read --serial-ca {}", ca_file.display()))?;
     let certs = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>();
     if certs.as_ref().map_or(true, Vec::is_empty) {
         bail!("--serial-ca {}: no PEM certificate in it", ca_file.display());
@@ -57,7 +59,10 @@ mod tests {
         std::fs::write(&ca, cert.cert.pem()).unwrap();
         assert!(client_tls("https://serial-svc:50051", Some(&ca)).unwrap().is_some());
 
-        let err = format!("{:#}", client_tls("https://serial-svc:50051", Some(&dir.path().join("no.pem"))).unwrap_err());
+        let err = format!(
+            "{:#}",
+            client_tls("https://serial-svc:50051", Some(&dir.path().join("no.pem"))).unwrap_err()
+        );
         assert!(err.contains("cannot read --serial-ca") && err.contains("no.pem"), "{err}");
         std::fs::write(&ca, "garbage").unwrap();
         let err = client_tls("https://serial-svc:50051", Some(&ca)).unwrap_err().to_string();

@@ -81,7 +81,8 @@ impl AuthArgs {
     /// Checks the flags without reading any key: exactly one key source, a well-formed JWKS
     /// URL, no empty values.
     pub fn validate(&self) -> anyhow::Result<()> {
-        let sources = [self.jwt_secret.is_some(), self.jwt_public_key_file.is_some(), self.jwks_url.is_some()];
+        let sources =
+            [self.jwt_secret.is_some(), self.jwt_public_key_file.is_some(), self.jwks_url.is_some()];
         match sources.iter().filter(|set| **set).count() {
             0 => bail!("set one of {SOURCES} to verify tokens"),
             1 => {}
@@ -124,8 +125,8 @@ impl AuthArgs {
         if let Some(path) = &self.jwt_public_key_file {
             let pem = std::fs::read(path)
                 .with_context(|| format!("cannot read --jwt-public-key-file {}", path.display()))?;
-            let key =
-                public_key(&pem).with_context(|| format!("invalid --jwt-public-key-file {}", path.display()))?;
+            let key = public_key(&pem)
+                .with_context(|| format!("invalid --jwt-public-key-file {}", path.display()))?;
             return Ok(Authenticator::fixed(key, expected, domain));
         }
         let url = self.jwks_url.as_deref().unwrap_or_default();
@@ -156,7 +157,8 @@ mod tests {
 
     #[tokio::test]
     async fn exactly_one_source_of_keys_is_required_and_every_flag_is_named() {
-        let jwks = AuthArgs { jwks_url: Some("https://idp.example.com/jwks".into()), ..args(Some("s"), None) };
+        let jwks =
+            AuthArgs { jwks_url: Some("https://idp.example.com/jwks".into()), ..args(Some("s"), None) };
         for none_or_several in [args(None, None), args(Some("s"), Some("k.pem".into())), jwks] {
             let err = none_or_several.authenticator("d").await.unwrap_err().to_string();
             for flag in ["--jwt-secret", "--jwt-public-key-file", "--jwks-url"] {
@@ -165,7 +167,8 @@ mod tests {
         }
         assert!(args(Some(""), None).authenticator("d").await.is_err());
         assert!(args(Some("secret"), None).authenticator("d").await.is_ok());
-        let plain_http = AuthArgs { jwks_url: Some("http://idp.example.com/jwks".into()), ..args(None, None) };
+        let plain_http =
+            AuthArgs { jwks_url: Some("http://idp.example.com/jwks".into()), ..args(None, None) };
         assert!(plain_http.validate().unwrap_err().to_string().contains("loopback"));
         let empty_issuer = AuthArgs { jwt_issuer: Some(String::new()), ..args(Some("s"), None) };
         assert!(empty_issuer.validate().unwrap_err().to_string().contains("--jwt-issuer"));
@@ -189,10 +192,15 @@ mod tests {
 
     #[test]
     fn key_flags_are_parsed_with_their_defaults() {
-        let cli = Cli::try_parse_from(["svc", "--jwks-url", "https://idp/jwks", "--jwt-issuer", "https://idp/"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["svc", "--jwks-url", "https://idp/jwks", "--jwt-issuer", "https://idp/"])
+                .unwrap();
         assert_eq!(cli.auth.jwks_url.as_deref(), Some("https://idp/jwks"));
         assert_eq!(cli.auth.jwks_refresh_interval, Duration::from_secs(300));
-        assert_eq!((cli.auth.jwt_issuer.as_deref(), cli.auth.jwt_audience.as_deref()), (Some("https://idp/"), None));
+        assert_eq!(
+            (cli.auth.jwt_issuer.as_deref(), cli.auth.jwt_audience.as_deref()),
+            (Some("https://idp/"), None)
+        );
         let cli = Cli::try_parse_from(["svc", "--jwks-refresh-interval", "1m 30s"]).unwrap();
         assert_eq!(cli.auth.jwks_refresh_interval, Duration::from_secs(90));
         assert!(Cli::try_parse_from(["svc", "--jwks-refresh-interval", "10ms"]).is_err());

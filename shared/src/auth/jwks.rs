@@ -44,7 +44,8 @@ impl KeySet {
     /// identity provider publishing one new kind of key does not stop every other one from
     /// working; a set with no usable key at all is an error. A `kid` published twice is an error.
     pub(crate) fn parse(json: &[u8]) -> anyhow::Result<KeySet> {
-        let raw: RawSet = serde_json::from_slice(json).context("not a JWK set (a JSON object with a keys array)")?;
+        let raw: RawSet =
+            serde_json::from_slice(json).context("not a JWK set (a JSON object with a keys array)")?;
         let mut set = KeySet::default();
         for (index, value) in raw.keys.into_iter().enumerate() {
             let kid = value.get("kid").and_then(|kid| kid.as_str()).map(str::to_owned);
@@ -135,7 +136,11 @@ pub(crate) mod tests {
     use super::*;
 
     /// The public JWK of a test key in `testdata`, with `kid` (if any) and extra members.
-    pub(crate) fn jwk(algorithm: Algorithm, kid: Option<&str>, extra: serde_json::Value) -> serde_json::Value {
+    pub(crate) fn jwk(
+        algorithm: Algorithm,
+        kid: Option<&str>,
+        extra: serde_json::Value,
+    ) -> serde_json::Value {
         let key = match algorithm {
             Algorithm::RS256 => {
                 EncodingKey::from_rsa_pem(include_bytes!("testdata/rsa_private.pem")).unwrap()

@@ -49,7 +49,8 @@ impl JwksSource {
             }
             return Ok(JwksSource::File(PathBuf::from(path)));
         }
-        let uri: http::Uri = url.parse().with_context(|| format!("--jwks-url (AUTH_JWKS_URL) {url:?} is not a URL"))?;
+        let uri: http::Uri =
+            url.parse().with_context(|| format!("--jwks-url (AUTH_JWKS_URL) {url:?} is not a URL"))?;
         let host = uri.host().unwrap_or_default();
         match uri.scheme_str() {
             Some("https") if !host.is_empty() => Ok(JwksSource::Url(uri)),
@@ -64,10 +65,9 @@ impl JwksSource {
     /// Reads the set once.
     async fn fetch(&self, client: &HttpClient) -> anyhow::Result<KeySet> {
         let bytes = match self {
-            JwksSource::File(path) => tokio::fs::read(path)
-                .await
-                .with_context(|| format!("cannot read {}", path.display()))?
-                .into(),
+            JwksSource::File(path) => {
+                tokio::fs::read(path).await.with_context(|| format!("cannot read {}", path.display()))?.into()
+            }
             JwksSource::Url(uri) => tokio::time::timeout(FETCH_TIMEOUT, get(client, uri))
                 .await
                 .with_context(|| format!("no answer from {uri} within {FETCH_TIMEOUT:?}"))??,
@@ -215,8 +215,14 @@ mod tests {
 
     #[test]
     fn https_and_file_urls_are_accepted_and_http_only_on_loopback() {
-        assert!(matches!(JwksSource::parse("https://idp.example.com/.well-known/jwks.json"), Ok(JwksSource::Url(_))));
-        assert_eq!(JwksSource::parse("file:///etc/regserial/jwks.json").unwrap(), JwksSource::File("/etc/regserial/jwks.json".into()));
+        assert!(matches!(
+            JwksSource::parse("https://idp.example.com/.well-known/jwks.json"),
+            Ok(JwksSource::Url(_))
+        ));
+        assert_eq!(
+            JwksSource::parse("file:///etc/regserial/jwks.json").unwrap(),
+            JwksSource::File("/etc/regserial/jwks.json".into())
+        );
         for loopback in ["http://127.0.0.1:8080/jwks", "http://localhost/jwks", "http://[::1]:9/jwks"] {
             assert!(JwksSource::parse(loopback).is_ok(), "{loopback}");
         }
@@ -232,7 +238,8 @@ mod tests {
     async fn a_file_set_is_loaded_and_a_missing_one_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("jwks.json");
-        let jwk = super::super::jwks::tests::jwk(jsonwebtoken::Algorithm::EdDSA, Some("k1"), serde_json::json!({}));
+        let jwk =
+            super::super::jwks::tests::jwk(jsonwebtoken::Algorithm::EdDSA, Some("k1"), serde_json::json!({}));
         std::fs::write(&path, serde_json::json!({ "keys": [jwk] }).to_string()).unwrap();
         let keys = JwksKeys::load(JwksSource::File(path.clone()), DEFAULT_REFRESH_INTERVAL).await.unwrap();
         assert_eq!(keys.current().0.kids(), ["k1"]);

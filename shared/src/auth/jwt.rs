@@ -145,13 +145,17 @@ impl Authenticator {
     /// The principal of the call carrying `metadata`, or UNAUTHENTICATED saying what is wrong
     /// with its credentials. Verifies with the keys at hand (no refresh).
     pub fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal, Status> {
-        self.verify(metadata.as_ref().get(http::header::AUTHORIZATION)).map_err(|refusal| self.refuse(refusal))
+        self.verify(metadata.as_ref().get(http::header::AUTHORIZATION))
+            .map_err(|refusal| self.refuse(refusal))
     }
 
     /// Like [`Authenticator::authenticate`] on an `authorization` header, and when the token
     /// names a key the JWK set lacks, after a refresh of the set (see
     /// [`super::jwks_source::UNKNOWN_KID_REFRESH_GAP`]).
-    pub(crate) async fn authenticate_refreshing(&self, header: Option<&HeaderValue>) -> Result<Principal, Status> {
+    pub(crate) async fn authenticate_refreshing(
+        &self,
+        header: Option<&HeaderValue>,
+    ) -> Result<Principal, Status> {
         match self.verify(header) {
             Err(refusal) if refusal.unknown_key => {
                 if let Keys::Jwks(keys) = &self.inner.keys {

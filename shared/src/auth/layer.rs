@@ -106,3 +106,63 @@ where
 impl<S: NamedService> NamedService for Authenticated<S> {
     const NAME: &'static str = S::NAME;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::auth::{Principal, Scope, mint_hs256};
+
+    const SECRET: &[u8] = b"layer-test-secret";
+
+    struct Named;
+
+    impl NamedService for Named {
+        const NAME: &'static str = "regserial.test.v1.TestService";
+    }
+
+    fn request(authorization: Option<String>) -> http::Request<tonic::body::Body> {
+        let mut request = http::Request::new(tonic::body::Body::empty());
+        if let Some(value) = authorization {
+            request.headers_mut().insert(http::header::AUTHORIZATION, value.parse().unwrap());
+        }
+        request
+    }
+
+    #[tokio::test]
+    async fn the_wrapped_service_sees_the_principal_and_refused_calls_never_reach_it() {
+        let reached = Arc::new(AtomicUsize::new(0));
+        let counter = reached.clone();
+        // What a per-org layer between auth and the generated service does: read the principal.
+        let inner = tower::service_fn(move |request: http::Request<tonic::body::Body>| {
+            let counter = counter.clone();
+            async move {
+                let principal = request.extensions().get::<Principal>().expect("a principal").clone();
+                counter.fetch_add(1, Ordering::SeqCst);
+                let mut response = http::Response::new(tonic::body::Body::empty());
+                response.headers_mut().insert("x-org", principal.org.parse().unwrap());
+                Ok::<_, Infallible>(response)
+            }
+        });
+        let auth = Authenticator::hs256(SECRET, "test.regserial");
+        let service = auth.layer().layer(inner);
+        assert_eq!(<Authenticated<Named> as NamedService>::NAME, Named::NAME);
+
+        let token = mint_hs256(SECRET, "acme", "u1", &[Scope::SerialsRead], Duration::from_secs(60)).unwrap();
+        let response = service.clone().oneshot(request(Some(format!("Bearer {token}")))).await.unwrap();
+        assert_eq!(response.headers()["x-org"], "acme");
+        assert_eq!(reached.load(Ordering::SeqCst), 1);
+
+        for refused in [None, Some("Bearer not-a-jwt".to_owned())] {
+            let response = service.clone().oneshot(request(refused)).await.unwrap();
+            let status = tonic::Status::from_header_map(response.headers()).expect("a grpc status");
+            assert_eq!(status.code(), tonic::Code::Unauthenticated);
+        }
+        assert_eq!(reached.load(Ordering::SeqCst), 1, "refused calls never reach the service");
+    }
+}

@@ -74,7 +74,6 @@ impl TokenSigner {
         };
         let mut header = Header::new(self.algorithm);
         header.kid.clone_from(&self.key_id);
-        jsonwebtoken::encode(&header, &claims, &self.key)
-            .context("cannot sign the token")
+        jsonwebtoken::encode(&header, &claims, &self.key).context("cannot sign the token")
     }
 }

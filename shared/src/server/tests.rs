@@ -63,8 +63,7 @@ async fn start(drain_timeout: Duration) -> Running {
     let (health, _) = Health::new(&["regserial.serial.v1.SerialService"]);
     let listener = Listener::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr());
-    let guarded =
-        Authenticator::hs256(SECRET, "test.regserial").wrap(Renamed(health.service()));
+    let guarded = Authenticator::hs256(SECRET, "test.regserial").wrap(Renamed(health.service()));
     let builder =
         ServerBuilder::new(&health, &[regserial::FILE_DESCRIPTOR_SET]).unwrap().add_service(guarded);
     let (stop, stopped) = oneshot::channel::<()>();

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tonic::transport::server::{Server, ServerTlsConfig};
 use tonic::transport::Identity;
+use tonic::transport::server::{Server, ServerTlsConfig};
 
 /// Longest a client may take over its TLS handshake before the connection is dropped.
 pub const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -28,8 +28,12 @@ impl TlsArgs {
     /// Checks that both or neither flag is set, without reading the files.
     pub fn validate(&self) -> anyhow::Result<()> {
         match (&self.tls_cert, &self.tls_key) {
-            (Some(_), None) => bail!("--tls-cert (TLS_CERT_FILE) is set but --tls-key (TLS_KEY_FILE) is missing"),
-            (None, Some(_)) => bail!("--tls-key (TLS_KEY_FILE) is set but --tls-cert (TLS_CERT_FILE) is missing"),
+            (Some(_), None) => {
+                bail!("--tls-cert (TLS_CERT_FILE) is set but --tls-key (TLS_KEY_FILE) is missing")
+            }
+            (None, Some(_)) => {
+                bail!("--tls-key (TLS_KEY_FILE) is set but --tls-cert (TLS_CERT_FILE) is missing")
+            }
             _ => Ok(()),
         }
     }
@@ -54,7 +58,8 @@ impl TlsArgs {
         if PrivateKeyDer::from_pem_slice(&key).is_err() {
             bail!("--tls-key {}: no PEM private key in it", key_path.display());
         }
-        let config = ServerTlsConfig::new().identity(Identity::from_pem(cert, key)).timeout(TLS_HANDSHAKE_TIMEOUT);
+        let config =
+            ServerTlsConfig::new().identity(Identity::from_pem(cert, key)).timeout(TLS_HANDSHAKE_TIMEOUT);
         // Builds the acceptor now, so that a key that does not match the certificate fails at
         // startup rather than at the first handshake.
         Server::builder().tls_config(config.clone()).map_err(|err| {
@@ -121,7 +126,9 @@ mod tests {
         let garbage = write(&dir, "garbage.pem", "not a pem");
         let missing = dir.path().join("missing.pem");
 
-        let message = |cert: &Path, key: &Path| format!("{:#}", args(Some(cert), Some(key)).server_config().unwrap_err());
+        let message = |cert: &Path, key: &Path| {
+            format!("{:#}", args(Some(cert), Some(key)).server_config().unwrap_err())
+        };
         let err = message(&missing, &key_path);
         assert!(err.contains("cannot read --tls-cert") && err.contains("missing.pem"), "{err}");
         let err = message(&cert_path, &missing);

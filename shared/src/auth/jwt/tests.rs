@@ -207,7 +207,8 @@ fn issuer_and_audience_are_checked_only_when_expected() {
     assert!(lax.authenticate(&bearer(&token)).is_ok());
     assert!(lax.authenticate(&bearer(&hs256(&claims()))).is_ok());
 
-    let strict = Authenticator::fixed(key(), expecting(Some("https://idp.example.com/"), Some("regserial")), DOMAIN);
+    let strict =
+        Authenticator::fixed(key(), expecting(Some("https://idp.example.com/"), Some("regserial")), DOMAIN);
     assert!(strict.authenticate(&bearer(&token)).is_ok());
     let mut wrong_iss = with_both.clone();
     wrong_iss["iss"] = json!("https://evil.example.com/");
@@ -265,7 +266,10 @@ async fn jwks_keys_are_chosen_by_the_tokens_kid() {
         refused(auth.authenticate(&bearer(&mismatched))),
         "token signed with an algorithm this service does not accept"
     );
-    assert_eq!(refused(auth.authenticate(&bearer(&signed_with(None, Algorithm::EdDSA)))), "token signed with an unknown key");
+    assert_eq!(
+        refused(auth.authenticate(&bearer(&signed_with(None, Algorithm::EdDSA)))),
+        "token signed with an unknown key"
+    );
     assert_eq!(
         refused(auth.authenticate(&bearer(&signed_with(Some("ed-9"), Algorithm::EdDSA)))),
         "token signed with an unknown key"
@@ -319,4 +323,19 @@ async fn a_failed_refresh_keeps_the_keys_in_use() {
     std::fs::remove_file(&path).unwrap();
     keys.refresh().await;
     assert!(auth.authenticate(&bearer(&signed_with(Some("ed-1"), Algorithm::EdDSA))).is_ok());
+}
+
+#[tokio::test]
+async fn a_service_token_signed_with_a_key_id_is_verified_through_the_jwk_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jwks.json");
+    write_jwks(&path, &["rsa-idp", "ed-worker"]);
+    let (auth, _keys) = jwks_authenticator(&path).await;
+    let signer = super::super::TokenSigner::from_private_key_pem(ED_PRIVATE).unwrap();
+    let anonymous =
+        signer.clone().mint("acme", "recovery", &[Scope::SerialsWrite], Duration::from_secs(60)).unwrap();
+    assert_eq!(refused(auth.authenticate(&bearer(&anonymous))), "token signed with an unknown key");
+    let named = signer.with_key_id(Some("ed-worker".into()));
+    let token = named.mint("acme", "recovery", &[Scope::SerialsWrite], Duration::from_secs(60)).unwrap();
+    assert_eq!(auth.authenticate(&bearer(&token)).unwrap().subject, "recovery");
 }
