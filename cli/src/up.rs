@@ -12,7 +12,7 @@ use regserial::registration::v1::registration_service_server::SERVICE_NAME as RE
 use regserial::serial::v1::serial_service_server::SERVICE_NAME as SERIAL_SERVICE;
 use shared::auth::{AuthArgs, Scope};
 use shared::clock::SystemClock;
-use shared::server::{Listener, ServiceArgs};
+use shared::server::{Listener, ServiceArgs, TlsArgs};
 use shared::telemetry::LogFormat;
 
 use crate::banner;
@@ -123,7 +123,9 @@ async fn start_registration_svc(
 /// What both services run with under `up`: the HS256 `secret`, text logs, a short drain.
 fn service_args(secret: &str) -> ServiceArgs {
     ServiceArgs {
-        auth: AuthArgs { jwt_secret: Some(secret.to_owned()), jwt_public_key_file: None },
+        auth: AuthArgs { jwt_secret: Some(secret.to_owned()), ..AuthArgs::default() },
+        // Plaintext: `up` is for one machine.
+        tls: TlsArgs::default(),
         page_token_secret: None,
         log_format: LogFormat::Text,
         skip_migrations: false,

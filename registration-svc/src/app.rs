@@ -13,7 +13,6 @@ use shared::auth::TokenSigner;
 use shared::clock::SharedClock;
 use shared::paging::PageTokens;
 use shared::server::{Listener, ServerBuilder, ServiceArgs, Startup};
-use tonic::service::interceptor::InterceptedService;
 
 use crate::domain::ReviewPeriod;
 use crate::grpc::{Api, DOMAIN};
@@ -45,9 +44,13 @@ pub struct Config {
     pub database_url: String,
     #[command(flatten)]
     pub service: ServiceArgs,
-    /// serial-svc's address.
+    /// serial-svc's address: `http://host:port`, or `https://host:port` to reach it over TLS.
     #[arg(long, env = "SERIAL_SVC_ENDPOINT", default_value = "http://127.0.0.1:50051")]
     pub serial_endpoint: String,
+    /// PEM CA certificate(s) that serial-svc's TLS certificate must chain to (with an https://
+    /// --serial-endpoint; without it, Mozilla's roots as compiled in by webpki-roots).
+    #[arg(long, env = "SERIAL_SVC_CA_FILE", value_name = "PATH")]
+    pub serial_ca: Option<PathBuf>,
     /// Deadline of each call to serial-svc, in milliseconds.
     #[arg(long, env = "SERIAL_SVC_DEADLINE_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
     pub serial_deadline_ms: u64,
@@ -66,9 +69,15 @@ pub struct Config {
     #[arg(long, env = "RECOVERY_LEASE_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..))]
     pub recovery_lease_ms: u64,
     /// PEM private key (Ed25519 or RSA) the recovery worker signs its tokens with; required when
-    /// tokens are verified with a public key, else the worker signs with the JWT secret.
+    /// tokens are verified with a public key or a JWK set, else the worker signs with the JWT
+    /// secret. serial-svc must accept its tokens: its public key, or a JWK of it in serial-svc's
+    /// JWK set under --service-token-key-id.
     #[arg(long, env = "SERVICE_TOKEN_KEY_FILE", value_name = "PATH")]
     pub service_token_key_file: Option<PathBuf>,
+    /// The `kid` the recovery worker's tokens carry in their header, so that a serial-svc
+    /// verifying with a JWK set finds the worker's key among several.
+    #[arg(long, env = "SERVICE_TOKEN_KEY_ID", value_name = "KID")]
+    pub service_token_key_id: Option<String>,
 }
 
 impl Config {
@@ -76,6 +85,7 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.service.validate()?;
         self.signer()?;
+        self.serial_tls()?;
         if !(self.serial_endpoint.starts_with("http://") || self.serial_endpoint.starts_with("https://")) {
             bail!(
                 "--serial-endpoint (SERIAL_SVC_ENDPOINT) must be an http:// or https:// URL, got {}",
@@ -98,14 +108,24 @@ impl Config {
             (Some(path), _) => {
                 let pem = std::fs::read(path)
                     .with_context(|| format!("cannot read --service-token-key-file {}", path.display()))?;
-                TokenSigner::from_private_key_pem(&pem)
-                    .with_context(|| format!("invalid --service-token-key-file {}", path.display()))
+                let signer = TokenSigner::from_private_key_pem(&pem)
+                    .with_context(|| format!("invalid --service-token-key-file {}", path.display()))?;
+                Ok(signer.with_key_id(self.service_token_key_id.clone()))
             }
+            (None, Some(_)) if self.service_token_key_id.is_some() => bail!(
+                "--service-token-key-id (SERVICE_TOKEN_KEY_ID) needs --service-token-key-file (SERVICE_TOKEN_KEY_FILE)"
+            ),
             (None, Some(secret)) => Ok(TokenSigner::hs256(secret.as_bytes())),
             (None, None) => bail!(
-                "--service-token-key-file (SERVICE_TOKEN_KEY_FILE) is required when tokens are checked with a public key only"
+                "--service-token-key-file (SERVICE_TOKEN_KEY_FILE) is required when tokens are checked with a public key or a JWK set only"
             ),
         }
+    }
+
+    /// TLS to serial-svc: None for an http:// endpoint (an error with --serial-ca), else the
+    /// CA of --serial-ca or the webpki roots, and the endpoint's host as the name to verify.
+    pub fn serial_tls(&self) -> anyhow::Result<Option<tonic::transport::ClientTlsConfig>> {
+        crate::serial_tls::client_tls(&self.serial_endpoint, self.serial_ca.as_deref())
     }
 
     pub fn call_policy(&self) -> CallPolicy {
@@ -135,23 +155,26 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     config.validate()?;
     let args = &config.service;
-    let authenticator = args.auth.authenticator(DOMAIN)?;
+    let authenticator = args.auth.authenticator(DOMAIN).await?;
+    // TLS files are read before anything else starts, so that a bad one stops the service at once.
+    let server = args.tls.apply(shared::server::server())?;
     let tokens = PageTokens::new(&args.page_token_key()?);
     let db = shared::server::connect_database(&config.database_url, args).await?;
     let lease = chrono::Duration::milliseconds(i64::try_from(config.recovery_lease_ms).unwrap_or(i64::MAX));
     let store = Store::new(db.clone()).with_lease(lease);
     let mut startup = Startup::new(HEALTH_SERVICES, DOMAIN, &db);
-    let serials = SerialClient::connect_lazy(&config.serial_endpoint, config.call_policy())
-        .with_context(|| format!("invalid --serial-endpoint {}", config.serial_endpoint))?;
+    let serials =
+        SerialClient::connect_lazy_tls(&config.serial_endpoint, config.call_policy(), config.serial_tls()?)
+            .with_context(|| format!("invalid --serial-endpoint {}", config.serial_endpoint))?;
     let saga = Saga::new(store.clone(), serials);
 
     let worker = RecoveryWorker::new(saga.clone(), config.signer()?, clock.clone(), config.worker_config());
     // Stopping the worker mid-pass is safe: what it leased is due again when the lease ends.
     startup.spawn_when_ready(worker.run());
     let api = Api::new(saga, clock, tokens);
-    let server = ServerBuilder::new(startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
+    let server = ServerBuilder::with_server(server, startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
         .behind(startup.gate())
-        .add_service(InterceptedService::new(api.registration_service(), authenticator));
+        .add_service(authenticator.wrap(api.registration_service()));
     let migrate = move || {
         let store = store.clone();
         async move { store.migrate().await }

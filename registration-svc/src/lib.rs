@@ -11,4 +11,5 @@ pub mod domain;
 pub mod grpc;
 pub mod saga;
 pub mod serial_client;
+pub mod serial_tls;
 pub mod store;

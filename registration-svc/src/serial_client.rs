@@ -15,7 +15,7 @@ use regserial::serial::v1::serial_service_client::SerialServiceClient;
 use regserial::serial::v1::{ClaimSerialRequest, GetWarrantyPlanRequest, ReleaseSerialRequest};
 use shared::status::client::{is_retryable, retry_delay};
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request, Status};
 
 use crate::domain::WarrantyPlanTerms;
@@ -80,7 +80,20 @@ impl SerialClient {
     /// reconnects by itself, so registration-svc starts (and reports NOT_SERVING to nobody)
     /// while serial-svc is still coming up.
     pub fn connect_lazy(endpoint: &str, policy: CallPolicy) -> anyhow::Result<Self> {
-        let channel = Endpoint::from_shared(endpoint.to_owned())?
+        Self::connect_lazy_tls(endpoint, policy, None)
+    }
+
+    /// [`SerialClient::connect_lazy`], over TLS when `tls` is given (see [`crate::serial_tls`]).
+    pub fn connect_lazy_tls(
+        endpoint: &str,
+        policy: CallPolicy,
+        tls: Option<ClientTlsConfig>,
+    ) -> anyhow::Result<Self> {
+        let mut endpoint = Endpoint::from_shared(endpoint.to_owned())?;
+        if let Some(tls) = tls {
+            endpoint = endpoint.tls_config(tls)?;
+        }
+        let channel = endpoint
             .connect_timeout(policy.deadline)
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(30))

@@ -11,7 +11,6 @@ use shared::clock::SharedClock;
 use shared::db::request_keys::{PURGE_INTERVAL, RETENTION};
 use shared::paging::PageTokens;
 use shared::server::{Listener, ServerBuilder, ServiceArgs, Startup};
-use tonic::service::interceptor::InterceptedService;
 
 use crate::grpc::{Api, DOMAIN};
 use crate::store::Store;
@@ -46,17 +45,19 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let args = &config.service;
     args.validate()?;
-    let authenticator = args.auth.authenticator(DOMAIN)?;
+    let authenticator = args.auth.authenticator(DOMAIN).await?;
+    // TLS files are read before anything else starts, so that a bad one stops the service at once.
+    let server = args.tls.apply(shared::server::server())?;
     let tokens = PageTokens::new(&args.page_token_key()?);
     let db = shared::server::connect_database(&config.database_url, args).await?;
     let store = Store::new(db.clone());
     let mut startup = Startup::new(HEALTH_SERVICES, DOMAIN, &db);
     startup.spawn_when_ready(purge_request_keys(store.clone(), clock.clone()));
     let api = Api::new(store.clone(), clock, tokens);
-    let server = ServerBuilder::new(startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
+    let server = ServerBuilder::with_server(server, startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
         .behind(startup.gate())
-        .add_service(InterceptedService::new(api.serial_service(), authenticator.clone()))
-        .add_service(InterceptedService::new(api.catalog_service(), authenticator));
+        .add_service(authenticator.wrap(api.serial_service()))
+        .add_service(authenticator.wrap(api.catalog_service()));
     let migrate = move || {
         let store = store.clone();
         async move { store.migrate().await }

@@ -26,30 +26,36 @@ pub(crate) struct TokenCache {
 
 struct Entry {
     principal: Principal,
+    /// The generation of the key set that verified it: an entry of another generation is not
+    /// used (a key withdrawn from a JWK set stops verifying at once).
+    generation: u64,
     /// The token's `exp`, in seconds since the epoch.
     expires: u64,
 }
 
 impl TokenCache {
-    /// The principal of `token` if it was verified before and `now` (seconds) is before its `exp`.
-    pub(crate) fn get(&self, token: &str, now: u64) -> Option<Principal> {
+    /// The principal of `token` if it was verified before by keys of `generation` and `now`
+    /// (seconds) is before its `exp`.
+    pub(crate) fn get(&self, token: &str, now: u64, generation: u64) -> Option<Principal> {
         let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries.get(token).filter(|entry| now < entry.expires).map(|entry| entry.principal.clone())
+        let entry = entries.get(token).filter(|entry| now < entry.expires && entry.generation == generation);
+        entry.map(|entry| entry.principal.clone())
     }
 
-    /// Remembers the principal of a token just verified, valid until `expires` (its `exp`).
-    pub(crate) fn insert(&self, token: &str, principal: &Principal, expires: u64, now: u64) {
+    /// Remembers the principal of a token just verified by keys of `generation`, valid until
+    /// `expires` (its `exp`).
+    pub(crate) fn insert(&self, token: &str, principal: &Principal, expires: u64, now: u64, generation: u64) {
         if now >= expires || token.len() > MAX_TOKEN_LEN {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if entries.len() >= MAX_TOKENS && !entries.contains_key(token) {
-            entries.retain(|_, entry| now < entry.expires);
+            entries.retain(|_, entry| now < entry.expires && entry.generation == generation);
             if entries.len() >= MAX_TOKENS {
                 entries.clear();
             }
         }
-        entries.insert(token.into(), Entry { principal: principal.clone(), expires });
+        entries.insert(token.into(), Entry { principal: principal.clone(), generation, expires });
     }
 
     #[cfg(test)]
@@ -70,27 +76,28 @@ mod tests {
     #[test]
     fn a_token_is_remembered_until_its_exp_only() {
         let cache = TokenCache::default();
-        cache.insert("t1", &principal("acme"), 100, 50);
-        assert_eq!(cache.get("t1", 99).map(|p| p.org), Some("acme".into()));
-        assert!(cache.get("t1", 100).is_none());
-        assert!(cache.get("t2", 50).is_none());
-        cache.insert("t3", &principal("acme"), 100, 100);
-        assert!(cache.get("t3", 99).is_none(), "an expired token is never remembered");
+        cache.insert("t1", &principal("acme"), 100, 50, 0);
+        assert_eq!(cache.get("t1", 99, 0).map(|p| p.org), Some("acme".into()));
+        assert!(cache.get("t1", 99, 1).is_none(), "a token verified by another generation of keys");
+        assert!(cache.get("t1", 100, 0).is_none());
+        assert!(cache.get("t2", 50, 0).is_none());
+        cache.insert("t3", &principal("acme"), 100, 100, 0);
+        assert!(cache.get("t3", 99, 0).is_none(), "an expired token is never remembered");
         let long = "t".repeat(MAX_TOKEN_LEN + 1);
-        cache.insert(&long, &principal("acme"), 100, 50);
-        assert!(cache.get(&long, 50).is_none(), "an overlong token is never remembered");
+        cache.insert(&long, &principal("acme"), 100, 50, 0);
+        assert!(cache.get(&long, 50, 0).is_none(), "an overlong token is never remembered");
     }
 
     #[test]
     fn the_cache_never_holds_more_than_its_bound() {
         let cache = TokenCache::default();
         for i in 0..MAX_TOKENS {
-            cache.insert(&format!("old{i}"), &principal("acme"), 10, 1);
+            cache.insert(&format!("old{i}"), &principal("acme"), 10, 1, 0);
         }
-        cache.insert("fresh", &principal("acme"), 100, 20);
+        cache.insert("fresh", &principal("acme"), 100, 20, 0);
         assert_eq!(cache.len(), 1, "expired tokens make room first");
         for i in 0..MAX_TOKENS + 10 {
-            cache.insert(&format!("live{i}"), &principal("acme"), 100, 20);
+            cache.insert(&format!("live{i}"), &principal("acme"), 100, 20, 0);
             assert!(cache.len() <= MAX_TOKENS);
         }
     }

@@ -1,13 +1,18 @@
 //! Who is calling: a bearer JWT becomes a [`Principal`] (tenant `org`, subject, scopes), checked
-//! by the [`Authenticator`] interceptor and read by handlers with [`principal`], or as an
-//! authorized [`Caller`] whose [`Ctx`] stamps the writes of its call.
+//! by the [`Authenticator`] (wrapped around each gRPC service, [`Authenticator::wrap`]) and read
+//! by handlers with [`principal`], or as an authorized [`Caller`] whose [`Ctx`] stamps the writes
+//! of its call. Keys: an HS256 secret, a public key file, or a JWK set refreshed in the
+//! background (`jwks`, `jwks_source`).
 //!
 //! The tenant is always the token's `org`, never a request field.
 
 mod args;
 mod cache;
 mod caller;
+mod jwks;
+mod jwks_source;
 mod jwt;
+mod layer;
 mod signer;
 
 use std::fmt;
@@ -20,7 +25,9 @@ use crate::status;
 
 pub use args::AuthArgs;
 pub use caller::{Caller, Ctx};
+pub use jwks_source::{DEFAULT_REFRESH_INTERVAL as DEFAULT_JWKS_REFRESH_INTERVAL, UNKNOWN_KID_REFRESH_GAP};
 pub use jwt::{Authenticator, mint_hs256};
+pub use layer::{AuthLayer, Authenticated};
 pub use signer::TokenSigner;
 
 /// ErrorInfo domain used when a handler finds no principal at all, which means its service was

@@ -14,11 +14,16 @@ use super::Scope;
 pub struct TokenSigner {
     key: EncodingKey,
     algorithm: Algorithm,
+    /// The `kid` of the tokens' header, naming the key in a verifier's JWK set.
+    key_id: Option<String>,
 }
 
 impl std::fmt::Debug for TokenSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSigner").field("algorithm", &self.algorithm).finish_non_exhaustive()
+        f.debug_struct("TokenSigner")
+            .field("algorithm", &self.algorithm)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -34,18 +39,24 @@ struct MintedClaims<'a> {
 impl TokenSigner {
     /// HS256 with the secret the services verify with.
     pub fn hs256(secret: &[u8]) -> Self {
-        Self { key: EncodingKey::from_secret(secret), algorithm: Algorithm::HS256 }
+        Self { key: EncodingKey::from_secret(secret), algorithm: Algorithm::HS256, key_id: None }
     }
 
     /// EdDSA or RS256, from a PEM private key (PKCS#8 Ed25519, or RSA): the counterpart of the
     /// public key the services verify with.
     pub fn from_private_key_pem(pem: &[u8]) -> anyhow::Result<Self> {
         if let Ok(key) = EncodingKey::from_ed_pem(pem) {
-            return Ok(Self { key, algorithm: Algorithm::EdDSA });
+            return Ok(Self { key, algorithm: Algorithm::EdDSA, key_id: None });
         }
         let key =
             EncodingKey::from_rsa_pem(pem).context("neither an Ed25519 nor an RSA private key in PEM")?;
-        Ok(Self { key, algorithm: Algorithm::RS256 })
+        Ok(Self { key, algorithm: Algorithm::RS256, key_id: None })
+    }
+
+    /// The same signer, naming its key `key_id` (the `kid` header) in the tokens it mints.
+    pub fn with_key_id(mut self, key_id: Option<String>) -> Self {
+        self.key_id = key_id;
+        self
     }
 
     /// A token for `org` and `subject` granting `scopes`, valid for `ttl` from now.
@@ -61,7 +72,8 @@ impl TokenSigner {
             iat: now,
             exp: now.saturating_add(ttl.as_secs()),
         };
-        jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.key)
-            .context("cannot sign the token")
+        let mut header = Header::new(self.algorithm);
+        header.kid.clone_from(&self.key_id);
+        jsonwebtoken::encode(&header, &claims, &self.key).context("cannot sign the token")
     }
 }

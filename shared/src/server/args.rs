@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 
+use super::tls::TlsArgs;
 use crate::auth::AuthArgs;
 use crate::telemetry::LogFormat;
 
@@ -16,6 +17,8 @@ const MIN_PAGE_TOKEN_SECRET_LEN: usize = 16;
 pub struct ServiceArgs {
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Key that signs page tokens; derived from the JWT secret when absent (required with a
     /// public key only).
     #[arg(long, env = "PAGE_TOKEN_SECRET", hide_env_values = true)]
@@ -40,6 +43,8 @@ pub struct ServiceArgs {
 impl ServiceArgs {
     /// Checks the values clap cannot, with messages naming the bad value (never a secret).
     pub fn validate(&self) -> anyhow::Result<()> {
+        self.auth.validate()?;
+        self.tls.validate()?;
         if self.database_max_connections == 0 {
             bail!("--database-max-connections (DATABASE_MAX_CONNECTIONS) must be at least 1, got 0");
         }
@@ -67,7 +72,7 @@ impl ServiceArgs {
         match self.auth.jwt_secret.as_deref() {
             Some(secret) => Ok(crate::paging::derive_key(secret.as_bytes(), "page-token")),
             None => bail!(
-                "--page-token-secret (PAGE_TOKEN_SECRET) is required when tokens are checked with a public key only"
+                "--page-token-secret (PAGE_TOKEN_SECRET) is required when tokens are checked with a public key or a JWK set only"
             ),
         }
     }

@@ -9,7 +9,7 @@
 //! let startup = Startup::new(&["regserial.serial.v1.SerialService"], DOMAIN, &db);
 //! let server = ServerBuilder::new(startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
 //!     .behind(startup.gate())
-//!     .add_service(InterceptedService::new(serial_server, authenticator.clone()));
+//!     .add_service(authenticator.wrap(serial_server));
 //! startup.serve("serial-svc", server, listener, shutdown_signal(), &args, migrate).await
 //! ```
 //!
@@ -25,6 +25,7 @@ mod request_log;
 mod serve;
 mod signal;
 mod startup;
+mod tls;
 
 pub use args::ServiceArgs;
 pub use gate::{Gate, Gated, STARTING_RETRY_DELAY};
@@ -39,6 +40,7 @@ pub use serve::{
 };
 pub use signal::shutdown_signal;
 pub use startup::{STARTUP_RETRY_MAX, Startup, bind, connect_database, exit_code};
+pub use tls::{TLS_HANDSHAKE_TIMEOUT, TlsArgs};
 
 #[cfg(test)]
 mod tests;

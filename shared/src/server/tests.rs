@@ -9,7 +9,6 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::Code;
 use tonic::server::NamedService;
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -64,8 +63,7 @@ async fn start(drain_timeout: Duration) -> Running {
     let (health, _) = Health::new(&["regserial.serial.v1.SerialService"]);
     let listener = Listener::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr());
-    let guarded =
-        InterceptedService::new(Renamed(health.service()), Authenticator::hs256(SECRET, "test.regserial"));
+    let guarded = Authenticator::hs256(SECRET, "test.regserial").wrap(Renamed(health.service()));
     let builder =
         ServerBuilder::new(&health, &[regserial::FILE_DESCRIPTOR_SET]).unwrap().add_service(guarded);
     let (stop, stopped) = oneshot::channel::<()>();

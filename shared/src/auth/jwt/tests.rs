@@ -189,3 +189,153 @@ fn a_token_seen_before_gives_the_same_principal_and_its_tampered_copies_are_stil
     assert!(auth.authenticate(&bearer(&late)).is_ok());
     assert_eq!(auth.inner.verified.len(), 1, "a token past its exp is never remembered");
 }
+
+fn expecting(issuer: Option<&str>, audience: Option<&str>) -> Expected {
+    Expected { issuer: issuer.map(str::to_owned), audience: audience.map(str::to_owned) }
+}
+
+#[test]
+fn issuer_and_audience_are_checked_only_when_expected() {
+    let key = || VerifyingKey { key: DecodingKey::from_secret(SECRET), algorithm: Algorithm::HS256 };
+    let mut with_both = claims();
+    with_both["iss"] = json!("https://idp.example.com/");
+    with_both["aud"] = json!(["regserial", "other-api"]);
+    let token = hs256(&with_both);
+
+    // Nothing expected: any iss and aud (or none) is fine.
+    let lax = Authenticator::fixed(key(), Expected::default(), DOMAIN);
+    assert!(lax.authenticate(&bearer(&token)).is_ok());
+    assert!(lax.authenticate(&bearer(&hs256(&claims()))).is_ok());
+
+    let strict =
+        Authenticator::fixed(key(), expecting(Some("https://idp.example.com/"), Some("regserial")), DOMAIN);
+    assert!(strict.authenticate(&bearer(&token)).is_ok());
+    let mut wrong_iss = with_both.clone();
+    wrong_iss["iss"] = json!("https://evil.example.com/");
+    assert_eq!(refused(strict.authenticate(&bearer(&hs256(&wrong_iss)))), "token issuer not accepted");
+    let mut wrong_aud = with_both.clone();
+    wrong_aud["aud"] = json!("another-api");
+    assert_eq!(refused(strict.authenticate(&bearer(&hs256(&wrong_aud)))), "token audience not accepted");
+    let mut no_aud = with_both.clone();
+    no_aud.as_object_mut().unwrap().remove("aud");
+    assert_eq!(refused(strict.authenticate(&bearer(&hs256(&no_aud)))), "token has no aud claim");
+    let mut no_iss = with_both;
+    no_iss.as_object_mut().unwrap().remove("iss");
+    assert_eq!(refused(strict.authenticate(&bearer(&hs256(&no_iss)))), "token has no iss claim");
+}
+
+/// A JWK set file holding the test keys named by `kids` (`rsa-*` RSA, others Ed25519).
+fn write_jwks(path: &std::path::Path, kids: &[&str]) {
+    let keys: Vec<Value> = kids
+        .iter()
+        .map(|kid| {
+            let algorithm = if kid.starts_with("rsa") { Algorithm::RS256 } else { Algorithm::EdDSA };
+            crate::auth::jwks::tests::jwk(algorithm, Some(kid), json!({}))
+        })
+        .collect();
+    std::fs::write(path, json!({ "keys": keys }).to_string()).unwrap();
+}
+
+fn signed_with(kid: Option<&str>, algorithm: Algorithm) -> String {
+    let key = match algorithm {
+        Algorithm::RS256 => EncodingKey::from_rsa_pem(RSA_PRIVATE).unwrap(),
+        _ => EncodingKey::from_ed_pem(ED_PRIVATE).unwrap(),
+    };
+    let mut header = Header::new(algorithm);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, &claims(), &key).unwrap()
+}
+
+async fn jwks_authenticator(path: &std::path::Path) -> (Authenticator, Arc<JwksKeys>) {
+    let source = super::super::jwks_source::JwksSource::File(path.to_owned());
+    let keys = JwksKeys::load(source, Duration::from_secs(3600)).await.unwrap();
+    (Authenticator::jwks(keys.clone(), Expected::default(), DOMAIN), keys)
+}
+
+#[tokio::test]
+async fn jwks_keys_are_chosen_by_the_tokens_kid() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jwks.json");
+    write_jwks(&path, &["rsa-1", "ed-1"]);
+    let (auth, _keys) = jwks_authenticator(&path).await;
+    assert!(auth.authenticate(&bearer(&signed_with(Some("rsa-1"), Algorithm::RS256))).is_ok());
+    assert!(auth.authenticate(&bearer(&signed_with(Some("ed-1"), Algorithm::EdDSA))).is_ok());
+    // An Ed25519 signature presented under the RSA key's kid: the key decides the algorithm.
+    let mismatched = signed_with(Some("rsa-1"), Algorithm::EdDSA);
+    assert_eq!(
+        refused(auth.authenticate(&bearer(&mismatched))),
+        "token signed with an algorithm this service does not accept"
+    );
+    assert_eq!(
+        refused(auth.authenticate(&bearer(&signed_with(None, Algorithm::EdDSA)))),
+        "token signed with an unknown key"
+    );
+    assert_eq!(
+        refused(auth.authenticate(&bearer(&signed_with(Some("ed-9"), Algorithm::EdDSA)))),
+        "token signed with an unknown key"
+    );
+    // HS256 is never accepted from a JWK set, whatever the kid.
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("ed-1".into());
+    let hs = jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(SECRET)).unwrap();
+    assert!(refused(auth.authenticate(&bearer(&hs))).contains("algorithm"));
+}
+
+#[tokio::test]
+async fn an_unknown_kid_refreshes_the_set_before_it_is_refused_and_a_withdrawn_key_stops_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jwks.json");
+    write_jwks(&path, &["ed-old"]);
+    let (auth, keys) = jwks_authenticator(&path).await;
+    let old = signed_with(Some("ed-old"), Algorithm::EdDSA);
+    let new = signed_with(Some("rsa-new"), Algorithm::RS256);
+    let header = |token: &str| HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+    assert!(auth.authenticate_refreshing(Some(&header(&old))).await.is_ok());
+
+    write_jwks(&path, &["ed-old", "rsa-new"]);
+    assert!(auth.verify(Some(&header(&new))).unwrap_err().unknown_key, "not known before the refresh");
+    assert!(auth.authenticate_refreshing(Some(&header(&new))).await.is_ok());
+    assert!(auth.authenticate_refreshing(Some(&header(&old))).await.is_ok());
+
+    // A second unknown kid within the gap does not fetch again: the refused token stays refused
+    // even once its key is published, until a periodic refresh.
+    write_jwks(&path, &["ed-old", "rsa-new", "ed-later"]);
+    let later = signed_with(Some("ed-later"), Algorithm::EdDSA);
+    let status = auth.authenticate_refreshing(Some(&header(&later))).await.unwrap_err();
+    assert_eq!(status.message(), "token signed with an unknown key");
+
+    write_jwks(&path, &["rsa-new", "ed-later"]);
+    keys.refresh().await;
+    let status = auth.authenticate_refreshing(Some(&header(&old))).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "the verified old token is not remembered past its key");
+    assert!(auth.authenticate_refreshing(Some(&header(&new))).await.is_ok());
+    assert!(auth.authenticate_refreshing(Some(&header(&later))).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_failed_refresh_keeps_the_keys_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jwks.json");
+    write_jwks(&path, &["ed-1"]);
+    let (auth, keys) = jwks_authenticator(&path).await;
+    std::fs::write(&path, "{\"keys\": []}").unwrap();
+    keys.refresh().await;
+    std::fs::remove_file(&path).unwrap();
+    keys.refresh().await;
+    assert!(auth.authenticate(&bearer(&signed_with(Some("ed-1"), Algorithm::EdDSA))).is_ok());
+}
+
+#[tokio::test]
+async fn a_service_token_signed_with_a_key_id_is_verified_through_the_jwk_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jwks.json");
+    write_jwks(&path, &["rsa-idp", "ed-worker"]);
+    let (auth, _keys) = jwks_authenticator(&path).await;
+    let signer = super::super::TokenSigner::from_private_key_pem(ED_PRIVATE).unwrap();
+    let anonymous =
+        signer.clone().mint("acme", "recovery", &[Scope::SerialsWrite], Duration::from_secs(60)).unwrap();
+    assert_eq!(refused(auth.authenticate(&bearer(&anonymous))), "token signed with an unknown key");
+    let named = signer.with_key_id(Some("ed-worker".into()));
+    let token = named.mint("acme", "recovery", &[Scope::SerialsWrite], Duration::from_secs(60)).unwrap();
+    assert_eq!(auth.authenticate(&bearer(&token)).unwrap().subject, "recovery");
+}
