@@ -12,7 +12,7 @@ use regserial::registration::v1::registration_service_server::SERVICE_NAME;
 use shared::auth::TokenSigner;
 use shared::clock::SharedClock;
 use shared::paging::PageTokens;
-use shared::server::{Listener, ServerBuilder, ServiceArgs, Startup};
+use shared::server::{Limits, Listener, ServerBuilder, ServiceArgs, Startup};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::domain::ReviewPeriod;
@@ -149,9 +149,15 @@ pub async fn serve(
     // Stopping the worker mid-pass is safe: what it leased is due again when the lease ends.
     startup.spawn_when_ready(worker.run());
     let api = Api::new(saga, clock, tokens);
-    let server = ServerBuilder::new(startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
-        .behind(startup.gate())
-        .add_service(InterceptedService::new(api.registration_service(), authenticator));
+    let limits = Limits::new(&args.limits, DOMAIN)?;
+    let server =
+        ServerBuilder::with_server(limits.server(), startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
+            .behind(startup.gate())
+            .limited(&limits)
+            .add_service(InterceptedService::new(
+                limits.rate_limited(api.registration_service()),
+                authenticator,
+            ));
     let migrate = move || {
         let store = store.clone();
         async move { store.migrate().await }

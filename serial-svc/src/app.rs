@@ -10,7 +10,7 @@ use regserial::serial::v1::serial_service_server::SERVICE_NAME as SERIAL_SERVICE
 use shared::clock::SharedClock;
 use shared::db::request_keys::{PURGE_INTERVAL, RETENTION};
 use shared::paging::PageTokens;
-use shared::server::{Listener, ServerBuilder, ServiceArgs, Startup};
+use shared::server::{Limits, Listener, ServerBuilder, ServiceArgs, Startup};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::grpc::{Api, DOMAIN};
@@ -53,10 +53,16 @@ pub async fn serve(
     let mut startup = Startup::new(HEALTH_SERVICES, DOMAIN, &db);
     startup.spawn_when_ready(purge_request_keys(store.clone(), clock.clone()));
     let api = Api::new(store.clone(), clock, tokens);
-    let server = ServerBuilder::new(startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
-        .behind(startup.gate())
-        .add_service(InterceptedService::new(api.serial_service(), authenticator.clone()))
-        .add_service(InterceptedService::new(api.catalog_service(), authenticator));
+    let limits = Limits::new(&args.limits, DOMAIN)?;
+    let server =
+        ServerBuilder::with_server(limits.server(), startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
+            .behind(startup.gate())
+            .limited(&limits)
+            .add_service(InterceptedService::new(
+                limits.rate_limited(api.serial_service()),
+                authenticator.clone(),
+            ))
+            .add_service(InterceptedService::new(limits.rate_limited(api.catalog_service()), authenticator));
     let migrate = move || {
         let store = store.clone();
         async move { store.migrate().await }
@@ -123,7 +129,8 @@ mod tests {
         assert_eq!(config.listen.to_string(), "0.0.0.0:50051");
         assert_eq!(config.database_url, "sqlite://serial-svc.db");
         assert!(!config.service.skip_migrations);
-        assert_eq!((config.service.database_max_connections, config.service.drain_timeout_secs), (8, 20));
+        assert_eq!(config.service.database_max_connections, 8);
+        assert_eq!(config.service.shutdown_grace, std::time::Duration::from_secs(20));
         assert!(parse(&["--jwt-secret", "x", "--skip-migrations"]).service.skip_migrations);
         assert!(!parse(&["--jwt-secret", "x", "--skip-migrations=false"]).service.skip_migrations);
     }

@@ -44,8 +44,8 @@ const REGISTRATION_FLAGS: &[&str] = &[
     "50",
     "--recovery-lease-ms",
     "1500",
-    "--drain-timeout-secs",
-    "5",
+    "--shutdown-grace",
+    "5s",
     "--health-check-interval-ms",
     "100",
 ];
