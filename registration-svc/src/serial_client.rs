@@ -237,7 +237,13 @@ impl SerialClient {
             if tries >= self.policy.attempts.max(1) {
                 return Err(error);
             }
-            tokio::time::sleep((*retry_after).min(self.policy.max_backoff)).await;
+            let pause = (*retry_after).min(self.policy.max_backoff);
+            // No pause that would leave the caller no time for the next try.
+            let left_after = shared::server::deadline::remaining().map(|left| left.saturating_sub(pause));
+            if try_deadline(self.policy.deadline, left_after).is_none() {
+                return Err(error);
+            }
+            tokio::time::sleep(pause).await;
             backoff = (backoff * 2).min(self.policy.max_backoff);
             last_error = Some(error);
         }

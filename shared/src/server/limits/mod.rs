@@ -20,11 +20,7 @@ pub use rate::{FORGET_FULL_BUCKETS_EVERY, RATE_LIMITED, RateLimit, RateLimited, 
 pub use shed::{OVERLOADED, OVERLOADED_RETRY_DELAY, Shed, ShedFuture};
 
 use super::deadline::Deadlined;
-use super::{DEFAULT_REQUEST_TIMEOUT, Layers, Router};
-
-/// How long a connection past its maximum age has to finish its calls after the server asked
-/// the client to go (HTTP/2 GOAWAY) before it is closed: the longest a unary call may run.
-pub const MAX_CONNECTION_AGE_GRACE: Duration = DEFAULT_REQUEST_TIMEOUT;
+use super::{Layers, Router};
 
 /// The limits of one server. Cheap to clone.
 #[derive(Clone)]
@@ -64,11 +60,16 @@ impl Limits {
         }
     }
 
-    /// [`super::server()`] with the maximum connection age (and its grace).
+    /// [`super::server()`] with the maximum connection age: past it, the server tells the
+    /// client to go (HTTP/2 GOAWAY); calls in flight finish on the old connection, new ones go
+    /// on a new connection, perhaps to another replica.
+    ///
+    /// `max_connection_age_grace` is deliberately not set: in tonic 0.14.9 it replaces the
+    /// graceful GOAWAY at the age by a forced close at age + grace (`connection_timeout_future`
+    /// resolves once, with `ForcefulShutdown`), which would cut calls in flight. Without it, a
+    /// connection whose streams never end (a `WatchImportJob`) stays open until they do.
     pub fn server(&self) -> Server<Layers> {
-        super::server()
-            .max_connection_age(self.max_connection_age)
-            .max_connection_age_grace(MAX_CONNECTION_AGE_GRACE)
+        super::server().max_connection_age(self.max_connection_age)
     }
 
     /// `service` behind the per-org rate limit (if on). Wrap the generated service with it,
