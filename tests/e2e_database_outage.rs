@@ -1,4 +1,5 @@
-//! serial-svc while its PostgreSQL database refuses connections: health goes NOT_SERVING, calls
+//! serial-svc while its PostgreSQL database refuses connections: readiness (health `""`) goes
+//! NOT_SERVING while liveness (health `liveness`) stays SERVING, calls
 //! fail as UNAVAILABLE (retryable) rather than INTERNAL, and both recover when it is back; the
 //! same when it starts before its database, which it then waits for; a database that does not
 //! exist stops it with the reason.
@@ -46,9 +47,13 @@ async fn health_and_calls_follow_the_database_down_and_back() {
     let get = || GetSerialRequest { serial_number: "ANY-1".into() };
     assert_eq!(c.serials.get_serial(get()).await.unwrap_err().code(), Code::NotFound);
 
+    assert_eq!(svc.health(shared::server::LIVENESS).await, Some(ServingStatus::Serving));
+
     allow_connections(&name, false).await;
     svc.wait_for(ServingStatus::NotServing).await;
     assert_database_unavailable(&c.serials.get_serial(get()).await.unwrap_err());
+    // Unready, not dead: a restart would not bring the database back.
+    assert_eq!(svc.health(shared::server::LIVENESS).await, Some(ServingStatus::Serving));
 
     allow_connections(&name, true).await;
     svc.wait_for(ServingStatus::Serving).await;

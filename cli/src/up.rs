@@ -29,7 +29,7 @@ const DEV_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 /// How long the services have to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long in-flight calls may finish once Ctrl-C is pressed.
-const DRAIN_TIMEOUT_SECS: u64 = 5;
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(clap::Args)]
 pub struct UpArgs {
@@ -130,8 +130,9 @@ fn service_args(secret: &str) -> ServiceArgs {
         log_format: LogFormat::Text,
         skip_migrations: false,
         database_max_connections: 8,
-        drain_timeout_secs: DRAIN_TIMEOUT_SECS,
+        shutdown_grace: SHUTDOWN_GRACE,
         health_check_interval_ms: 2000,
+        limits: shared::server::LimitArgs::default(),
     }
 }
 

@@ -12,7 +12,7 @@ use regserial::registration::v1::registration_service_server::SERVICE_NAME;
 use shared::auth::TokenSigner;
 use shared::clock::SharedClock;
 use shared::paging::PageTokens;
-use shared::server::{Listener, ServerBuilder, ServiceArgs, Startup};
+use shared::server::{Limits, Listener, ServerBuilder, ServiceArgs, Startup};
 
 use crate::domain::ReviewPeriod;
 use crate::grpc::{Api, DOMAIN};
@@ -156,8 +156,9 @@ pub async fn serve(
     config.validate()?;
     let args = &config.service;
     let authenticator = args.auth.authenticator(DOMAIN).await?;
+    let limits = Limits::new(&args.limits, DOMAIN)?;
     // TLS files are read before anything else starts, so that a bad one stops the service at once.
-    let server = args.tls.apply(shared::server::server())?;
+    let server = args.tls.apply(limits.server())?;
     let tokens = PageTokens::new(&args.page_token_key()?);
     let db = shared::server::connect_database(&config.database_url, args).await?;
     let lease = chrono::Duration::milliseconds(i64::try_from(config.recovery_lease_ms).unwrap_or(i64::MAX));
@@ -174,7 +175,8 @@ pub async fn serve(
     let api = Api::new(saga, clock, tokens);
     let server = ServerBuilder::with_server(server, startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
         .behind(startup.gate())
-        .add_service(authenticator.wrap(api.registration_service()));
+        .limited(&limits)
+        .add_service(authenticator.wrap(limits.rate_limited(api.registration_service())));
     let migrate = move || {
         let store = store.clone();
         async move { store.migrate().await }

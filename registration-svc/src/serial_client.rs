@@ -5,6 +5,13 @@
 //! the rest are reads. So a call that timed out or found serial-svc unreachable is retried a
 //! few times within the request; a refusal (NOT_FOUND, FAILED_PRECONDITION) or a rejection of
 //! the call itself (UNAUTHENTICATED, INVALID_ARGUMENT, ...) never is.
+//!
+//! Made on behalf of a call being served, each try is also bounded by what that call's own
+//! deadline has left ([`shared::server::deadline::remaining`]), minus [`DEADLINE_MARGIN`] kept
+//! to record the outcome and answer: serial-svc receives that as its `grpc-timeout`. When
+//! less than [`MIN_TRY`] would be left, serial-svc is not called at all
+//! ([`SerialCallError::OutOfTime`]). The recovery worker's calls, outside any served call,
+//! have the policy's deadline.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +26,12 @@ use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request, Status};
 
 use crate::domain::WarrantyPlanTerms;
+
+/// What a try to serial-svc leaves of the served call's deadline: time to record the outcome
+/// (or leave the attempt to the recovery worker) and answer before the caller gives up.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(100);
+/// The shortest try worth making: with less time left, serial-svc is not called.
+pub const MIN_TRY: Duration = Duration::from_millis(50);
 
 /// Deadlines and retries of every call to serial-svc.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +70,10 @@ pub enum SerialCallError {
     /// serial-svc rejected the call itself (token, argument, internal error): not retried.
     #[error("serial-svc rejected the call: {}", .0.message())]
     Rejected(Status),
+    /// The call being served has too little time left to call serial-svc (again): nothing was
+    /// asked of it by this try. As for `Unavailable`, the outcome of earlier tries is unknown.
+    #[error("the caller's deadline leaves no time to call serial-svc")]
+    OutOfTime,
 }
 
 /// A serial serial-svc just let us claim: what the registration needs of it.
@@ -212,12 +229,17 @@ impl SerialClient {
         })?;
         let mut backoff = self.policy.backoff;
         let mut tries = 0;
+        let mut last_error = None;
         loop {
             tries += 1;
+            let Some(deadline) = self.try_deadline() else {
+                tracing::debug!(tries, "the caller's deadline leaves no time for a call to serial-svc");
+                return Err(last_error.unwrap_or(SerialCallError::OutOfTime));
+            };
             let mut request = Request::new(message.clone());
-            request.set_timeout(self.policy.deadline);
+            request.set_timeout(deadline);
             request.metadata_mut().insert("authorization", authorization.clone());
-            let answer = tokio::time::timeout(self.policy.deadline, send(client.clone(), request)).await;
+            let answer = tokio::time::timeout(deadline, send(client.clone(), request)).await;
             let status = match answer {
                 Ok(Ok(response)) => return Ok(response.into_inner()),
                 Ok(Err(status)) => status,
@@ -228,10 +250,30 @@ impl SerialClient {
             if tries >= self.policy.attempts.max(1) {
                 return Err(error);
             }
-            tokio::time::sleep((*retry_after).min(self.policy.max_backoff)).await;
+            let pause = (*retry_after).min(self.policy.max_backoff);
+            // No pause that would leave the caller no time for the next try.
+            let left_after = shared::server::deadline::remaining().map(|left| left.saturating_sub(pause));
+            if try_deadline(self.policy.deadline, left_after).is_none() {
+                return Err(error);
+            }
+            tokio::time::sleep(pause).await;
             backoff = (backoff * 2).min(self.policy.max_backoff);
+            last_error = Some(error);
         }
     }
+
+    /// The deadline of the next try: the policy's, shortened to the served call's remaining
+    /// time minus [`DEADLINE_MARGIN`]; `None` when that leaves less than [`MIN_TRY`].
+    fn try_deadline(&self) -> Option<Duration> {
+        try_deadline(self.policy.deadline, shared::server::deadline::remaining())
+    }
+}
+
+/// See [`SerialClient::try_deadline`]; `remaining` is `None` outside a served call.
+fn try_deadline(policy: Duration, remaining: Option<Duration>) -> Option<Duration> {
+    let Some(remaining) = remaining else { return Some(policy) };
+    let budget = remaining.saturating_sub(DEADLINE_MARGIN);
+    (budget >= MIN_TRY).then(|| budget.min(policy))
 }
 
 /// Sorts serial-svc's answer into the three kinds the saga treats differently.
@@ -294,6 +336,30 @@ impl PlanCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_try_gets_the_policy_deadline_shortened_to_what_the_caller_has_left() {
+        let policy = Duration::from_secs(2);
+        assert_eq!(try_deadline(policy, None), Some(policy), "the worker: no caller");
+        assert_eq!(try_deadline(policy, Some(Duration::from_secs(30))), Some(policy));
+        assert_eq!(
+            try_deadline(policy, Some(Duration::from_millis(1500))),
+            Some(Duration::from_millis(1400))
+        );
+        assert_eq!(try_deadline(policy, Some(DEADLINE_MARGIN + MIN_TRY)), Some(MIN_TRY));
+        let too_short = DEADLINE_MARGIN + MIN_TRY - Duration::from_millis(1);
+        assert_eq!(try_deadline(policy, Some(too_short)), None);
+        assert_eq!(try_deadline(policy, Some(Duration::ZERO)), None);
+    }
+
+    #[tokio::test]
+    async fn a_caller_without_time_left_gets_out_of_time_and_serial_svc_is_not_called() {
+        // An endpoint nothing listens on: any call would fail as Unavailable, not OutOfTime.
+        let client = SerialClient::connect_lazy("http://127.0.0.1:9", CallPolicy::default()).unwrap();
+        let call = client.claim("token", "SN-1", "reg-1");
+        let outcome = shared::server::deadline::with_timeout(Duration::from_millis(120), call).await;
+        assert!(matches!(outcome, Err(SerialCallError::OutOfTime)), "{outcome:?}");
+    }
 
     #[test]
     fn refusals_rejections_and_outages_are_told_apart() {

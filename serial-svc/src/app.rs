@@ -10,7 +10,7 @@ use regserial::serial::v1::serial_service_server::SERVICE_NAME as SERIAL_SERVICE
 use shared::clock::SharedClock;
 use shared::db::request_keys::{PURGE_INTERVAL, RETENTION};
 use shared::paging::PageTokens;
-use shared::server::{Listener, ServerBuilder, ServiceArgs, Startup};
+use shared::server::{Limits, Listener, ServerBuilder, ServiceArgs, Startup};
 
 use crate::grpc::{Api, DOMAIN};
 use crate::store::Store;
@@ -46,8 +46,9 @@ pub async fn serve(
     let args = &config.service;
     args.validate()?;
     let authenticator = args.auth.authenticator(DOMAIN).await?;
+    let limits = Limits::new(&args.limits, DOMAIN)?;
     // TLS files are read before anything else starts, so that a bad one stops the service at once.
-    let server = args.tls.apply(shared::server::server())?;
+    let server = args.tls.apply(limits.server())?;
     let tokens = PageTokens::new(&args.page_token_key()?);
     let db = shared::server::connect_database(&config.database_url, args).await?;
     let store = Store::new(db.clone());
@@ -56,8 +57,9 @@ pub async fn serve(
     let api = Api::new(store.clone(), clock, tokens);
     let server = ServerBuilder::with_server(server, startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
         .behind(startup.gate())
-        .add_service(authenticator.wrap(api.serial_service()))
-        .add_service(authenticator.wrap(api.catalog_service()));
+        .limited(&limits)
+        .add_service(authenticator.wrap(limits.rate_limited(api.serial_service())))
+        .add_service(authenticator.wrap(limits.rate_limited(api.catalog_service())));
     let migrate = move || {
         let store = store.clone();
         async move { store.migrate().await }
@@ -124,7 +126,8 @@ mod tests {
         assert_eq!(config.listen.to_string(), "0.0.0.0:50051");
         assert_eq!(config.database_url, "sqlite://serial-svc.db");
         assert!(!config.service.skip_migrations);
-        assert_eq!((config.service.database_max_connections, config.service.drain_timeout_secs), (8, 20));
+        assert_eq!(config.service.database_max_connections, 8);
+        assert_eq!(config.service.shutdown_grace, std::time::Duration::from_secs(20));
         assert!(parse(&["--jwt-secret", "x", "--skip-migrations"]).service.skip_migrations);
         assert!(!parse(&["--jwt-secret", "x", "--skip-migrations=false"]).service.skip_migrations);
     }

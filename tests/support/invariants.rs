@@ -9,7 +9,7 @@ use regserial::registration::v1::{
 };
 use regserial::serial::v1::{ListSerialsRequest, Serial, SerialStatus};
 
-use super::registration::{Pair, Registrations};
+use super::registration::{Registrations, Services};
 use super::seed::claim_of;
 
 /// Every registration `query` lists, following next_page_token.
@@ -31,7 +31,7 @@ pub async fn list_all(
 }
 
 /// Every serial of `org` in serial-svc.
-pub async fn all_serials(pair: &Pair, org: &str) -> Result<Vec<Serial>, tonic::Status> {
+pub async fn all_serials(pair: &impl Services, org: &str) -> Result<Vec<Serial>, tonic::Status> {
     let mut c = pair.serials(org);
     let mut all = Vec::new();
     let mut token = String::new();
@@ -53,7 +53,7 @@ fn holds(status: RegistrationStatus) -> bool {
 /// What breaks the saga's invariants in `org` now (empty: they hold):
 /// a serial is REGISTERED with claimant X iff registration X exists, holds it in a line item,
 /// and is PENDING or APPROVED; every serial of a PENDING/APPROVED registration is claimed by it.
-pub async fn invariant_violations(pair: &Pair, org: &str) -> Vec<String> {
+pub async fn invariant_violations(pair: &impl Services, org: &str) -> Vec<String> {
     let mut client = pair.registrations(org);
     let serials = match all_serials(pair, org).await {
         Ok(serials) => serials,
@@ -122,7 +122,7 @@ pub async fn invariant_violations(pair: &Pair, org: &str) -> Vec<String> {
 
 /// Polls (bounded: 15 s, the recovery worker runs every 50 ms with a 1.5 s lease) until the
 /// invariants hold in `org`; fails with what still breaks them.
-pub async fn assert_invariants(pair: &Pair, org: &str) {
+pub async fn assert_invariants(pair: &impl Services, org: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         let violations = invariant_violations(pair, org).await;
@@ -155,7 +155,7 @@ where
 }
 
 /// Polls until the serial's `(status, claimant)` in serial-svc is `want` (bounded: 15 s).
-pub async fn wait_for_claim(pair: &Pair, org: &str, number: &str, want: (SerialStatus, &str)) {
+pub async fn wait_for_claim(pair: &impl Services, org: &str, number: &str, want: (SerialStatus, &str)) {
     let what = format!("serial {number} to be {want:?}");
     eventually(&what, || async {
         let (status, claimant) = claim_of(pair, org, number).await;
@@ -165,7 +165,7 @@ pub async fn wait_for_claim(pair: &Pair, org: &str, number: &str, want: (SerialS
 }
 
 /// Polls until the serial is ACTIVE (released) in serial-svc (bounded: 15 s).
-pub async fn wait_for_release(pair: &Pair, org: &str, number: &str) {
+pub async fn wait_for_release(pair: &impl Services, org: &str, number: &str) {
     let what = format!("serial {number} to be released");
     eventually(&what, || async {
         (claim_of(pair, org, number).await.0 == SerialStatus::Active).then_some(())

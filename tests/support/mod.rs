@@ -5,6 +5,7 @@
 
 pub mod grpc;
 pub mod invariants;
+pub mod recorder;
 pub mod registration;
 pub mod seed;
 pub mod serials;

@@ -44,8 +44,8 @@ const REGISTRATION_FLAGS: &[&str] = &[
     "50",
     "--recovery-lease-ms",
     "1500",
-    "--drain-timeout-secs",
-    "5",
+    "--shutdown-grace",
+    "5s",
     "--health-check-interval-ms",
     "100",
 ];
@@ -91,9 +91,14 @@ impl RegistrationSvc {
             serial_endpoint,
         ]
         .iter()
-        .chain(REGISTRATION_FLAGS)
         .map(|s| s.to_string())
         .collect();
+        // A flag in `extra` replaces the default one.
+        for pair in REGISTRATION_FLAGS.chunks(2) {
+            if !extra.iter().any(|flag| flag == pair[0]) {
+                args.extend(pair.iter().map(|s| s.to_string()));
+            }
+        }
         args.extend(extra.iter().cloned());
         let config =
             <registration_svc::app::Config as clap::Parser>::try_parse_from(args).expect("valid flags");
@@ -166,13 +171,52 @@ impl Drop for RegistrationSvc {
     }
 }
 
+/// serial-svc and registration-svc clients, wherever the services run.
+pub trait Services {
+    /// serial-svc clients for `org` with every scope.
+    fn serials(&self, org: &str) -> Clients;
+    /// A RegistrationService client for `org` with every scope.
+    fn registrations(&self, org: &str) -> Registrations;
+}
+
+impl Services for Pair {
+    fn serials(&self, org: &str) -> Clients {
+        Pair::serials(self, org)
+    }
+
+    fn registrations(&self, org: &str) -> Registrations {
+        Pair::registrations(self, org)
+    }
+}
+
+/// Services at fixed addresses, run by something else than a [`Pair`] (processes, say).
+pub struct Endpoints {
+    pub serial: SocketAddr,
+    pub registration: SocketAddr,
+}
+
+impl Services for Endpoints {
+    fn serials(&self, org: &str) -> Clients {
+        Clients::new(Pair::channel(self.serial), Pair::token(org, ALL_SCOPES))
+    }
+
+    fn registrations(&self, org: &str) -> Registrations {
+        let header = format!("Bearer {}", Pair::token(org, ALL_SCOPES));
+        let bearer = Bearer(Some(header.parse().expect("ascii header")));
+        RegistrationServiceClient::with_interceptor(Pair::channel(self.registration), bearer)
+    }
+}
+
 /// How a [`Pair`] starts.
 #[derive(Default)]
 pub struct PairOptions {
     /// A clock both services share, moved by the test (else the system clock).
     pub manual_clock: Option<DateTime<Utc>>,
-    /// Extra flags of registration-svc, such as `--review-period-days 30`.
+    /// Extra flags of registration-svc, such as `--review-period-days 30` (replacing the
+    /// test defaults of the same flags).
     pub registration_flags: Vec<String>,
+    /// Extra flags of serial-svc, such as `--max-connection-age 150ms`.
+    pub serial_flags: Vec<String>,
 }
 
 /// serial-svc and registration-svc, registration-svc reaching serial-svc through `proxy`.
@@ -207,7 +251,10 @@ impl Pair {
             Some(manual) => manual.clone(),
             None => Arc::new(SystemClock),
         };
-        let serial = SerialSvc::start_on("127.0.0.1:0".parse().unwrap(), serial_db, clock.clone(), &[]).await;
+        let serial_flags: Vec<&str> = options.serial_flags.iter().map(String::as_str).collect();
+        let serial =
+            SerialSvc::start_on("127.0.0.1:0".parse().unwrap(), serial_db, clock.clone(), &serial_flags)
+                .await;
         let serial_addr = serial.addr;
         let proxy = FaultProxy::start(serial_addr).await.expect("start the proxy");
         let registration = RegistrationSvc::start(

@@ -8,7 +8,7 @@ use regserial::serial::v1::{
     RevokeSerialRequest, Serial, SerialStatus, WarrantyPlan,
 };
 
-use super::registration::{Pair, Registrations};
+use super::registration::{Registrations, Services};
 
 /// The warranty plan and product every seeded serial belongs to.
 pub const PLAN_ID: &str = "std-2y";
@@ -17,7 +17,7 @@ pub const PLAN_MONTHS: u32 = 24;
 pub const SKU: &str = "DRILL";
 
 /// Creates the plan [`PLAN_ID`] and the product [`SKU`] in `org`.
-pub async fn seed_catalog(pair: &Pair, org: &str) {
+pub async fn seed_catalog(pair: &impl Services, org: &str) {
     let mut c = pair.serials(org);
     let plan = WarrantyPlan {
         id: PLAN_ID.into(),
@@ -38,7 +38,7 @@ pub async fn seed_catalog(pair: &Pair, org: &str) {
 }
 
 /// Creates serials of product [`SKU`] in `org` (call [`seed_catalog`] first).
-pub async fn add_serials(pair: &Pair, org: &str, numbers: &[&str]) {
+pub async fn add_serials(pair: &impl Services, org: &str, numbers: &[&str]) {
     let serials = numbers
         .iter()
         .map(|n| Serial { serial_number: (*n).into(), product_sku: SKU.into(), ..Default::default() })
@@ -48,20 +48,20 @@ pub async fn add_serials(pair: &Pair, org: &str, numbers: &[&str]) {
     assert_eq!(created.into_inner().serials.len(), numbers.len());
 }
 
-pub async fn revoke(pair: &Pair, org: &str, number: &str) {
+pub async fn revoke(pair: &impl Services, org: &str, number: &str) {
     let revoke =
         RevokeSerialRequest { serial_number: number.into(), reason: "stolen".into(), ..Default::default() };
     pair.serials(org).serials.revoke_serial(revoke).await.expect("revoke");
 }
 
 /// The serial as serial-svc has it now.
-pub async fn serial(pair: &Pair, org: &str, number: &str) -> Serial {
+pub async fn serial(pair: &impl Services, org: &str, number: &str) -> Serial {
     let get = GetSerialRequest { serial_number: number.into() };
     pair.serials(org).serials.get_serial(get).await.expect("get serial").into_inner()
 }
 
 /// `(status, claimant)` of a serial in serial-svc.
-pub async fn claim_of(pair: &Pair, org: &str, number: &str) -> (SerialStatus, String) {
+pub async fn claim_of(pair: &impl Services, org: &str, number: &str) -> (SerialStatus, String) {
     let s = serial(pair, org, number).await;
     (s.status(), s.claimant)
 }

@@ -24,6 +24,8 @@ const NUMBER_TYPE: &str = "registration_number";
 const REGISTRATION_TYPE: &str = "regserial.registration.v1.Registration";
 /// The reason of every lookup that finds no registration, by id, number or held serial.
 const REGISTRATION_NOT_FOUND: &str = "REGISTRATION_NOT_FOUND";
+/// The reason of a call whose deadline ran out before serial-svc could answer.
+const DEADLINE_EXCEEDED: &str = "DEADLINE_EXCEEDED";
 /// serial-svc's reason for a serial it does not have: NOT_FOUND here too.
 const SERIAL_NOT_FOUND: &str = "SERIAL_NOT_FOUND";
 
@@ -103,6 +105,10 @@ fn saga(err: SagaError) -> Status {
             status::unavailable(DOMAIN, "DEPENDENCY_UNAVAILABLE", message, retry_after)
         }
         SagaError::Rejected(status) => status,
+        SagaError::OutOfTime => {
+            let message = "the call's deadline leaves no time to reach serial-svc";
+            status::deadline_exceeded(DOMAIN, DEADLINE_EXCEEDED, message)
+        }
         SagaError::RequestIdReused => request_id_reused(""),
         SagaError::Store(err) => store(err),
         // A swap error outside a swap is a bug of the saga, like an inconsistency.

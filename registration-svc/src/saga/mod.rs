@@ -51,6 +51,10 @@ pub enum SagaError {
     /// attempt stays recorded, as for `Unavailable`.
     #[error("serial-svc rejected the call: {}", .0.message())]
     Rejected(Status),
+    /// The caller's deadline ran out before serial-svc could be asked (again): as for
+    /// `Unavailable`, the attempt stays recorded and the recovery worker rolls it back.
+    #[error("the caller's deadline leaves no time to call serial-svc")]
+    OutOfTime,
     #[error("request_id was already used for a different request")]
     RequestIdReused,
     /// `SwapSerial` could not begin.

@@ -63,6 +63,7 @@ impl Saga {
                 SagaError::Unavailable { message, retry_after }
             }
             SerialCallError::Rejected(status) => SagaError::Rejected(status),
+            SerialCallError::OutOfTime => SagaError::OutOfTime,
             SerialCallError::Refused { code, reason, message } => {
                 SagaError::Rejected(tonic::Status::new(code, format!("{reason}: {message}")))
             }

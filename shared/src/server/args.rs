@@ -1,14 +1,18 @@
 //! The flags every service takes besides its address and database, each with an environment
-//! fallback: token verification, page-token signing, logs, migrations, pool size, draining and
-//! readiness. A service's `Config` flattens [`ServiceArgs`] next to its own flags.
+//! fallback: token verification, page-token signing, logs, migrations, pool size, shutdown,
+//! readiness and limits. A service's `Config` flattens [`ServiceArgs`] next to its own flags.
 
 use std::time::Duration;
 
 use anyhow::bail;
 
+use super::LimitArgs;
 use super::tls::TlsArgs;
 use crate::auth::AuthArgs;
 use crate::telemetry::LogFormat;
+
+/// The default `--shutdown-grace`.
+pub const DEFAULT_SHUTDOWN_GRACE: &str = "20s";
 
 /// Shortest page token secret accepted, in bytes.
 const MIN_PAGE_TOKEN_SECRET_LEN: usize = 16;
@@ -32,12 +36,15 @@ pub struct ServiceArgs {
     /// Largest number of database connections (reads, on SQLite).
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 8)]
     pub database_max_connections: u32,
-    /// How long in-flight calls may finish after shutdown begins, in seconds.
-    #[arg(long, env = "DRAIN_TIMEOUT_SECS", default_value_t = 20)]
-    pub drain_timeout_secs: u64,
+    /// How long calls in flight may finish after SIGTERM (or Ctrl-C) before the process exits
+    /// anyway, such as `20s`; keep it below the pod's terminationGracePeriodSeconds.
+    #[arg(long, env = "SHUTDOWN_GRACE", value_name = "DURATION", default_value = DEFAULT_SHUTDOWN_GRACE, value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
     /// How often readiness pings the database, in milliseconds.
     #[arg(long, env = "HEALTH_CHECK_INTERVAL_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..))]
     pub health_check_interval_ms: u64,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 impl ServiceArgs {
@@ -48,12 +55,13 @@ impl ServiceArgs {
         if self.database_max_connections == 0 {
             bail!("--database-max-connections (DATABASE_MAX_CONNECTIONS) must be at least 1, got 0");
         }
-        if self.drain_timeout_secs > 3600 {
+        if self.shutdown_grace > Duration::from_secs(3600) {
             bail!(
-                "--drain-timeout-secs (DRAIN_TIMEOUT_SECS) must be at most 3600, got {}",
-                self.drain_timeout_secs
+                "--shutdown-grace (SHUTDOWN_GRACE) must be at most 1h, got {}",
+                humantime::format_duration(self.shutdown_grace)
             );
         }
+        self.limits.validate()?;
         self.page_token_key()?;
         Ok(())
     }
@@ -75,10 +83,6 @@ impl ServiceArgs {
                 "--page-token-secret (PAGE_TOKEN_SECRET) is required when tokens are checked with a public key or a JWK set only"
             ),
         }
-    }
-
-    pub fn drain_timeout(&self) -> Duration {
-        Duration::from_secs(self.drain_timeout_secs)
     }
 
     pub fn health_check_interval(&self) -> Duration {

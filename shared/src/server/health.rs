@@ -1,5 +1,8 @@
-//! `grpc.health.v1.Health` for a fixed list of services plus the overall `""` service. All of
-//! them start NOT_SERVING and move together; once draining has started they stay NOT_SERVING.
+//! `grpc.health.v1.Health` for a fixed list of services plus the overall `""` service: the
+//! readiness signal. All of them start NOT_SERVING and move together; once draining has started
+//! they stay NOT_SERVING. Besides them, [`LIVENESS`] is SERVING for as long as the server
+//! answers at all, whatever the database does: the liveness signal (a restart cannot fix an
+//! unreachable database, so it must not cause one).
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -12,6 +15,10 @@ use tonic::{Request, Response, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_server::{Health as HealthApi, HealthServer};
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+
+/// The health service name of the liveness signal (Kubernetes `livenessProbe.grpc.service`):
+/// SERVING whenever the server answers. Not a gRPC service, so reflection does not list it.
+pub const LIVENESS: &str = "liveness";
 
 /// The serving status reported by health checks. Cheap to clone.
 ///
@@ -33,11 +40,13 @@ struct Inner {
 
 impl Health {
     /// Health for `services` (fully-qualified names such as `regserial.serial.v1.SerialService`)
-    /// and the overall `""` service, all NOT_SERVING, with the gRPC service that reports them.
+    /// and the overall `""` service, all NOT_SERVING, and [`LIVENESS`], SERVING, with the gRPC
+    /// service that reports them.
     pub fn new(services: &[&'static str]) -> (Health, HealthServer<impl HealthApi + use<>>) {
         let statuses = std::iter::once("")
             .chain(services.iter().copied())
             .map(|name| (name, watch::Sender::new(ServingStatus::NotServing)))
+            .chain([(LIVENESS, watch::Sender::new(ServingStatus::Serving))])
             .collect();
         let inner = Inner { statuses, draining: Mutex::new(false), drain_token: CancellationToken::new() };
         let health = Health { inner: Arc::new(inner) };
@@ -45,10 +54,16 @@ impl Health {
         (health, server)
     }
 
-    /// The services this health reports on (without the overall `""`): the services a server
-    /// built with it serves, and so the ones its reflection advertises.
+    /// The services this health reports on (without the overall `""` and [`LIVENESS`]): the
+    /// services a server built with it serves, and so the ones its reflection advertises.
     pub fn services(&self) -> Vec<&'static str> {
-        let mut names: Vec<_> = self.inner.statuses.keys().copied().filter(|name| !name.is_empty()).collect();
+        let mut names: Vec<_> = self
+            .inner
+            .statuses
+            .keys()
+            .copied()
+            .filter(|name| !name.is_empty() && *name != LIVENESS)
+            .collect();
         names.sort_unstable();
         names
     }
@@ -58,15 +73,16 @@ impl Health {
         HealthServer::new(HealthService { health: self.clone() })
     }
 
-    /// Sets every service SERVING or NOT_SERVING; after [`Health::start_draining`] only
-    /// NOT_SERVING is accepted.
+    /// Sets every service (readiness) SERVING or NOT_SERVING; after [`Health::start_draining`]
+    /// only NOT_SERVING is accepted. Liveness does not change.
     pub async fn set_serving(&self, serving: bool) {
         let draining = self.inner.draining.lock().unwrap_or_else(PoisonError::into_inner);
         let status = if serving && !*draining { ServingStatus::Serving } else { ServingStatus::NotServing };
         self.set_all(status);
     }
 
-    /// Reports NOT_SERVING for good and cancels [`Health::draining`]: the process is shutting down.
+    /// Reports NOT_SERVING for good (readiness; liveness stays SERVING while calls in flight
+    /// finish) and cancels [`Health::draining`]: the process is shutting down.
     pub fn start_draining(&self) {
         let mut draining = self.inner.draining.lock().unwrap_or_else(PoisonError::into_inner);
         *draining = true;
@@ -85,7 +101,8 @@ impl Health {
     }
 
     fn set_all(&self, status: ServingStatus) {
-        for tx in self.inner.statuses.values() {
+        let readiness = self.inner.statuses.iter().filter(|(name, _)| **name != LIVENESS);
+        for (_, tx) in readiness {
             tx.send_if_modified(|current| std::mem::replace(current, status) != status);
         }
     }
@@ -162,6 +179,21 @@ mod tests {
         );
         health.set_serving(false).await;
         assert_eq!(health.status(SVC), Some(ServingStatus::NotServing));
+    }
+
+    #[tokio::test]
+    async fn liveness_is_serving_from_the_start_whatever_readiness_does() {
+        let (health, _server) = Health::new(&[SVC]);
+        assert_eq!(health.status(LIVENESS), Some(ServingStatus::Serving));
+        health.set_serving(true).await;
+        health.set_serving(false).await;
+        assert_eq!(health.status(LIVENESS), Some(ServingStatus::Serving));
+        health.start_draining();
+        assert_eq!(
+            (health.status(""), health.status(LIVENESS)),
+            (Some(ServingStatus::NotServing), Some(ServingStatus::Serving))
+        );
+        assert_eq!(health.services(), vec![SVC], "liveness is not a service to advertise");
     }
 
     #[tokio::test]

@@ -13,11 +13,15 @@
 //! startup.serve("serial-svc", server, listener, shutdown_signal(), &args, migrate).await
 //! ```
 //!
-//! Prometheus metrics and per-org rate limits will be tower layers added to [`Layers`].
+//! Limits (per-org rate limit, load shedding, call deadlines, connection age) are in [`limits`]:
+//! `ServerBuilder::with_server(limits.server(), …)?.limited(&limits)` and each service
+//! `InterceptedService::new(limits.rate_limited(service), authenticator)`.
 
 mod args;
+pub mod deadline;
 mod gate;
 mod health;
+pub mod limits;
 mod listener;
 mod readiness;
 mod reflection;
@@ -27,9 +31,10 @@ mod signal;
 mod startup;
 mod tls;
 
-pub use args::ServiceArgs;
+pub use args::{DEFAULT_SHUTDOWN_GRACE, ServiceArgs};
 pub use gate::{Gate, Gated, STARTING_RETRY_DELAY};
-pub use health::Health;
+pub use health::{Health, LIVENESS};
+pub use limits::{LimitArgs, Limits};
 pub use listener::Listener;
 pub use readiness::{PING_TIMEOUT, spawn_readiness};
 pub use reflection::reflection;

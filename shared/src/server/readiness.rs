@@ -103,6 +103,8 @@ mod tests {
         wait_for(&health, ServingStatus::Serving).await;
         db.close().await;
         wait_for(&health, ServingStatus::NotServing).await;
+        // A database outage makes the process unready, never dead.
+        assert_eq!(health.status(super::super::LIVENESS), Some(ServingStatus::Serving));
 
         health.start_draining();
         tokio::time::timeout(Duration::from_secs(5), task).await.expect("the task stops").unwrap();

@@ -11,11 +11,11 @@ use tower::Service;
 use tower::layer::util::{Identity, Stack};
 
 use super::request_log::RequestLogLayer;
-use super::{Gate, Health, Listener, reflection};
+use super::{Gate, Health, Limits, Listener, reflection};
 
 /// The longest a unary call (or a client stream, until its response) may run, unless the
-/// client's `grpc-timeout` is shorter. tonic answers CANCELLED past it. Server streams are not
-/// limited once their response has started.
+/// client's `grpc-timeout` is shorter. tonic answers CANCELLED ("Timeout expired") past either.
+/// Server streams are not limited once their response has started.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// HTTP/2 PING interval on idle connections, and how long an unanswered PING keeps them open.
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
@@ -50,6 +50,7 @@ pub struct ServerBuilder {
     router: Router,
     health: Health,
     gate: Option<Gate>,
+    limits: Limits,
 }
 
 impl ServerBuilder {
@@ -66,12 +67,20 @@ impl ServerBuilder {
     ) -> anyhow::Result<Self> {
         let (v1, v1alpha) = reflection(descriptor_sets, &health.services())?;
         let router = server.add_service(health.service()).add_service(v1).add_service(v1alpha);
-        Ok(Self { router, health: health.clone(), gate: None })
+        Ok(Self { router, health: health.clone(), gate: None, limits: Limits::default() })
     }
 
     /// Puts the services added from now on behind `gate` (health and reflection never are).
     pub fn behind(mut self, gate: &Gate) -> Self {
         self.gate = Some(gate.clone());
+        self
+    }
+
+    /// Sheds the calls of the services added from now on beyond `limits`' concurrency limit
+    /// (health and reflection never are). Every service's calls know their deadline
+    /// ([`super::deadline::remaining`]), limits or not.
+    pub fn limited(mut self, limits: &Limits) -> Self {
+        self.limits = limits.clone();
         self
     }
 
@@ -89,8 +98,8 @@ impl ServerBuilder {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         self.router = match &self.gate {
-            Some(gate) => self.router.add_service(gate.guard(service)),
-            None => self.router.add_service(service),
+            Some(gate) => self.limits.add(self.router, gate.guard(service)),
+            None => self.limits.add(self.router, service),
         };
         self
     }
@@ -105,29 +114,31 @@ impl ServerBuilder {
         self,
         listener: Listener,
         shutdown: impl Future<Output = ()>,
-        drain_timeout: Duration,
+        grace: Duration,
     ) -> anyhow::Result<()> {
-        serve(listener, self.router, self.health, shutdown, drain_timeout).await
+        serve(listener, self.router, self.health, shutdown, grace).await
     }
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then: health turns NOT_SERVING and
-/// [`Health::draining`] is cancelled (stopping the readiness task), the listener closes, and
-/// in-flight calls get at most `drain_timeout` to finish before this returns.
+/// [`Health::draining`] is cancelled (stopping the readiness task), no new connection is
+/// accepted, open ones are told to go (HTTP/2 GOAWAY: a call sent after it is refused, and the
+/// client retries it elsewhere), and in-flight calls get at most `grace` to finish before this
+/// returns (`--shutdown-grace`).
 pub async fn serve(
     listener: Listener,
     router: Router,
     health: Health,
     shutdown: impl Future<Output = ()>,
-    drain_timeout: Duration,
+    grace: Duration,
 ) -> anyhow::Result<()> {
     let address = listener.local_addr();
-    let drain_timeout_ms = drain_timeout.as_millis();
+    let grace_ms = grace.as_millis();
     let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;
         health.start_draining();
-        tracing::info!(%address, drain_timeout_ms, "shutting down, draining in-flight calls");
+        tracing::info!(%address, grace_ms, "shutting down, draining in-flight calls");
         let _ = draining_tx.send(());
     };
     let serving = router.serve_with_incoming_shutdown(listener.into_incoming(), signal);
@@ -143,13 +154,13 @@ pub async fn serve(
         }
         Ok(()) = draining_rx => {}
     }
-    match tokio::time::timeout(drain_timeout, &mut serving).await {
+    match tokio::time::timeout(grace, &mut serving).await {
         Ok(result) => {
             result.context("grpc server failed while draining")?;
             tracing::info!(%address, "grpc server stopped");
         }
         Err(_) => {
-            tracing::warn!(%address, drain_timeout_ms, "drain deadline passed, abandoning calls still running");
+            tracing::warn!(%address, grace_ms, "shutdown grace passed, abandoning calls still running");
         }
     }
     Ok(())

@@ -126,7 +126,7 @@ impl Startup {
                 () = failed.cancelled() => {}
             }
         };
-        let served = server.serve(listener, stop, args.drain_timeout()).await;
+        let served = server.serve(listener, stop, args.shutdown_grace).await;
         // Health NOT_SERVING for good (already, unless the server itself failed): the startup
         // and readiness tasks end.
         self.health.start_draining();

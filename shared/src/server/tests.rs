@@ -58,7 +58,7 @@ struct Running {
     task: JoinHandle<anyhow::Result<()>>,
 }
 
-async fn start(drain_timeout: Duration) -> Running {
+async fn start(grace: Duration) -> Running {
     crate::telemetry::init_for_tests();
     let (health, _) = Health::new(&["regserial.serial.v1.SerialService"]);
     let listener = Listener::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
@@ -70,7 +70,7 @@ async fn start(drain_timeout: Duration) -> Running {
     let shutdown = async move {
         let _ = stopped.await;
     };
-    let task = tokio::spawn(builder.serve(listener, shutdown, drain_timeout));
+    let task = tokio::spawn(builder.serve(listener, shutdown, grace));
     let channel = Channel::from_shared(endpoint).unwrap().connect().await.unwrap();
     Running { health, channel, stop: Some(stop), task }
 }
@@ -175,7 +175,7 @@ async fn intercepted_services_require_a_token_while_health_does_not() {
 }
 
 #[tokio::test]
-async fn a_call_that_outlives_the_drain_timeout_does_not_block_shutdown() {
+async fn a_call_that_outlives_the_shutdown_grace_does_not_block_shutdown() {
     let server = start(Duration::from_millis(200)).await;
     // A reflection stream whose client keeps its side open never ends by itself.
     let (keep_open, requests) = futures::channel::mpsc::unbounded::<ServerReflectionRequest>();

@@ -142,6 +142,13 @@ fn retryable(code: Code, domain: &str, reason: &str, message: &str, retry_after:
     Status::with_error_details(code, message, details)
 }
 
+/// DEADLINE_EXCEEDED: the call's deadline ran out before the work could be done (or known to
+/// be done); worth retrying with a longer one.
+pub fn deadline_exceeded(domain: &str, reason: &str, message: &str) -> Status {
+    let details = ErrorDetails::with_error_info(reason, domain, HashMap::new());
+    Status::with_error_details(Code::DeadlineExceeded, message, details)
+}
+
 /// ABORTED: a conflict with a concurrent change, worth retrying the whole operation.
 pub fn aborted(domain: &str, reason: &str, message: &str, metadata: &[(&str, &str)]) -> Status {
     Status::with_error_details(

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -26,6 +27,7 @@ pub enum ProxyMode {
 pub struct FaultProxy {
     addr: SocketAddr,
     mode: Arc<watch::Sender<ProxyMode>>,
+    accepted: Arc<AtomicUsize>,
     accept: JoinHandle<()>,
 }
 
@@ -34,8 +36,9 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let mode = Arc::new(watch::Sender::new(ProxyMode::Pass));
-        let accept = tokio::spawn(accept_loop(listener, target, mode.clone()));
-        Ok(FaultProxy { addr, mode, accept })
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let accept = tokio::spawn(accept_loop(listener, target, mode.clone(), accepted.clone()));
+        Ok(FaultProxy { addr, mode, accepted, accept })
     }
 
     /// The address clients dial instead of the target's.
@@ -45,6 +48,11 @@ impl FaultProxy {
 
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// How many connections clients opened through the proxy so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
     }
 
     /// Switches modes; open connections follow at once (Refuse closes them).
@@ -60,8 +68,14 @@ impl Drop for FaultProxy {
     }
 }
 
-async fn accept_loop(listener: TcpListener, target: SocketAddr, mode: Arc<watch::Sender<ProxyMode>>) {
+async fn accept_loop(
+    listener: TcpListener,
+    target: SocketAddr,
+    mode: Arc<watch::Sender<ProxyMode>>,
+    accepted: Arc<AtomicUsize>,
+) {
     while let Ok((client, _)) = listener.accept().await {
+        accepted.fetch_add(1, Ordering::SeqCst);
         if *mode.borrow() == ProxyMode::Refuse {
             drop(client);
             continue;
@@ -141,6 +155,7 @@ mod tests {
         let proxy = FaultProxy::start(echo_server().await).await.unwrap();
         let mut conn = TcpStream::connect(proxy.addr()).await.unwrap();
         assert_eq!(round_trip(&mut conn).await.as_deref(), Some(&b"ping"[..]));
+        assert_eq!(proxy.connections(), 1);
         proxy.set(ProxyMode::SwallowResponses);
         assert_eq!(round_trip(&mut conn).await, None, "the answer is swallowed");
         proxy.set(ProxyMode::Refuse);
