@@ -102,8 +102,15 @@ impl Config {
         Ok(())
     }
 
-    /// What the recovery worker signs its tokens with.
+    /// What the recovery worker signs its tokens with; they carry this service's --jwt-issuer
+    /// and --jwt-audience, if set (serial-svc is to expect the same).
     pub fn signer(&self) -> anyhow::Result<TokenSigner> {
+        let auth = &self.service.auth;
+        let signer = self.signing_key()?;
+        Ok(signer.with_issuer_and_audience(auth.jwt_issuer.clone(), auth.jwt_audience.clone()))
+    }
+
+    fn signing_key(&self) -> anyhow::Result<TokenSigner> {
         match (&self.service_token_key_file, &self.service.auth.jwt_secret) {
             (Some(path), _) => {
                 let pem = std::fs::read(path)

@@ -44,8 +44,9 @@ pub fn server_with_timeout(request_timeout: Duration) -> Server<Layers> {
 }
 
 /// A server with health and reflection already added (without auth), to which a service adds
-/// its own gRPC services, some wrapped in `InterceptedService` with the
-/// [`crate::auth::Authenticator`], and behind a [`Gate`] if one is set.
+/// its own gRPC services, each wrapped by the [`crate::auth::Authenticator`]
+/// ([`Authenticator::wrap`](crate::auth::Authenticator::wrap)), and behind a [`Gate`] if one is
+/// set.
 pub struct ServerBuilder {
     router: Router,
     health: Health,

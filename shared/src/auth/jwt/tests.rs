@@ -339,3 +339,16 @@ async fn a_service_token_signed_with_a_key_id_is_verified_through_the_jwk_set() 
     let token = named.mint("acme", "recovery", &[Scope::SerialsWrite], Duration::from_secs(60)).unwrap();
     assert_eq!(auth.authenticate(&bearer(&token)).unwrap().subject, "recovery");
 }
+
+#[test]
+fn a_service_token_carries_the_issuer_and_audience_the_verifier_expects() {
+    let key = VerifyingKey { key: DecodingKey::from_ed_pem(ED_PUBLIC).unwrap(), algorithm: Algorithm::EdDSA };
+    let auth = Authenticator::fixed(key, expecting(Some("https://idp/"), Some("regserial")), DOMAIN);
+    let signer = super::super::TokenSigner::from_private_key_pem(ED_PRIVATE).unwrap();
+    let bare = signer.clone().mint("acme", "recovery", &[], Duration::from_secs(60)).unwrap();
+    let message = refused(auth.authenticate(&bearer(&bare)));
+    assert!(["token has no iss claim", "token has no aud claim"].contains(&message.as_str()), "{message}");
+    let signer = signer.with_issuer_and_audience(Some("https://idp/".into()), Some("regserial".into()));
+    let token = signer.mint("acme", "recovery", &[], Duration::from_secs(60)).unwrap();
+    assert!(auth.authenticate(&bearer(&token)).is_ok());
+}
