@@ -123,9 +123,9 @@ impl ServerBuilder {
 
 /// Serves `router` on `listener` until `shutdown` resolves, then: health turns NOT_SERVING and
 /// [`Health::draining`] is cancelled (stopping the readiness task), no new connection is
-/// accepted, open ones are told to go (HTTP/2 GOAWAY: a call sent after it is refused, and the
-/// client retries it elsewhere), and in-flight calls get at most `grace` to finish before this
-/// returns (`--shutdown-grace`).
+/// accepted, open ones are told to go (HTTP/2 GOAWAY: clients send their next calls on a new
+/// connection, to another replica), and in-flight calls get at most `grace` to finish before
+/// this returns (`--shutdown-grace`).
 pub async fn serve(
     listener: Listener,
     router: Router,
