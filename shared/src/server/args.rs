@@ -2,11 +2,13 @@
 //! fallback: token verification, page-token signing, logs, migrations, pool size, draining and
 //! readiness. A service's `Config` flattens [`ServiceArgs`] next to its own flags.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::bail;
 
 use crate::auth::AuthArgs;
+use crate::metrics::BoundAddress;
 use crate::telemetry::LogFormat;
 
 /// Shortest page token secret accepted, in bytes.
@@ -35,6 +37,13 @@ pub struct ServiceArgs {
     /// How often readiness pings the database, in milliseconds.
     #[arg(long, env = "HEALTH_CHECK_INTERVAL_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..))]
     pub health_check_interval_ms: u64,
+    /// Address of the Prometheus `GET /metrics` endpoint, such as `0.0.0.0:9090`; no endpoint
+    /// (and no metrics recorded) when unset.
+    #[arg(long, env = "METRICS_LISTEN_ADDR", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Where the metrics endpoint was bound, once it is (port 0 made concrete).
+    #[arg(skip)]
+    pub metrics_bound: BoundAddress,
 }
 
 impl ServiceArgs {

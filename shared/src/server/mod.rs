@@ -13,7 +13,8 @@
 //! startup.serve("serial-svc", server, listener, shutdown_signal(), &args, migrate).await
 //! ```
 //!
-//! Prometheus metrics and per-org rate limits will be tower layers added to [`Layers`].
+//! Per-org rate limits will be tower layers added to [`Layers`], next to the telemetry layer
+//! (span, log line and metrics of every call).
 
 mod args;
 mod gate;
@@ -21,7 +22,6 @@ mod health;
 mod listener;
 mod readiness;
 mod reflection;
-mod request_log;
 mod serve;
 mod signal;
 mod startup;
@@ -32,7 +32,6 @@ pub use health::Health;
 pub use listener::Listener;
 pub use readiness::{PING_TIMEOUT, spawn_readiness};
 pub use reflection::reflection;
-pub use request_log::{LoggedBody, LoggedFuture, RequestLog, RequestLogLayer};
 pub use serve::{
     DEFAULT_REQUEST_TIMEOUT, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, Layers, Router, ServerBuilder, serve,
     server, server_with_timeout,
