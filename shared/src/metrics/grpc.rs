@@ -6,8 +6,8 @@ use std::time::Duration;
 use tonic::Code;
 
 use crate::telemetry::codes::go_name;
-use crate::telemetry::grpc::Side;
 use crate::telemetry::grpc::Method;
+use crate::telemetry::grpc::Side;
 
 pub const SERVER_STARTED: &str = "grpc_server_started_total";
 pub const SERVER_HANDLED: &str = "grpc_server_handled_total";

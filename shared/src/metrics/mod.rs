@@ -47,6 +47,8 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
             Ok(handle)
         }
         // Another thread installed ours meanwhile (or someone else's recorder is in place).
-        Err(err) => HANDLE.get().cloned().with_context(|| format!("cannot install the metrics recorder: {err}")),
+        Err(err) => {
+            HANDLE.get().cloned().with_context(|| format!("cannot install the metrics recorder: {err}"))
+        }
     }
 }

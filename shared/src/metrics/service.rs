@@ -16,7 +16,11 @@ pub struct MetricsTask {
 /// Binds `--metrics-listen` (publishing the address to `args.metrics_bound`) and serves the
 /// process's metrics there, with `service`'s pool gauges read at each scrape; nothing when the
 /// flag is unset.
-pub async fn start(service: &'static str, args: &ServiceArgs, db: &Db) -> anyhow::Result<Option<MetricsTask>> {
+pub async fn start(
+    service: &'static str,
+    args: &ServiceArgs,
+    db: &Db,
+) -> anyhow::Result<Option<MetricsTask>> {
     let Some(addr) = args.metrics_listen else { return Ok(None) };
     let db = db.clone();
     let endpoint = MetricsEndpoint::bind(addr).await?.on_scrape(move || super::pool::record(service, &db));

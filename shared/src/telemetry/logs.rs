@@ -97,7 +97,11 @@ impl Visit for TraceIdVisitor {
         }
     }
 
-    fn record_debug(&mut self, _: &Field, _: &dyn fmt::Debug) {}
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == TRACE_ID_FIELD {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
 }
 
 /// tracing-subscriber's JSON lines with a top-level `trace_id` when the event is within a

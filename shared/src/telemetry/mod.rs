@@ -30,7 +30,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 #[cfg(feature = "testing")]
-pub use testing::{TestTelemetry, init_for_tests_with};
+pub use testing::{LogCapture, TestTelemetry, init_for_tests_with};
 
 /// The target of the spans this crate opens for calls and statements: always on for the log
 /// lines' context (and for export), whatever `RUST_LOG` filters out.
@@ -59,6 +59,12 @@ pub struct TelemetryGuard {
 }
 
 impl TelemetryGuard {
+    /// A guard of `provider`, as [`init`] makes when spans are exported (for tests of the
+    /// guard itself).
+    pub fn of_provider(service: &'static str, provider: SdkTracerProvider) -> Self {
+        Self { service, provider: Some(provider) }
+    }
+
     /// Exports the spans buffered so far, without shutting down.
     pub fn flush(&self) {
         if let Some(provider) = &self.provider

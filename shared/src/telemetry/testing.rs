@@ -1,6 +1,9 @@
 //! Span export in tests (feature `testing`): the services of a test binary run in one process
 //! and share its global subscriber, so the binary installs one exporting to its collector, once.
 
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::EnvFilter;
@@ -17,7 +20,30 @@ pub struct TestTelemetry {
     /// A runtime that outlives every test of the binary, to carry the exporter's connection.
     pub runtime: tokio::runtime::Handle,
     /// Where JSON log lines go (at info); `None`: text lines as `init_for_tests` writes them.
-    pub json_writer: Option<BoxMakeWriter>,
+    pub json_lines: Option<LogCapture>,
+}
+
+/// Log lines kept in memory, to be read back by a test. Clones share the lines.
+#[derive(Clone, Default)]
+pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// Every complete line written so far.
+    pub fn lines(&self) -> Vec<String> {
+        let bytes = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        String::from_utf8_lossy(&bytes).lines().map(str::to_owned).collect()
+    }
+}
+
+impl Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Installs the global subscriber of this test binary with span export as `telemetry` says,
@@ -34,8 +60,11 @@ pub fn init_for_tests_with(telemetry: impl FnOnce() -> TestTelemetry) -> &'stati
             export.provider().expect("a tracer provider for the test collector")
         };
         let tracer = provider.tracer("regserial-tests");
-        let layers = match telemetry.json_writer {
-            Some(writer) => logs::layers(LogFormat::Json, writer, false, EnvFilter::new("info"), Some(tracer)),
+        let layers = match telemetry.json_lines {
+            Some(lines) => {
+                let writer = BoxMakeWriter::new(move || lines.clone());
+                logs::layers(LogFormat::Json, writer, false, EnvFilter::new("info"), Some(tracer))
+            }
             None => {
                 let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("off"));
                 let writer = BoxMakeWriter::new(TestWriter);

@@ -11,7 +11,7 @@ mod otlp;
 mod plans;
 mod proxy;
 
-pub use otlp::{OtlpCollector, ReceivedSpan};
+pub use otlp::{OtlpCollector, ReceivedSpan, SpanKind};
 pub use plans::{Param, assert_reads_index, assert_reads_none_of, plan};
 pub use proxy::{FaultProxy, ProxyMode};
 

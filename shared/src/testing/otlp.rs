@@ -9,9 +9,12 @@ use std::sync::{Arc, Mutex};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::trace::v1::Span;
+pub use opentelemetry_proto::tonic::trace::v1::Span;
+pub use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use tokio_stream::wrappers::TcpListenerStream;
 
 /// A span as received, with the `service.name` of the resource that sent it.
@@ -25,6 +28,15 @@ impl ReceivedSpan {
     /// The span's attribute `key`, if it is a string or an integer (as text).
     pub fn attribute(&self, key: &str) -> Option<String> {
         attribute(&self.span.attributes, key)
+    }
+
+    pub fn kind(&self) -> SpanKind {
+        SpanKind::try_from(self.span.kind).unwrap_or(SpanKind::Unspecified)
+    }
+
+    /// Whether the span's status is ERROR.
+    pub fn is_error(&self) -> bool {
+        self.span.status.as_ref().is_some_and(|status| status.code == 2)
     }
 
     pub fn trace_id_hex(&self) -> String {
@@ -108,6 +120,11 @@ impl OtlpCollector {
     /// Spans received so far.
     pub fn count(&self) -> u64 {
         self.received.count.load(Ordering::SeqCst)
+    }
+
+    /// Every kept span.
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        self.received.spans.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     /// The kept spans of trace `trace_id` (32 hex digits).

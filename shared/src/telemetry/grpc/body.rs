@@ -11,8 +11,8 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tonic::Code;
 
-use super::Side;
 use super::Method;
+use super::Side;
 use crate::telemetry::codes::is_server_error;
 
 /// Health checks are polled by orchestrators every few seconds: logged at debug, not info.

@@ -52,7 +52,6 @@ impl Method {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

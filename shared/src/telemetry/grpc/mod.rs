@@ -83,8 +83,10 @@ impl<S> GrpcTelemetry<S> {
     }
 }
 
-/// The future of the wrapped service, run in the call's span and trace context.
-type Inner<F> = tracing::instrument::Instrumented<opentelemetry::context::WithContext<F>>;
+/// The future of the wrapped service, run in the call's span, within the caller's trace
+/// context (outside the span, so that the span's own context, when spans are exported, is the
+/// current one within it).
+type Inner<F> = opentelemetry::context::WithContext<tracing::instrument::Instrumented<F>>;
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcTelemetry<S>
 where
@@ -106,7 +108,7 @@ where
             Side::Server => span::server(&method, request.headers()),
             Side::Client => span::client(&method, request.headers_mut()),
         };
-        let inner = span.in_scope(|| self.inner.call(request)).with_context(cx).instrument(span.clone());
+        let inner = span.in_scope(|| self.inner.call(request)).instrument(span.clone()).with_context(cx);
         ObservedFuture::new(inner, Outcome::new(self.side, method, span, start))
     }
 }

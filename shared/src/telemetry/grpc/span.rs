@@ -66,6 +66,6 @@ fn record_trace_id(span: &tracing::Span, remote: &opentelemetry::Context) {
     let own = span.context();
     let trace_id = propagation::trace_id_of(&own).or_else(|| propagation::trace_id_of(remote));
     if let Some(trace_id) = trace_id {
-        span.record(crate::telemetry::TRACE_ID_FIELD, trace_id);
+        span.record(crate::telemetry::TRACE_ID_FIELD, tracing::field::display(trace_id));
     }
 }

@@ -82,9 +82,10 @@ async fn drain<B: Body + Unpin>(mut body: B) {
 #[test]
 fn a_trailers_only_error_is_logged_with_its_code() {
     let lines = captured(|| {
-        let service = GrpcTelemetryLayer::server().layer(tower::service_fn(|_req: http::Request<()>| async {
-            Ok::<_, Infallible>(tonic::Status::not_found("no such serial").into_http::<Frames>())
-        }));
+        let service =
+            GrpcTelemetryLayer::server().layer(tower::service_fn(|_req: http::Request<()>| async {
+                Ok::<_, Infallible>(tonic::Status::not_found("no such serial").into_http::<Frames>())
+            }));
         block_on(async {
             let response =
                 service.oneshot(request("/regserial.serial.v1.SerialService/GetSerial")).await.unwrap();
@@ -104,12 +105,14 @@ fn a_trailers_only_error_is_logged_with_its_code() {
 #[test]
 fn a_streamed_response_is_logged_once_its_trailers_pass() {
     let lines = captured(|| {
-        let service = GrpcTelemetryLayer::server().layer(tower::service_fn(|_req: http::Request<()>| async {
-            let mut trailers = HeaderMap::new();
-            trailers.insert("grpc-status", "0".parse().unwrap());
-            let frames = VecDeque::from([Frame::data(Bytes::from_static(b"x")), Frame::trailers(trailers)]);
-            Ok::<_, Infallible>(http::Response::new(Frames(frames)))
-        }));
+        let service =
+            GrpcTelemetryLayer::server().layer(tower::service_fn(|_req: http::Request<()>| async {
+                let mut trailers = HeaderMap::new();
+                trailers.insert("grpc-status", "0".parse().unwrap());
+                let frames =
+                    VecDeque::from([Frame::data(Bytes::from_static(b"x")), Frame::trailers(trailers)]);
+                Ok::<_, Infallible>(http::Response::new(Frames(frames)))
+            }));
         block_on(async {
             let response = service.oneshot(request("/a.v1.S/M")).await.unwrap();
             drain(response.into_body()).await;
@@ -122,9 +125,10 @@ fn a_streamed_response_is_logged_once_its_trailers_pass() {
 #[test]
 fn a_call_dropped_before_its_end_is_logged_as_cancelled() {
     let lines = captured(|| {
-        let service = GrpcTelemetryLayer::server().layer(tower::service_fn(|_req: http::Request<()>| async {
-            Ok::<_, Infallible>(http::Response::new(Frames(VecDeque::from([Frame::data(Bytes::new())]))))
-        }));
+        let service =
+            GrpcTelemetryLayer::server().layer(tower::service_fn(|_req: http::Request<()>| async {
+                Ok::<_, Infallible>(http::Response::new(Frames(VecDeque::from([Frame::data(Bytes::new())]))))
+            }));
         block_on(async {
             let response = service.oneshot(request("/a.v1.S/M")).await.unwrap();
             drop(response);
@@ -137,9 +141,10 @@ fn a_call_dropped_before_its_end_is_logged_as_cancelled() {
 #[test]
 fn health_checks_are_logged_at_debug() {
     let lines = captured(|| {
-        let service = GrpcTelemetryLayer::server().layer(tower::service_fn(|_req: http::Request<()>| async {
-            Ok::<_, Infallible>(tonic::Status::ok("").into_http::<Frames>())
-        }));
+        let service =
+            GrpcTelemetryLayer::server().layer(tower::service_fn(|_req: http::Request<()>| async {
+                Ok::<_, Infallible>(tonic::Status::ok("").into_http::<Frames>())
+            }));
         block_on(async {
             drop(service.oneshot(request("/grpc.health.v1.Health/Check")).await.unwrap());
         });
@@ -154,10 +159,11 @@ const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-
 fn traced_call(format: LogFormat) -> Vec<String> {
     crate::telemetry::set_propagator();
     captured_as(format, || {
-        let service = GrpcTelemetryLayer::server().layer(tower::service_fn(|_req: http::Request<()>| async {
-            tracing::warn!("inside the handler");
-            Ok::<_, Infallible>(tonic::Status::not_found("no such serial").into_http::<Frames>())
-        }));
+        let service =
+            GrpcTelemetryLayer::server().layer(tower::service_fn(|_req: http::Request<()>| async {
+                tracing::warn!("inside the handler");
+                Ok::<_, Infallible>(tonic::Status::not_found("no such serial").into_http::<Frames>())
+            }));
         let mut call = request("/regserial.serial.v1.SerialService/GetSerial");
         call.headers_mut().insert("traceparent", TRACEPARENT.parse().unwrap());
         block_on(async { drop(service.oneshot(call).await.unwrap()) });
@@ -190,9 +196,10 @@ fn text_lines_of_a_traced_call_carry_its_trace_id() {
 #[test]
 fn lines_of_an_untraced_call_have_no_trace_id() {
     let lines = captured_as(LogFormat::Json, || {
-        let service = GrpcTelemetryLayer::server().layer(tower::service_fn(|_req: http::Request<()>| async {
-            Ok::<_, Infallible>(tonic::Status::ok("").into_http::<Frames>())
-        }));
+        let service =
+            GrpcTelemetryLayer::server().layer(tower::service_fn(|_req: http::Request<()>| async {
+                Ok::<_, Infallible>(tonic::Status::ok("").into_http::<Frames>())
+            }));
         block_on(async { drop(service.oneshot(request("/a.v1.S/M")).await.unwrap()) });
     });
     assert_eq!(lines.len(), 1, "{lines:?}");
@@ -214,7 +221,9 @@ fn a_client_passes_the_callers_trace_context_on() {
     }));
     {
         let _attached = caller.attach();
-        block_on(async { drop(service.oneshot(request("/regserial.serial.v1.SerialService/ClaimSerial")).await.unwrap()) });
+        block_on(async {
+            drop(service.oneshot(request("/regserial.serial.v1.SerialService/ClaimSerial")).await.unwrap())
+        });
     }
     assert_eq!(seen.lock().unwrap().as_ref().unwrap(), TRACEPARENT);
 }
