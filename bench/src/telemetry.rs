@@ -97,7 +97,8 @@ struct Runs {
 pub async fn run(args: &TelemetryCommand) -> anyhow::Result<()> {
     let h2load_version = h2load::ensure_installed(&args.grpc.h2load.h2load_bin).await?;
     let bin = server::resolve_bin(args.server.serial_svc_bin.as_deref(), "serial-svc")?;
-    let work = tempfile::Builder::new().prefix("regserial-bench-").tempdir().context("a temporary directory")?;
+    let work =
+        tempfile::Builder::new().prefix("regserial-bench-").tempdir().context("a temporary directory")?;
     let database = FreshDatabase::create(args.backend, &args.server.postgres_url, work.path()).await?;
     let outcome = tokio::select! {
         outcome = measure(args, &bin, database.url(), work.path()) => outcome,
@@ -152,7 +153,8 @@ async fn measure(
             Setting::Always => &mut always,
         };
         let spans_before = collector.count();
-        let outcome = load(&server, args, &token, &target, work_dir, &format!("{}-{round}", setting.name())).await;
+        let outcome =
+            load(&server, args, &token, &target, work_dir, &format!("{}-{round}", setting.name())).await;
         let outcome = outcome.and_then(|runs| server.ensure_running().map(|()| runs));
         if outcome.is_err() {
             server.print_log_tail();
@@ -164,7 +166,11 @@ async fn measure(
         if setting != Setting::Off {
             // The last batch may still be on its way (the process was killed): a floor.
             runs.spans.push(collector.count() - spans_before);
-            ensure!(collector.count() > spans_before, "no span reached the receiver with {}", setting.describe());
+            ensure!(
+                collector.count() > spans_before,
+                "no span reached the receiver with {}",
+                setting.describe()
+            );
         }
     }
     Ok((off, on, always))
@@ -226,7 +232,8 @@ fn rows(backend: Backend, args: &GrpcArgs, off: &Runs, on: &Runs, always: &Runs)
         "h2load {}s, {} clients x {} streams",
         args.h2load.duration_secs, args.h2load.clients, args.h2load.streams
     );
-    let row = |metric: String, value: String| Row { backend, metric, value, target: "—".to_owned(), met: None };
+    let row =
+        |metric: String, value: String| Row { backend, metric, value, target: "—".to_owned(), met: None };
     let mut rows = Vec::new();
     for (setting, runs) in [(Setting::Off, off), (Setting::On, on), (Setting::Always, always)] {
         let around = if setting == Setting::Off { ", before and after each round" } else { ", each round" };
