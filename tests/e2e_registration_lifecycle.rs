@@ -213,7 +213,7 @@ async fn pending_registrations_expire_after_the_review_period(db: TestDb) {
     let options = PairOptions {
         manual_clock: Some(chrono::Utc::now()),
         registration_flags: vec!["--review-period-days".into(), "30".into()],
-        ..Default::default()
+        ..PairOptions::default()
     };
     let pair = Pair::start_with(db, options).await;
     seed_catalog(&pair, ORG).await;

@@ -71,6 +71,7 @@ where
         bin,
         health_service: server::SERIAL_SERVICE,
         extra_args: &[],
+        env: &[],
         database_url: database.url(),
         jwt_secret: &secret,
         rust_log: &args.server_rust_log,

@@ -21,6 +21,7 @@ mod report;
 mod rounds;
 mod rpc;
 mod server;
+mod telemetry;
 mod token;
 
 use std::process::ExitCode;
@@ -59,6 +60,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             report::print(&registration::report::rows(&report), &notes);
         }
         Command::RegistrationAll(args) => registration::run_all(&args).await?,
+        Command::Telemetry(args) => telemetry::run(&args).await?,
     }
     Ok(())
 }

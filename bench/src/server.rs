@@ -25,6 +25,9 @@ pub struct ServerConfig<'a> {
     pub health_service: &'a str,
     /// Flags after `--listen` and `--database-url`.
     pub extra_args: &'a [String],
+    /// Environment variables set for the service, after the telemetry ones of the bench's own
+    /// environment are removed (every run starts with traces and metrics off).
+    pub env: &'a [(&'static str, String)],
     pub database_url: &'a str,
     pub jwt_secret: &'a str,
     pub rust_log: &'a str,
@@ -59,6 +62,11 @@ impl RunningServer {
             .env("AUTH_JWT_SECRET", config.jwt_secret)
             .env_remove("AUTH_JWT_PUBLIC_KEY_FILE")
             .env("RUST_LOG", config.rust_log)
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OTEL_TRACES_SAMPLER")
+            .env_remove("OTEL_TRACES_SAMPLER_ARG")
+            .env_remove("METRICS_LISTEN_ADDR")
+            .envs(config.env.iter().map(|(name, value)| (*name, value.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone().context("cannot share the log file")?)
             .stderr(log)

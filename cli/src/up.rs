@@ -48,7 +48,7 @@ pub struct UpArgs {
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    let _telemetry = shared::telemetry::init("regserial", LogFormat::Text);
+    let _telemetry = shared::telemetry::init("regserial", LogFormat::Text)?;
     let secret = match args.jwt_secret.clone().filter(|secret| !secret.is_empty()) {
         Some(secret) => secret,
         None => {
@@ -133,6 +133,8 @@ fn service_args(secret: &str) -> ServiceArgs {
         shutdown_grace: SHUTDOWN_GRACE,
         health_check_interval_ms: 2000,
         limits: shared::server::LimitArgs::default(),
+        metrics_listen: None,
+        metrics_bound: Default::default(),
     }
 }
 

@@ -179,6 +179,9 @@ pub async fn serve(
     let worker = RecoveryWorker::new(saga.clone(), config.signer()?, clock.clone(), config.worker_config());
     // Stopping the worker mid-pass is safe: what it leased is due again when the lease ends.
     startup.spawn_when_ready(worker.run());
+    if args.metrics_listen.is_some() {
+        startup.spawn_when_ready(crate::saga::backlog::report_open_attempts(store.clone()));
+    }
     let api = Api::new(saga, clock, tokens);
     let server = ServerBuilder::with_server(server, startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
         .behind(startup.gate())

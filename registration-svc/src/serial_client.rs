@@ -21,6 +21,7 @@ use regserial::serial::v1::catalog_service_client::CatalogServiceClient;
 use regserial::serial::v1::serial_service_client::SerialServiceClient;
 use regserial::serial::v1::{ClaimSerialRequest, GetWarrantyPlanRequest, ReleaseSerialRequest};
 use shared::status::client::{is_retryable, retry_delay};
+use shared::telemetry::grpc::GrpcTelemetry;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request, Status};
@@ -83,11 +84,15 @@ pub struct ClaimedSerial {
     pub warranty_plan_id: Option<String>,
 }
 
+/// The channel to serial-svc, each call with its CLIENT span (the trace context passed on in
+/// its metadata) and counted in `grpc_client_*`.
+type Traced = GrpcTelemetry<Channel>;
+
 /// serial-svc's clients over one HTTP/2 channel. Cheap to clone.
 #[derive(Clone)]
 pub struct SerialClient {
-    serials: SerialServiceClient<Channel>,
-    catalog: CatalogServiceClient<Channel>,
+    serials: SerialServiceClient<Traced>,
+    catalog: CatalogServiceClient<Traced>,
     policy: CallPolicy,
     plans: Arc<PlanCache>,
 }
@@ -116,9 +121,15 @@ impl SerialClient {
             .http2_keep_alive_interval(Duration::from_secs(30))
             .keep_alive_timeout(Duration::from_secs(10))
             .connect_lazy();
+        let channel = GrpcTelemetry::client(channel);
+        let limit = regserial::client::MAX_MESSAGE_SIZE;
         Ok(Self {
-            serials: regserial::client::serial_service(channel.clone()),
-            catalog: regserial::client::catalog_service(channel),
+            serials: SerialServiceClient::new(channel.clone())
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+            catalog: CatalogServiceClient::new(channel)
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
             policy,
             plans: Arc::default(),
         })

@@ -16,8 +16,17 @@ static ALLOCATOR: shared::Allocator = shared::Allocator;
 async fn main() -> ExitCode {
     shared::allocator::configure();
     let config = Config::parse();
-    let _telemetry = shared::telemetry::init(NAME, config.service.log_format);
-    shared::server::exit_code(NAME, run(config).await)
+    // Held until the server has drained: dropping it then flushes the last spans.
+    let telemetry = match shared::telemetry::init(NAME, config.service.log_format) {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("{NAME}: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = shared::server::exit_code(NAME, run(config).await);
+    drop(telemetry);
+    code
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {

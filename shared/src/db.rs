@@ -152,6 +152,14 @@ impl Db {
         }
     }
 
+    /// `postgresql` or `sqlite`: OpenTelemetry's `db.system` of database spans.
+    pub fn system(&self) -> &'static str {
+        match self {
+            Db::Postgres(_) => "postgresql",
+            Db::Sqlite(_) => "sqlite",
+        }
+    }
+
     /// Closes the pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
         match self {

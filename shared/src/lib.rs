@@ -10,9 +10,11 @@
 //! - [`serial_number`]: the serial number rules both services parse by.
 //! - [`request_id`]: a mutation's `request_id` parsed, with the fingerprint of its request.
 //! - [`server`]: tonic server settings, health, reflection, readiness, graceful shutdown.
-//!   Prometheus metrics and per-org rate limits slot in as tower layers there.
-//! - [`telemetry`]: logging (text or JSON lines); OTLP tracing slots in there, its tracer
-//!   provider flushed by the returned guard.
+//!   Per-org rate limits slot in as tower layers there.
+//! - [`telemetry`]: logging (text or JSON lines), OTLP span export (its tracer provider
+//!   flushed by the returned guard), and the tower layer that gives every gRPC call, served or
+//!   made, its span, log line and metrics.
+//! - [`metrics`]: the Prometheus recorder and its `/metrics` endpoint.
 //! - [`convert`]: proto `Timestamp`s to and from domain instants.
 //! - [`clock`]: the current time as a dependency, so tests can move it.
 //! - [`Allocator`]: the global allocator of every regserial binary.
@@ -23,6 +25,7 @@ pub mod auth;
 pub mod clock;
 pub mod convert;
 pub mod db;
+pub mod metrics;
 pub mod paging;
 pub mod request_id;
 pub mod serial_number;

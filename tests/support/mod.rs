@@ -7,6 +7,7 @@ pub mod grpc;
 pub mod invariants;
 pub mod recorder;
 pub mod registration;
+pub mod scrape;
 pub mod seed;
 pub mod serials;
 
@@ -41,6 +42,8 @@ pub const ALL_SCOPES: &[Scope] = &[
 /// A running serial-svc.
 pub struct SerialSvc {
     pub addr: SocketAddr,
+    /// Where its metrics endpoint is, once bound (with `--metrics-listen`).
+    pub metrics: shared::metrics::BoundAddress,
     db: Option<TestDb>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -76,11 +79,12 @@ impl SerialSvc {
         let mut args = vec!["serial-svc", "--database-url", &db.url, "--jwt-secret", SECRET];
         args.extend_from_slice(extra);
         let config = <serial_svc::app::Config as clap::Parser>::try_parse_from(args).expect("valid flags");
+        let metrics = config.service.metrics_bound.clone();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serial_svc::app::serve(config, listener, clock, async move {
             let _ = rx.await;
         }));
-        SerialSvc { addr, db: Some(db), shutdown: Some(tx), task: Some(task) }
+        SerialSvc { addr, metrics, db: Some(db), shutdown: Some(tx), task: Some(task) }
     }
 
     pub fn endpoint(&self) -> String {

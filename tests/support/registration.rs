@@ -53,6 +53,8 @@ const REGISTRATION_FLAGS: &[&str] = &[
 /// A running registration-svc, on its own runtime.
 pub struct RegistrationSvc {
     pub addr: SocketAddr,
+    /// Where its metrics endpoint is, once bound (with `--metrics-listen`).
+    pub metrics: shared::metrics::BoundAddress,
     runtime: Option<tokio::runtime::Runtime>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -102,6 +104,7 @@ impl RegistrationSvc {
         args.extend(extra.iter().cloned());
         let config =
             <registration_svc::app::Config as clap::Parser>::try_parse_from(args).expect("valid flags");
+        let metrics = config.service.metrics_bound.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("registration-svc")
@@ -114,7 +117,7 @@ impl RegistrationSvc {
         let task = runtime.spawn(registration_svc::app::serve(config, listener, clock, async move {
             let _ = rx.await;
         }));
-        RegistrationSvc { addr, runtime: Some(runtime), shutdown: Some(tx), task: Some(task) }
+        RegistrationSvc { addr, metrics, runtime: Some(runtime), shutdown: Some(tx), task: Some(task) }
     }
 
     pub async fn health(&self) -> Option<ServingStatus> {
@@ -215,7 +218,8 @@ pub struct PairOptions {
     /// Extra flags of registration-svc, such as `--review-period-days 30` (replacing the
     /// test defaults of the same flags).
     pub registration_flags: Vec<String>,
-    /// Extra flags of serial-svc, such as `--max-connection-age 150ms`.
+    /// Extra flags of serial-svc, such as `--max-connection-age 150ms` or
+    /// `--metrics-listen 127.0.0.1:0`.
     pub serial_flags: Vec<String>,
 }
 
@@ -279,12 +283,20 @@ impl Pair {
         }
     }
 
-    /// registration-svc's database URL.
+    /// Where the running serial-svc's and registration-svc's metrics endpoints are bound.
+    pub async fn metrics_addrs(&self) -> (SocketAddr, SocketAddr) {
+        let serial = self.serial.as_ref().expect("serial-svc is running").metrics.wait().await;
+        let registration =
+            self.registration.as_ref().expect("registration-svc is running").metrics.wait().await;
+        (serial, registration)
+    }
+
     /// Where registration-svc listens (for tools such as grpcurl).
     pub fn registration_addr(&self) -> SocketAddr {
         self.registration_addr
     }
 
+    /// registration-svc's database URL.
     pub fn registration_database_url(&self) -> &str {
         &self.registration_db.url
     }

@@ -8,6 +8,7 @@
 //! it mints for the intent's org. Claims and releases are idempotent by claimant (the
 //! registration id), so driving a step twice is always safe.
 
+pub mod backlog;
 mod create;
 mod release;
 mod swap;

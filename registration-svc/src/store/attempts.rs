@@ -101,6 +101,7 @@ impl Store {
     /// leased to the caller for the store's lease before the recovery worker may re-drive it.
     /// A retry with the same key gets [`Started::Replay`] with the first attempt as it is now
     /// (CLAIMING: re-drive it; PENDING or later: answer it; FAILED: answer its failure).
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "begin_registration", otel.kind = "client", db.system = self.db.system(), db.operation = "begin_registration"))]
     pub async fn begin_registration(
         &self,
         ctx: &Ctx<'_>,
@@ -178,6 +179,7 @@ impl Store {
     /// purchase date or now) with the first one's as the registration's. `create_time` becomes
     /// now. `attempt` is the attempt as begun (nothing of it changes while it is CLAIMING).
     /// Completing an attempt that already completed returns it as it is now.
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "complete_registration", otel.kind = "client", db.system = self.db.system(), db.operation = "complete_registration"))]
     pub async fn complete_registration(
         &self,
         ctx: &Ctx<'_>,
@@ -266,6 +268,7 @@ impl Store {
     /// sees it), the claims closed, and a `release` intent for every serial but those in
     /// `not_claimed` (the ones serial-svc refused: whatever else was tried may have been
     /// claimed). Failing an attempt that already failed returns it unchanged.
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "fail_registration", otel.kind = "client", db.system = self.db.system(), db.operation = "fail_registration"))]
     pub async fn fail_registration(
         &self,
         ctx: &Ctx<'_>,

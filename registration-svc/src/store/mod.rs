@@ -16,9 +16,10 @@
 //!
 //! Operations, by file: [`attempts`](self) (the creation saga), `intents` (outcomes and the
 //! recovery worker's leases), `reads`, `review` (approve, deny, cancel, expire), `update`,
-//! `swap`, `reset`, `request_keys`.
+//! `swap`, `reset`, `request_keys`, `backlog` (the saga's open attempts, for metrics).
 
 mod attempts;
+mod backlog;
 mod batched;
 mod creation_sql;
 mod intents;

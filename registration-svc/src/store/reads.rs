@@ -202,6 +202,7 @@ fn public(registration: Option<Registration>) -> Option<Registration> {
 
 impl Store {
     /// Registration `id` of `org`, unless it is an attempt (CLAIMING or FAILED).
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "get_registration", otel.kind = "client", db.system = self.db.system(), db.operation = "get_registration"))]
     pub async fn get_registration(
         &self,
         org: &str,
@@ -211,6 +212,7 @@ impl Store {
     }
 
     /// The registration numbered `number` in `org`.
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "lookup_by_number", otel.kind = "client", db.system = self.db.system(), db.operation = "lookup_by_number"))]
     pub async fn lookup_by_number(
         &self,
         org: &str,
@@ -220,6 +222,7 @@ impl Store {
     }
 
     /// The registration of `org` that holds `serial` now (PENDING or APPROVED).
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "lookup_by_serial", otel.kind = "client", db.system = self.db.system(), db.operation = "lookup_by_serial"))]
     pub async fn lookup_by_serial(
         &self,
         org: &str,
@@ -244,6 +247,7 @@ impl Store {
     /// cursor in that order. The page comes back in `order` either way, with the cursors of the
     /// pages around it. Rows added meanwhile never make a row show twice or go missing: the
     /// cursor is a position in the (create time, id) keyset, not an offset.
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "list_registrations", otel.kind = "client", db.system = self.db.system(), db.operation = "list_registrations"))]
     pub async fn list_registrations(
         &self,
         org: &str,

@@ -136,6 +136,7 @@ impl Store {
     /// connection is never given back in the middle of a statement. sqlx cannot recover a
     /// PostgreSQL connection whose COPY was dropped half-way: the calls that got it next failed
     /// (`BeginFailed`; tested by the conformance suite's caller that goes away).
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "create_serials", otel.kind = "client", db.system = self.db.system(), db.operation = "create_serials"))]
     pub async fn create_serials(
         &self,
         ctx: &Ctx<'_>,

@@ -50,6 +50,7 @@ async fn by_key(tx: &mut Tx, org: &str, number: &SerialNumber) -> Result<Option<
 
 impl Store {
     /// One serial, read with the other lookups in flight (see [`super::lookup`]).
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "get_serial", otel.kind = "client", db.system = self.db.system(), db.operation = "get_serial"))]
     pub async fn get_serial(&self, org: &str, number: &SerialNumber) -> Result<Option<Serial>, StoreError> {
         let row = self.lookups.get(org, number.key()).await?;
         Ok(row.map(SerialRow::into_domain).transpose()?.map(|(_, serial)| serial))
@@ -57,6 +58,7 @@ impl Store {
 
     /// Serials after cursor `after_id` in creation order, with their cursors; `status` is the
     /// status at `now`.
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "list_serials", otel.kind = "client", db.system = self.db.system(), db.operation = "list_serials"))]
     pub async fn list_serials(
         &self,
         org: &str,
@@ -83,6 +85,7 @@ impl Store {
 
     /// ACTIVE -> REGISTERED for `claimant`, in one conditional update; the same claimant again
     /// gets the serial back unchanged.
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "claim_serial", otel.kind = "client", db.system = self.db.system(), db.operation = "claim_serial"))]
     pub async fn claim_serial(
         &self,
         ctx: &Ctx<'_>,
@@ -121,6 +124,7 @@ impl Store {
 
     /// REGISTERED -> ACTIVE, only by the claimant holding it; releasing a free serial is a no-op.
     /// With `replaced_by` the history records a swap to that serial instead of a release.
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "release_serial", otel.kind = "client", db.system = self.db.system(), db.operation = "release_serial"))]
     pub async fn release_serial(
         &self,
         ctx: &Ctx<'_>,
@@ -161,6 +165,7 @@ impl Store {
 
     /// Marks an available serial as handed out (and claims it for `claimant` if given); no two
     /// callers ever get the same serial.
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "allocate_serial", otel.kind = "client", db.system = self.db.system(), db.operation = "allocate_serial"))]
     pub async fn allocate_serial(
         &self,
         ctx: &Ctx<'_>,
@@ -189,6 +194,7 @@ impl Store {
     }
 
     /// -> REVOKED whatever the serial was; revoking again returns it unchanged.
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "revoke_serial", otel.kind = "client", db.system = self.db.system(), db.operation = "revoke_serial"))]
     pub async fn revoke_serial(
         &self,
         ctx: &Ctx<'_>,

@@ -2,6 +2,7 @@
 //! fallback: token verification, page-token signing, logs, migrations, pool size, shutdown,
 //! readiness and limits. A service's `Config` flattens [`ServiceArgs`] next to its own flags.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::bail;
@@ -9,6 +10,7 @@ use anyhow::bail;
 use super::LimitArgs;
 use super::tls::TlsArgs;
 use crate::auth::AuthArgs;
+use crate::metrics::BoundAddress;
 use crate::telemetry::LogFormat;
 
 /// The default `--shutdown-grace`.
@@ -43,6 +45,13 @@ pub struct ServiceArgs {
     /// How often readiness pings the database, in milliseconds.
     #[arg(long, env = "HEALTH_CHECK_INTERVAL_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..))]
     pub health_check_interval_ms: u64,
+    /// Address of the Prometheus `GET /metrics` endpoint, such as `0.0.0.0:9090`; no endpoint
+    /// (and no metrics recorded) when unset.
+    #[arg(long, env = "METRICS_LISTEN_ADDR", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Where the metrics endpoint was bound, once it is (port 0 made concrete).
+    #[arg(skip)]
+    pub metrics_bound: BoundAddress,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

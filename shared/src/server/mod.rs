@@ -15,7 +15,8 @@
 //!
 //! Limits (per-org rate limit, load shedding, call deadlines, connection age) are in [`limits`]:
 //! `ServerBuilder::with_server(limits.server(), …)?.limited(&limits)` and each service
-//! `InterceptedService::new(limits.rate_limited(service), authenticator)`.
+//! `authenticator.wrap(limits.rate_limited(service))`.
+//! Every call's span, log line and metrics come from the telemetry layer in [`Layers`].
 
 mod args;
 pub mod deadline;
@@ -25,7 +26,6 @@ pub mod limits;
 mod listener;
 mod readiness;
 mod reflection;
-mod request_log;
 mod serve;
 mod signal;
 mod startup;
@@ -38,7 +38,6 @@ pub use limits::{LimitArgs, Limits};
 pub use listener::Listener;
 pub use readiness::{PING_TIMEOUT, spawn_readiness};
 pub use reflection::reflection;
-pub use request_log::{LoggedBody, LoggedFuture, RequestLog, RequestLogLayer};
 pub use serve::{
     DEFAULT_REQUEST_TIMEOUT, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, Layers, Router, ServerBuilder, serve,
     server, server_with_timeout,

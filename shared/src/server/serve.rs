@@ -10,8 +10,8 @@ use tonic::transport::Server;
 use tower::Service;
 use tower::layer::util::{Identity, Stack};
 
-use super::request_log::RequestLogLayer;
 use super::{Gate, Health, Limits, Listener, reflection};
+use crate::telemetry::grpc::GrpcTelemetryLayer;
 
 /// The longest a unary call (or a client stream, until its response) may run, unless the
 /// client's `grpc-timeout` is shorter. tonic answers CANCELLED ("Timeout expired") past either.
@@ -21,14 +21,14 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
 pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The tower layers every service runs behind. Prometheus metrics and per-org rate limits are
-/// meant to join [`RequestLogLayer`] here.
-pub type Layers = Stack<RequestLogLayer, Identity>;
+/// The tower layers every service runs behind: [`GrpcTelemetryLayer`] gives each call its span,
+/// log line and metrics. Per-org rate limits are meant to join it here.
+pub type Layers = Stack<GrpcTelemetryLayer, Identity>;
 /// A router of [`server()`] with services added.
 pub type Router = tonic::transport::server::Router<Layers>;
 
 /// The tonic server settings both services share: HTTP/2 keepalive, a default request timeout
-/// and one log line per call. (`TCP_NODELAY` is set by [`Listener`].)
+/// and each call's span, log line and metrics. (`TCP_NODELAY` is set by [`Listener`].)
 pub fn server() -> Server<Layers> {
     server_with_timeout(DEFAULT_REQUEST_TIMEOUT)
 }
@@ -40,7 +40,7 @@ pub fn server_with_timeout(request_timeout: Duration) -> Server<Layers> {
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
         .timeout(request_timeout)
-        .layer(RequestLogLayer)
+        .layer(GrpcTelemetryLayer::server())
 }
 
 /// A server with health and reflection already added (without auth), to which a service adds

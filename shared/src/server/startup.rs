@@ -88,11 +88,12 @@ impl Startup {
     }
 
     /// Serves `server` on `listener` until `shutdown` resolves, applying the migrations with
-    /// `migrate` (unless `--skip-migrations`) meanwhile; then drains, stops the readiness
-    /// checks and the background work, and closes the pools.
+    /// `migrate` (unless `--skip-migrations`) meanwhile, and the metrics endpoint when
+    /// `--metrics-listen` is set; then drains, stops the readiness checks and the background
+    /// work, closes the pools and stops the metrics endpoint.
     pub async fn serve<F, M>(
         self,
-        service: &str,
+        service: &'static str,
         server: ServerBuilder,
         listener: Listener,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -103,6 +104,7 @@ impl Startup {
         M: FnMut() -> F + Send + 'static,
         F: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
+        let metrics = crate::metrics::start(service, args, &self.db).await?;
         let draining = self.health.draining();
         let failed = CancellationToken::new();
         let checks: JoinHandle<anyhow::Result<()>> = {
@@ -135,6 +137,9 @@ impl Startup {
             work.abort();
         }
         self.db.close().await;
+        if let Some(metrics) = metrics {
+            metrics.stop().await;
+        }
         prepared.context("cannot apply database migrations")?;
         tracing::info!("{service} stopped");
         served

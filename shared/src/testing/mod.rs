@@ -1,4 +1,5 @@
-//! Test support (feature `testing`): a fresh database for each test, on SQLite or PostgreSQL.
+//! Test support (feature `testing`): a fresh database for each test, on SQLite or PostgreSQL;
+//! a fault-injecting proxy; an OTLP trace receiver ([`OtlpCollector`]).
 //!
 //! PostgreSQL tests use `REGSERIAL_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`). When that server cannot be reached they are
@@ -6,9 +7,11 @@
 //! makes them fail instead.
 
 mod conformance;
+mod otlp;
 mod plans;
 mod proxy;
 
+pub use otlp::{OtlpCollector, ReceivedSpan, SpanKind};
 pub use plans::{Param, assert_reads_index, assert_reads_none_of, plan};
 pub use proxy::{FaultProxy, ProxyMode};
 
