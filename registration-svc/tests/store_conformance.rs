@@ -17,6 +17,8 @@ shared::store_conformance!(
     numbers_are_sequential_per_org_with_the_org_prefix,
     numbers_grow_past_five_digits_without_losing_one,
     a_serial_held_by_another_registration_is_refused_at_completion,
+    a_registration_without_serials_is_pending_at_once_and_owes_serial_svc_nothing,
+    a_mixed_registration_claims_and_holds_only_its_serials,
     // request keys
     a_request_key_replays_the_attempt_it_began_in_its_current_state,
     a_request_key_with_another_request_is_refused,

@@ -1,4 +1,5 @@
-//! A registration's line items: one registered product each, identified by its serial.
+//! A registration's line items: one registered product each, serialized (identified by its
+//! serial, which the registration claims) or not (no serial: nothing to claim).
 
 use super::field::{FieldError, Fields, Problem};
 use super::identifier::SerialNumber;
@@ -31,7 +32,8 @@ pub struct LineItem {
     pub variant_id: Option<Text>,
     pub source_line_item_id: Option<Text>,
     pub image_url: Option<HttpUrl>,
-    pub serial_number: SerialNumber,
+    /// `None` for a non-serialized product: the line item claims nothing.
+    pub serial_number: Option<SerialNumber>,
 }
 
 impl LineItem {
@@ -54,10 +56,9 @@ impl LineItem {
             fields.check(name("source_line_item_id"), short(&draft.source_line_item_id));
         let image_url = fields.check(name("image_url"), HttpUrl::parse(&draft.image_url));
         let serial_number = if draft.serial_number.trim().is_empty() {
-            fields.add(name("serial_number"), Problem::Required);
-            None
+            Some(None)
         } else {
-            fields.check(name("serial_number"), SerialNumber::parse(&draft.serial_number))
+            fields.check(name("serial_number"), SerialNumber::parse(&draft.serial_number)).map(Some)
         };
         fields.finish(|| {
             Some(Self {
@@ -85,15 +86,24 @@ mod tests {
     #[test]
     fn a_serial_and_a_quantity_are_all_a_line_item_needs() {
         let item = LineItem::parse(&draft(), "registration.line_items[0]").unwrap();
-        assert_eq!(item.serial_number.as_str(), "SN-1");
+        assert_eq!(item.serial_number.as_ref().map(SerialNumber::as_str), Some("SN-1"));
         assert_eq!(item.sku, None);
+    }
+
+    #[test]
+    fn a_line_item_without_a_serial_is_a_non_serialized_product() {
+        for blank in ["", "  "] {
+            let draft = LineItemDraft { sku: "MUG".into(), serial_number: blank.into(), ..draft() };
+            let item = LineItem::parse(&draft, "registration.line_items[0]").unwrap();
+            assert_eq!((item.serial_number, item.sku.as_ref().map(Text::as_str)), (None, Some("MUG")));
+        }
     }
 
     #[test]
     fn every_bad_field_is_named_under_the_items_path() {
         let bad = LineItemDraft {
             quantity: 0,
-            serial_number: " ".into(),
+            serial_number: "bad serial".into(),
             image_url: "ftp://x.example/a.png".into(),
             sku: "a".repeat(MAX_SHORT_TEXT + 1),
             ..draft()
@@ -110,7 +120,7 @@ mod tests {
             ]
         );
         assert_eq!(errors[1].problem, Problem::Quantity { got: 0, max: MAX_QUANTITY });
-        assert_eq!(errors[3].problem, Problem::Required);
+        assert!(matches!(errors[3].problem, Problem::Identifier(_)), "{:?}", errors[3].problem);
         assert_eq!(
             errors[1].to_string(),
             "invalid registration.line_items[2].quantity: must be between 1 and 1000000, got 0"

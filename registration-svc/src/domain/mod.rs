@@ -36,7 +36,9 @@ pub use new_registration::{
 };
 pub use number::{MAX_PREFIX_LEN, MIN_SEQUENCE_DIGITS, NumberError, RegistrationNumber};
 pub use patch::{RegistrationPatch, UpdatableField};
-pub use registration::{Attempt, AttemptFailure, RegisteredLineItem, Registration, Started};
+pub use registration::{
+    Attempt, AttemptFailure, RegisteredLineItem, Registration, Started, registration_warranty,
+};
 pub use status::{RegistrationStatus, ReviewPeriod, Transition};
 pub use text::{
     DEFAULT_FORM_SLUG, FormSlug, HttpUrl, MAX_LONG_TEXT, MAX_SHORT_TEXT, MAX_URL_LEN, Text, TextError,

@@ -20,8 +20,9 @@ pub struct RegisteredLineItem {
     pub variant_id: Option<String>,
     pub source_line_item_id: Option<String>,
     pub image_url: Option<String>,
-    /// As written at creation (or by the swap that put it there).
-    pub serial_number: String,
+    /// As written at creation (or by the swap that put it there); `None` for a non-serialized
+    /// product.
+    pub serial_number: Option<String>,
     /// The serial's warranty, once the registration is PENDING and if the serial has a plan.
     pub warranty: Option<Warranty>,
 }
@@ -49,7 +50,7 @@ pub struct Registration {
     pub email_marketing_consent_time: Option<DateTime<Utc>>,
     pub custom_fields: BTreeMap<String, String>,
     pub proof_of_purchase_urls: Vec<String>,
-    /// The first line item's warranty.
+    /// The first serialized line item's warranty.
     pub warranty: Option<Warranty>,
     pub denial_reason: Option<String>,
     /// Why the attempt failed (FAILED only).
@@ -64,10 +65,16 @@ pub struct Registration {
 }
 
 impl Registration {
-    /// The serial numbers of the line items, in order.
+    /// The serial numbers of the line items that have one, in order.
     pub fn serial_numbers(&self) -> impl Iterator<Item = &str> {
-        self.line_items.iter().map(|item| item.serial_number.as_str())
+        self.line_items.iter().filter_map(|item| item.serial_number.as_deref())
     }
+}
+
+/// A registration's warranty: its first serialized line item's (none without a serial, or when
+/// that serial has no plan), so that a non-serialized product listed first changes nothing.
+pub fn registration_warranty(items: &[RegisteredLineItem]) -> Option<Warranty> {
+    items.iter().find(|item| item.serial_number.is_some()).and_then(|item| item.warranty.clone())
 }
 
 /// Why a creation or swap attempt failed, kept so that a retry with the same `request_id` can

@@ -91,7 +91,7 @@ fn line_item(item: RegisteredLineItem) -> pb::LineItem {
         variant_id: item.variant_id.unwrap_or_default(),
         source_line_item_id: item.source_line_item_id.unwrap_or_default(),
         image_url: item.image_url.unwrap_or_default(),
-        serial_number: item.serial_number,
+        serial_number: item.serial_number.unwrap_or_default(),
         warranty: item.warranty.map(warranty),
     }
 }

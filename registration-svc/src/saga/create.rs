@@ -12,7 +12,8 @@ use crate::serial_client::{ClaimedSerial, SerialCallError};
 impl Saga {
     /// Creates `new` (or replays the attempt `key` began): every serial claimed from serial-svc
     /// with the caller's `bearer` token, then PENDING; or a refusal with whatever was claimed
-    /// released. An attempt serial-svc could not finish stays recorded (UNAVAILABLE).
+    /// released. An attempt serial-svc could not finish stays recorded (UNAVAILABLE). Line items
+    /// without a serial claim nothing; a registration without any is PENDING at once.
     pub async fn create(
         &self,
         ctx: &Ctx<'_>,
@@ -20,7 +21,13 @@ impl Saga {
         key: Option<&RequestKey>,
         new: &NewRegistration,
     ) -> Result<Registration, SagaError> {
-        let attempt = self.store.begin_registration(ctx, key, new).await.map_err(|err| match err {
+        // A registration that claims no serial needs no saga: one transaction creates it.
+        let begun = if new.claims_serials() {
+            self.store.begin_registration(ctx, key, new).await
+        } else {
+            self.store.register_without_serials(ctx, key, new).await
+        };
+        let attempt = begun.map_err(|err| match err {
             BeginError::RequestIdReused => SagaError::RequestIdReused,
             BeginError::Store(err) => SagaError::Store(err),
         })?;

@@ -14,19 +14,23 @@ use super::rows::intent_columns;
 use crate::domain::StoreError;
 use crate::domain::{RegisteredLineItem, Registration, Warranty};
 
-/// A line item as the begin statements read it: as the answer shows it, with its serial's key.
+/// A line item as the begin statements read it: as the answer shows it, with its serial's key
+/// (none without a serial: such an item gets no claim).
 #[derive(Serialize)]
 struct ItemJson<'a> {
     #[serde(flatten)]
     item: &'a RegisteredLineItem,
-    serial_key: String,
+    serial_key: Option<String>,
 }
 
 /// `items` as the begin statements' `$18`.
 pub(super) fn items_json(items: &[RegisteredLineItem]) -> Result<String, StoreError> {
     let items: Vec<ItemJson<'_>> = items
         .iter()
-        .map(|item| ItemJson { item, serial_key: item.serial_number.to_ascii_lowercase() })
+        .map(|item| ItemJson {
+            item,
+            serial_key: item.serial_number.as_ref().map(|s| s.to_ascii_lowercase()),
+        })
         .collect();
     super::rows::to_json(&items)
 }
@@ -47,7 +51,8 @@ pub(super) struct Completion {
     pub(super) id: String,
     /// When it completes (microseconds).
     pub(super) now: i64,
-    /// In line item order; the first one's warranty is the registration's.
+    /// The serialized line items, in line item order; the first one's warranty is the
+    /// registration's.
     pub(super) holds: Vec<Hold>,
 }
 
@@ -60,11 +65,12 @@ impl Completion {
     ) -> Result<Self, StoreError> {
         let mut holds = Vec::with_capacity(registration.line_items.len());
         for (position, (item, warranty)) in registration.line_items.iter().zip(warranties).enumerate() {
+            let Some(serial_number) = &item.serial_number else { continue };
             holds.push(Hold {
                 position: i32::try_from(position)
                     .map_err(|_| StoreError::Corrupt(format!("line item {position}")))?,
-                serial_number: item.serial_number.clone(),
-                serial_key: item.serial_number.to_ascii_lowercase(),
+                serial_number: serial_number.clone(),
+                serial_key: serial_number.to_ascii_lowercase(),
                 warranty: warranty.as_ref().map(super::rows::to_json).transpose()?,
             });
         }
@@ -113,7 +119,8 @@ macro_rules! claim_columns {
 }
 
 /// Begins an attempt: the request key, the registration in CLAIMING, its line items (`$18`) and
-/// a pending claim per serial, due at `$16`; returns the claims in line item order.
+/// a pending claim per serial (line items without one claim nothing), due at `$16`; returns the
+/// claims in line item order.
 pub(super) const BEGIN_POSTGRES: &str = concat!(
     "WITH request_key AS (",
     insert_request_key!(),
@@ -127,7 +134,7 @@ pub(super) const BEGIN_POSTGRES: &str = concat!(
      item ->> 'serial_number', item ->> 'serial_key' FROM items) ",
     claim_columns!(),
     "SELECT $1, $2, 'claim', item ->> 'serial_number', 'pending', 0, $16, $17, $17 FROM items \
-     ORDER BY position RETURNING ",
+     WHERE item ->> 'serial_number' IS NOT NULL ORDER BY position RETURNING ",
     intent_columns!()
 );
 pub(super) const BEGIN_SQLITE: &str = shared::sqlite_savepoint!(
@@ -141,7 +148,7 @@ pub(super) const BEGIN_SQLITE: &str = shared::sqlite_savepoint!(
      value ->> 'serial_number', value ->> 'serial_key' FROM json_each($18); ",
     claim_columns!(),
     "SELECT $1, $2, 'claim', value ->> 'serial_number', 'pending', 0, $16, $17, $17 FROM json_each($18) \
-     ORDER BY CAST(key AS INTEGER) RETURNING ",
+     WHERE value ->> 'serial_number' IS NOT NULL ORDER BY CAST(key AS INTEGER) RETURNING ",
     intent_columns!()
 );
 

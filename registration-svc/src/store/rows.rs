@@ -206,7 +206,7 @@ pub(crate) struct LineItemRow {
     variant_id: Option<String>,
     source_line_item_id: Option<String>,
     image_url: Option<String>,
-    serial_number: String,
+    serial_number: Option<String>,
     warranty: Option<Warranty>,
 }
 

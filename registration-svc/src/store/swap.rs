@@ -86,7 +86,8 @@ impl Store {
     }
 
     /// The new serial is claimed: the line item takes it (with its warranty from `plan`, from
-    /// the purchase date or the registration's create time), the holding moves, the old serial
+    /// the purchase date or the registration's create time; the registration's too if it is the
+    /// first serialized line item), the holding moves, the old serial
     /// gets a `release` intent with `replaced_by`. Completing again returns the registration.
     pub async fn complete_swap(
         &self,
@@ -126,22 +127,22 @@ impl Store {
         let warranty =
             plan.and_then(|p| Warranty::new(p, registration.purchase_date, registration.create_time));
         let warranty = warranty.as_ref().map(to_json).transpose()?;
-        let position: i32 = on_tx!(&mut tx, c => sqlx::query_scalar(MOVE_ITEM)
+        on_tx!(&mut tx, c => sqlx::query_scalar::<_, i32>(MOVE_ITEM)
             .bind(id.as_str())
             .bind(old.key())
             .bind(new.as_str())
             .bind(new.key())
             .bind(warranty.as_deref())
             .fetch_one(c))?;
-        if position == 0 {
+        let first_serial = registration.serial_numbers().next();
+        if first_serial.is_some_and(|first| first.eq_ignore_ascii_case(old.as_str())) {
             on_tx!(&mut tx, c => sqlx::query(SET_WARRANTY).bind(ctx.org).bind(id.as_str()).bind(warranty.as_deref()).execute(c).map_ok(drop))?;
         }
         on_tx!(&mut tx, c => sqlx::query(CLOSE).bind(ctx.org).bind(claim_id).bind(None::<String>).bind(now).execute(c).map_ok(drop))?;
         let old_number = registration
-            .line_items
-            .iter()
-            .find(|item| item.serial_number.eq_ignore_ascii_case(old.as_str()))
-            .map_or(old.as_str(), |item| item.serial_number.as_str());
+            .serial_numbers()
+            .find(|serial| serial.eq_ignore_ascii_case(old.as_str()))
+            .unwrap_or(old.as_str());
         release(&mut tx, ctx.org, ctx.now, &id, old_number, Some(new)).await?;
         let registration = load::existing(&mut tx, ctx.org, &id).await?;
         tx.commit().await?;

@@ -1,0 +1,102 @@
+//! What a line item brings to its registration: a serial to claim or none (a non-serialized
+//! product), a SKU that must fit its serial's product, and its serial's customer tags; end to
+//! end over real gRPC, on SQLite and on PostgreSQL.
+
+mod support;
+
+use regserial::registration::v1::lookup_registration_request::Key;
+use regserial::registration::v1::*;
+use regserial::serial::v1::SerialStatus;
+use shared::testing::TestDb;
+use support::ORG;
+use support::registration::*;
+
+on_both_backends!(
+    a_registration_may_mix_serialized_and_non_serialized_line_items,
+    a_registration_without_serials_claims_nothing_and_needs_no_serial_svc,
+);
+
+/// A line item of a non-serialized product.
+fn unserialized(sku: &str) -> LineItem {
+    LineItem { sku: sku.into(), name: "Gift mug".into(), quantity: 2, ..Default::default() }
+}
+
+async fn a_registration_may_mix_serialized_and_non_serialized_line_items(db: TestDb) {
+    let pair = Pair::start(db).await;
+    seed_catalog(&pair, ORG).await;
+    add_serials(&pair, ORG, &["MIX-1", "MIX-2", "MIX-3"]).await;
+    let mut c = pair.registrations(ORG);
+
+    let mut new = registration("ada@example.com", &["MIX-1"]);
+    new.line_items.insert(0, unserialized("MUG"));
+    new.line_items.push(unserialized("CASE"));
+    let created =
+        c.create_registration(create_request(new, Some(&new_request_id()))).await.unwrap().into_inner();
+    assert_eq!(created.status(), RegistrationStatus::Pending);
+    let items: Vec<_> =
+        created.line_items.iter().map(|i| (i.sku.as_str(), i.serial_number.as_str(), i.quantity)).collect();
+    assert_eq!(items, [("MUG", "", 2), (SKU, "MIX-1", 1), ("CASE", "", 2)], "in the request's order");
+    assert_eq!(created.line_items[0].warranty, None, "a non-serialized product has no serial plan");
+    let warranty = created.warranty.clone().expect("the serial's plan");
+    assert_eq!(warranty.plan_id, PLAN_ID, "the first serialized line item's warranty");
+    assert_eq!(claim_of(&pair, ORG, "MIX-1").await, (SerialStatus::Registered, created.id.clone()));
+    assert_eq!(get(&mut c, &created.id).await, created);
+    let lookup = LookupRegistrationRequest { key: Some(Key::SerialNumber("mix-1".into())) };
+    assert_eq!(c.lookup_registration(lookup).await.unwrap().into_inner().id, created.id);
+
+    let swap = SwapSerialRequest {
+        serial_number: "MIX-1".into(),
+        new_serial_number: "MIX-2".into(),
+        request_id: new_request_id(),
+    };
+    let swapped = c.swap_serial(swap).await.unwrap().into_inner();
+    let serials: Vec<_> = swapped.line_items.iter().map(|i| i.serial_number.as_str()).collect();
+    assert_eq!(serials, ["", "MIX-2", ""]);
+    assert_eq!(swapped.warranty.map(|w| w.plan_id), Some(PLAN_ID.to_owned()));
+    wait_for_release(&pair, ORG, "MIX-1").await;
+    assert_invariants(&pair, ORG).await;
+
+    // Reset and cancel release the serials and pass over the line items without one.
+    let reset = ResetSerialRequest { serial_number: "MIX-2".into(), request_id: new_request_id() };
+    let reset = c.reset_serial(reset).await.unwrap().into_inner();
+    assert_eq!((reset.status(), reset.line_items.len()), (RegistrationStatus::Canceled, 3));
+    wait_for_release(&pair, ORG, "MIX-2").await;
+    let mut mixed = registration("bob@example.com", &["MIX-3"]);
+    mixed.line_items.push(unserialized("MUG"));
+    let second = c.create_registration(create_request(mixed, None)).await.unwrap().into_inner();
+    let deny =
+        DenyRegistrationRequest { id: second.id.clone(), reason: "no receipt".into(), ..Default::default() };
+    assert_eq!(c.deny_registration(deny).await.unwrap().into_inner().status(), RegistrationStatus::Denied);
+    wait_for_release(&pair, ORG, "MIX-3").await;
+    assert_invariants(&pair, ORG).await;
+    pair.stop().await;
+}
+
+async fn a_registration_without_serials_claims_nothing_and_needs_no_serial_svc(db: TestDb) {
+    let mut pair = Pair::start(db).await;
+    seed_catalog(&pair, ORG).await;
+    let mut c = pair.registrations(ORG);
+    pair.stop_serial().await;
+
+    let new = Registration {
+        line_items: vec![unserialized("MUG"), unserialized("CASE")],
+        ..registration("ada@example.com", &[])
+    };
+    let request = create_request(new, Some(&new_request_id()));
+    let created =
+        c.create_registration(request.clone()).await.expect("no serial: nothing to claim").into_inner();
+    assert_eq!(created.status(), RegistrationStatus::Pending);
+    assert!(!created.registration_number.is_empty());
+    assert!(created.line_items.iter().all(|i| i.serial_number.is_empty() && i.warranty.is_none()));
+    assert_eq!(created.warranty, None);
+    let again = c.create_registration(request).await.expect("a replay").into_inner();
+    assert_eq!(again, created, "a retry with the request_id answers the first");
+    let listed = list_all(&mut c, ListRegistrationsRequest::default()).await.unwrap();
+    assert_eq!(listed, [created.clone()]);
+    let cancel = CancelRegistrationRequest { id: created.id.clone(), request_id: new_request_id() };
+    let canceled = c.cancel_registration(cancel).await.expect("nothing to release").into_inner();
+    assert_eq!(canceled.status(), RegistrationStatus::Canceled);
+    pair.start_serial().await;
+    assert_invariants(&pair, ORG).await;
+    pair.stop().await;
+}
