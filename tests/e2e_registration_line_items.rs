@@ -9,12 +9,52 @@ use regserial::registration::v1::*;
 use regserial::serial::v1::SerialStatus;
 use shared::testing::TestDb;
 use support::ORG;
+use support::grpc::{Failure, expect_err};
 use support::registration::*;
+use tonic::Code;
 
 on_both_backends!(
     a_registration_may_mix_serialized_and_non_serialized_line_items,
     a_registration_without_serials_claims_nothing_and_needs_no_serial_svc,
+    a_line_item_whose_sku_is_not_its_serials_product_is_refused_claiming_nothing,
+    a_swap_to_a_serial_of_another_product_is_refused_and_changes_nothing,
 );
+
+/// Creates product `sku` (no plan) and `serials` of it in [`ORG`]; `sku` empty: serials of no
+/// product.
+async fn add_product_serials(pair: &Pair, sku: &str, serials: &[&str]) {
+    use regserial::serial::v1::{BatchCreateSerialsRequest, CreateProductRequest, Product, Serial};
+    let mut c = pair.serials(ORG);
+    if !sku.is_empty() {
+        let product = Product { sku: sku.into(), name: sku.into(), ..Default::default() };
+        c.catalog
+            .create_product(CreateProductRequest { product: Some(product), ..Default::default() })
+            .await
+            .unwrap();
+    }
+    let serials = serials
+        .iter()
+        .map(|n| Serial { serial_number: (*n).into(), product_sku: sku.into(), ..Default::default() })
+        .collect();
+    let batch = BatchCreateSerialsRequest { serials, atomic: true, ..Default::default() };
+    c.serials.batch_create_serials(batch).await.expect("create serials");
+}
+
+/// FAILED_PRECONDITION `SERIAL_PRODUCT_MISMATCH` naming `serial`, the line item's `sku` and the
+/// serial's `product`.
+fn assert_mismatch(failure: &Failure, serial: &str, sku: &str, product: &str) {
+    assert_eq!(
+        (failure.code, failure.reason.as_str()),
+        (Code::FailedPrecondition, "SERIAL_PRODUCT_MISMATCH"),
+        "{failure:?}"
+    );
+    assert!(failure.has_precondition_failure, "{failure:?}");
+    let named = |key: &str| failure.metadata.get(key).map(String::as_str);
+    assert_eq!(
+        (named("serial_number"), named("sku"), named("product_sku")),
+        (Some(serial), Some(sku), Some(product))
+    );
+}
 
 /// A line item of a non-serialized product.
 fn unserialized(sku: &str) -> LineItem {
@@ -97,6 +137,69 @@ async fn a_registration_without_serials_claims_nothing_and_needs_no_serial_svc(d
     let canceled = c.cancel_registration(cancel).await.expect("nothing to release").into_inner();
     assert_eq!(canceled.status(), RegistrationStatus::Canceled);
     pair.start_serial().await;
+    assert_invariants(&pair, ORG).await;
+    pair.stop().await;
+}
+
+async fn a_line_item_whose_sku_is_not_its_serials_product_is_refused_claiming_nothing(db: TestDb) {
+    let pair = Pair::start(db).await;
+    seed_catalog(&pair, ORG).await;
+    add_serials(&pair, ORG, &["FIT-1", "FIT-2"]).await;
+    add_product_serials(&pair, "", &["ANY-1"]).await;
+    let mut c = pair.registrations(ORG);
+
+    let mut wrong = registration("ada@example.com", &["FIT-1", "FIT-2"]);
+    wrong.line_items[1].sku = "SAW".into();
+    let request = create_request(wrong, Some(&new_request_id()));
+    let refused = expect_err(c.create_registration(request.clone()).await);
+    assert_mismatch(&refused, "FIT-2", "SAW", SKU);
+    for serial in ["FIT-1", "FIT-2"] {
+        wait_for_release(&pair, ORG, serial).await;
+    }
+    assert_mismatch(&expect_err(c.create_registration(request).await), "FIT-2", "SAW", SKU);
+    // SKUs are identifiers, compared as written: the case counts, as in serial-svc.
+    let mut lowercase = registration("ada@example.com", &["FIT-1"]);
+    lowercase.line_items[0].sku = SKU.to_lowercase();
+    let refused = expect_err(c.create_registration(create_request(lowercase, None)).await);
+    assert_mismatch(&refused, "FIT-1", &SKU.to_lowercase(), SKU);
+    assert!(list_all(&mut c, ListRegistrationsRequest::default()).await.unwrap().is_empty());
+    assert_invariants(&pair, ORG).await;
+
+    // No SKU on the line item, or no product on the serial: nothing to compare.
+    let mut no_sku = registration("ada@example.com", &["FIT-1"]);
+    no_sku.line_items[0].sku.clear();
+    c.create_registration(create_request(no_sku, None)).await.expect("a line item without a sku fits");
+    let mut any = registration("bob@example.com", &["ANY-1", "FIT-2"]);
+    any.line_items[0].sku = "WHATEVER".into();
+    c.create_registration(create_request(any, None)).await.expect("a serial without a product fits");
+    assert_invariants(&pair, ORG).await;
+    pair.stop().await;
+}
+
+async fn a_swap_to_a_serial_of_another_product_is_refused_and_changes_nothing(db: TestDb) {
+    let pair = Pair::start(db).await;
+    seed_catalog(&pair, ORG).await;
+    add_serials(&pair, ORG, &["SWP-1", "SWP-2"]).await;
+    add_product_serials(&pair, "SAW", &["SAW-1"]).await;
+    let mut c = pair.registrations(ORG);
+    let held = register(&mut c, "ada@example.com", &["SWP-1"]).await;
+
+    let swap = SwapSerialRequest {
+        serial_number: "SWP-1".into(),
+        new_serial_number: "SAW-1".into(),
+        request_id: new_request_id(),
+    };
+    assert_mismatch(&expect_err(c.swap_serial(swap.clone()).await), "SAW-1", SKU, "SAW");
+    wait_for_release(&pair, ORG, "SAW-1").await;
+    assert_eq!(get(&mut c, &held.id).await.line_items, held.line_items, "the line item keeps its serial");
+    assert_eq!(claim_of(&pair, ORG, "SWP-1").await, (SerialStatus::Registered, held.id.clone()));
+    assert_mismatch(&expect_err(c.swap_serial(swap).await), "SAW-1", SKU, "SAW");
+    let fits = SwapSerialRequest {
+        serial_number: "SWP-1".into(),
+        new_serial_number: "SWP-2".into(),
+        request_id: new_request_id(),
+    };
+    c.swap_serial(fits).await.expect("a serial of the same product fits");
     assert_invariants(&pair, ORG).await;
     pair.stop().await;
 }

@@ -46,6 +46,7 @@ shared::store_conformance!(
     an_aborted_swap_changes_nothing_but_releasing_the_new_serial,
     a_swap_cannot_complete_once_its_registration_stopped_holding,
     a_swap_request_key_replays_the_swap_in_its_current_state,
+    a_swap_to_a_serial_of_another_product_is_refused_and_writes_nothing,
     // reset
     reset_erases_the_customer_cancels_and_releases_every_serial,
     // intents and the recovery worker

@@ -139,6 +139,10 @@ pub enum CompleteSwapError {
     /// Another registration of the org holds the new serial. Nothing was written.
     #[error("the new serial is held by another registration")]
     NewSerialHeld,
+    /// The new serial's product is not the line item's SKU: abort the swap, which releases the
+    /// new serial. Nothing was written.
+    #[error("the new serial is of product {product_sku}, the line item of sku {sku}")]
+    ProductMismatch { sku: String, product_sku: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -8,6 +8,25 @@ use super::text::{HttpUrl, MAX_SHORT_TEXT, Text};
 /// Largest quantity of one line item.
 pub const MAX_QUANTITY: i32 = 1_000_000;
 
+/// What serial-svc tells of a serial it let us claim, as far as its line item needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SerialFacts {
+    /// The serial's product, if it has one.
+    pub product_sku: Option<String>,
+    /// Tags for whoever registers the serial.
+    pub customer_tags: Vec<String>,
+}
+
+/// Whether a line item of `sku` may register a serial of `product_sku`: either is absent, or
+/// they are the same SKU. SKUs are compared exactly (case included), as serial-svc does: a SKU
+/// is an identifier, unique per organization as written.
+pub fn sku_fits(sku: Option<&str>, product_sku: Option<&str>) -> bool {
+    match (sku, product_sku) {
+        (Some(sku), Some(product)) => sku == product,
+        _ => true,
+    }
+}
+
 /// A line item as the request carries it: empty strings are absent fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LineItemDraft {
@@ -88,6 +107,15 @@ mod tests {
         let item = LineItem::parse(&draft(), "registration.line_items[0]").unwrap();
         assert_eq!(item.serial_number.as_ref().map(SerialNumber::as_str), Some("SN-1"));
         assert_eq!(item.sku, None);
+    }
+
+    #[test]
+    fn a_sku_fits_the_same_product_exactly_and_anything_when_either_is_absent() {
+        assert!(sku_fits(Some("DRILL"), Some("DRILL")));
+        assert!(!sku_fits(Some("DRILL"), Some("SAW")));
+        assert!(!sku_fits(Some("drill"), Some("DRILL")), "SKUs are case-sensitive, as in serial-svc");
+        assert!(sku_fits(None, Some("DRILL")));
+        assert!(sku_fits(Some("DRILL"), None));
     }
 
     #[test]

@@ -86,6 +86,36 @@ pub struct AttemptFailure {
     /// The serial the failure is about, if any.
     pub serial_number: Option<String>,
     pub message: String,
+    /// What else the failure names (ErrorInfo metadata beside the serial), such as the `sku`
+    /// and `product_sku` of a [`SERIAL_PRODUCT_MISMATCH`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// The reason of a line item whose `sku` is not its serial's product.
+pub const SERIAL_PRODUCT_MISMATCH: &str = "SERIAL_PRODUCT_MISMATCH";
+
+impl AttemptFailure {
+    /// A failure about `serial_number` (if any) with nothing else to name.
+    pub fn new(code: &str, serial_number: Option<&str>, message: String) -> Self {
+        Self {
+            code: code.to_owned(),
+            serial_number: serial_number.map(str::to_owned),
+            message,
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    /// `serial`, whose product is `product_sku`, registered on a line item of `sku`.
+    pub fn product_mismatch(serial: &str, sku: &str, product_sku: &str) -> Self {
+        let message =
+            format!("serial {serial} is of product {product_sku}, not of the line item's sku {sku}");
+        let metadata = [("sku", sku), ("product_sku", product_sku)];
+        Self {
+            metadata: metadata.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            ..Self::new(SERIAL_PRODUCT_MISMATCH, Some(serial), message)
+        }
+    }
 }
 
 /// A creation attempt: the registration in whatever state it is, and every intent written for

@@ -5,7 +5,7 @@ use futures::{StreamExt, stream};
 use super::{CLAIM_CONCURRENCY, Saga, SagaError};
 use crate::domain::{
     Attempt, AttemptFailure, BeginError, CompleteError, Ctx, FailError, Intent, NewRegistration,
-    Registration, RegistrationId, RegistrationStatus, RequestKey, SerialNumber, SerialPlans,
+    Registration, RegistrationId, RegistrationStatus, RequestKey, SerialNumber, SerialPlans, sku_fits,
 };
 use crate::serial_client::{ClaimedSerial, SerialCallError};
 
@@ -79,6 +79,23 @@ impl Saga {
             return Err(self.postpone(ctx, intent, err.clone()).await);
         }
 
+        // Every serial is claimed: each must fit its line item's SKU, else all are released.
+        let claimed =
+            claims.iter().zip(&answers).filter_map(|(intent, answer)| Some((*intent, answer.as_ref().ok()?)));
+        for (intent, serial) in claimed {
+            let item = attempt.registration.line_items.iter().find(|item| {
+                item.serial_number
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(intent.serial_number.as_str()))
+            });
+            let (sku, product) = (item.and_then(|item| item.sku.as_deref()), serial.product_sku.as_deref());
+            if !sku_fits(sku, product) {
+                let (sku, product) = (sku.unwrap_or_default(), product.unwrap_or_default());
+                let failure = AttemptFailure::product_mismatch(intent.serial_number.as_str(), sku, product);
+                return self.fail(ctx, bearer, &id, failure, &[]).await;
+            }
+        }
+
         let mut plans = SerialPlans::new();
         for (intent, answer) in claims.iter().zip(answers) {
             let Some(plan_id) = answer.ok().and_then(|claimed| claimed.warranty_plan_id) else { continue };
@@ -94,11 +111,8 @@ impl Saga {
             Err(CompleteError::SerialHeld { serial_number }) => {
                 // serial-svc says we hold it, our books say another registration does: keep
                 // the older record and give this attempt up, releasing its claims.
-                let failure = AttemptFailure {
-                    code: "SERIAL_ALREADY_REGISTERED".into(),
-                    message: format!("serial {serial_number} is held by another registration"),
-                    serial_number: Some(serial_number),
-                };
+                let message = format!("serial {serial_number} is held by another registration");
+                let failure = AttemptFailure::new("SERIAL_ALREADY_REGISTERED", Some(&serial_number), message);
                 self.fail(ctx, bearer, &id, failure, &[]).await
             }
             Err(CompleteError::NotFound) => Err(SagaError::Inconsistent(format!("attempt {id} vanished"))),
@@ -149,13 +163,11 @@ pub(crate) fn refusal(serial: &SerialNumber, err: &SerialCallError) -> AttemptFa
         SerialCallError::Refused { reason, message, .. } => (reason.clone(), message.clone()),
         other => ("SERIAL_UNAVAILABLE".to_owned(), other.to_string()),
     };
-    AttemptFailure { code, serial_number: Some(serial.as_str().to_owned()), message }
+    AttemptFailure::new(&code, Some(serial.as_str()), message)
 }
 
 fn failure_of(attempt: &Attempt) -> AttemptFailure {
-    attempt.registration.failure.clone().unwrap_or_else(|| AttemptFailure {
-        code: "REGISTRATION_FAILED".into(),
-        serial_number: None,
-        message: "the registration attempt failed".into(),
+    attempt.registration.failure.clone().unwrap_or_else(|| {
+        AttemptFailure::new("REGISTRATION_FAILED", None, "the registration attempt failed".into())
     })
 }

@@ -20,7 +20,8 @@ use super::{
 };
 use crate::domain::{
     AbortSwapError, AttemptFailure, CompleteSwapError, Ctx, IntentKind, IntentState, Registration,
-    RequestKey, SerialNumber, Started, StoreError, SwapAttempt, SwapError, Warranty, WarrantyPlanTerms,
+    RequestKey, SerialFacts, SerialNumber, Started, StoreError, SwapAttempt, SwapError, Warranty,
+    WarrantyPlanTerms, sku_fits,
 };
 
 const SWAP_IN_FLIGHT: &str = "SELECT id FROM intents WHERE org_id = $1 AND registration_id = $2 \
@@ -85,7 +86,8 @@ impl Store {
         Ok(Started::Fresh(SwapAttempt { claim }))
     }
 
-    /// The new serial is claimed: the line item takes it (with its warranty from `plan`, from
+    /// The new serial is claimed and, per `facts`, fits the line item's SKU (else
+    /// [`CompleteSwapError::ProductMismatch`], nothing written): the line item takes it (with its warranty from `plan`, from
     /// the purchase date or the registration's create time; the registration's too if it is the
     /// first serialized line item), the holding moves, the old serial
     /// gets a `release` intent with `replaced_by`. Completing again returns the registration.
@@ -94,6 +96,7 @@ impl Store {
         ctx: &Ctx<'_>,
         claim_id: i64,
         plan: Option<&WarrantyPlanTerms>,
+        facts: &SerialFacts,
     ) -> Result<Registration, CompleteSwapError> {
         let mut tx = self.db.begin_write().await?;
         let found = load::intent(&mut tx, ctx.org, claim_id).await?.filter(|i| i.is_swap_claim());
@@ -114,6 +117,16 @@ impl Store {
         if !status.is_some_and(|s| s.holds_serials()) {
             return Err(CompleteSwapError::NoLongerHeld);
         }
+        let registration = load::existing(&mut tx, ctx.org, &id).await?;
+        let sku = registration
+            .line_items
+            .iter()
+            .find(|item| item.serial_number.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(old.as_str())))
+            .and_then(|item| item.sku.clone());
+        if !sku_fits(sku.as_deref(), facts.product_sku.as_deref()) {
+            let (sku, product_sku) = (sku.unwrap_or_default(), facts.product_sku.clone().unwrap_or_default());
+            return Err(CompleteSwapError::ProductMismatch { sku, product_sku });
+        }
         let unheld = on_tx!(&mut tx, c => sqlx::query(UNHOLD).bind(ctx.org).bind(old.key()).bind(id.as_str()).execute(c).map_ok(|r| r.rows_affected()))?;
         if unheld == 0 {
             return Err(CompleteSwapError::NoLongerHeld);
@@ -123,7 +136,6 @@ impl Store {
             return Err(CompleteSwapError::NewSerialHeld);
         }
         on_tx!(&mut tx, c => sqlx::query(TOUCH).bind(ctx.org).bind(id.as_str()).bind(now).execute(c).map_ok(drop))?;
-        let registration = load::existing(&mut tx, ctx.org, &id).await?;
         let warranty =
             plan.and_then(|p| Warranty::new(p, registration.purchase_date, registration.create_time));
         let warranty = warranty.as_ref().map(to_json).transpose()?;

@@ -25,7 +25,7 @@ pub use update::*;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use registration_svc::domain::{
     Attempt, AttemptFailure, Ctx, Intent, IntentKind, IntentState, LineItemDraft, NewRegistration,
-    Registration, RegistrationDraft, RegistrationId, RequestKey, SerialNumber, SerialPlans,
+    Registration, RegistrationDraft, RegistrationId, RequestKey, SerialFacts, SerialNumber, SerialPlans,
     WarrantyPlanTerms,
 };
 use registration_svc::store::Store;
@@ -58,11 +58,7 @@ pub fn key(id: u128, fingerprint: u8) -> RequestKey {
 }
 
 pub fn failure(code: &str, serial: &str) -> AttemptFailure {
-    AttemptFailure {
-        code: code.into(),
-        serial_number: Some(serial.into()),
-        message: format!("{code} {serial}"),
-    }
+    AttemptFailure::new(code, Some(serial), format!("{code} {serial}"))
 }
 
 pub fn draft(serials: &[&str]) -> RegistrationDraft {
