@@ -18,6 +18,7 @@ on_both_backends!(
     a_registration_without_serials_claims_nothing_and_needs_no_serial_svc,
     a_line_item_whose_sku_is_not_its_serials_product_is_refused_claiming_nothing,
     a_swap_to_a_serial_of_another_product_is_refused_and_changes_nothing,
+    a_registration_carries_its_serials_customer_tags_and_lists_filter_on_one,
 );
 
 /// Creates product `sku` (no plan) and `serials` of it in [`ORG`]; `sku` empty: serials of no
@@ -200,6 +201,100 @@ async fn a_swap_to_a_serial_of_another_product_is_refused_and_changes_nothing(db
         request_id: new_request_id(),
     };
     c.swap_serial(fits).await.expect("a serial of the same product fits");
+    assert_invariants(&pair, ORG).await;
+    pair.stop().await;
+}
+
+/// Creates serials of product [`SKU`] in [`ORG`], each with its customer tags.
+async fn add_tagged_serials(pair: &Pair, serials: &[(&str, &[&str])]) {
+    use regserial::serial::v1::{BatchCreateSerialsRequest, Serial};
+    let serials = serials
+        .iter()
+        .map(|(n, tags)| Serial {
+            serial_number: (*n).into(),
+            product_sku: SKU.into(),
+            customer_tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            ..Default::default()
+        })
+        .collect();
+    let batch = BatchCreateSerialsRequest { serials, atomic: true, ..Default::default() };
+    pair.serials(ORG).serials.batch_create_serials(batch).await.expect("create serials");
+}
+
+/// The ids of every registration tagged `tag`, newest first, one per page.
+async fn tagged(c: &mut Registrations, tag: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let list = ListRegistrationsRequest {
+            customer_tag: tag.into(),
+            page_size: 1,
+            page_token,
+            ..Default::default()
+        };
+        let page = c.list_registrations(list).await.unwrap().into_inner();
+        ids.extend(page.registrations.iter().map(|r| r.id.clone()));
+        if page.next_page_token.is_empty() {
+            return ids;
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+async fn a_registration_carries_its_serials_customer_tags_and_lists_filter_on_one(db: TestDb) {
+    let pair = Pair::start(db).await;
+    seed_catalog(&pair, ORG).await;
+    add_tagged_serials(
+        &pair,
+        &[
+            ("TAG-1", &["vip", "beta"]),
+            ("TAG-2", &["beta", "fleet"]),
+            ("TAG-3", &["vip"]),
+            ("TAG-4", &["gold"]),
+        ],
+    )
+    .await;
+    add_serials(&pair, ORG, &["PLAIN-1"]).await;
+    let mut c = pair.registrations(ORG);
+
+    let mut new = registration("ada@example.com", &["TAG-1"]);
+    new.line_items.push(unserialized("MUG"));
+    new.line_items.extend(registration("", &["TAG-2"]).line_items);
+    let first = c.create_registration(create_request(new, None)).await.unwrap().into_inner();
+    assert_eq!(first.customer_tags, ["vip", "beta", "fleet"], "once each, in line item order");
+    assert_eq!(get(&mut c, &first.id).await.customer_tags, first.customer_tags);
+    let second = register(&mut c, "bob@example.com", &["TAG-3"]).await;
+    assert_eq!(second.customer_tags, ["vip"]);
+    let plain = register(&mut c, "cy@example.com", &["PLAIN-1"]).await;
+    assert!(plain.customer_tags.is_empty());
+
+    assert_eq!(tagged(&mut c, "vip").await, [second.id.clone(), first.id.clone()], "paged, newest first");
+    assert_eq!(tagged(&mut c, "fleet").await, [first.id.clone()]);
+    assert!(tagged(&mut c, "VIP").await.is_empty(), "tags match exactly");
+    let page = ListRegistrationsRequest { customer_tag: "vip".into(), page_size: 1, ..Default::default() };
+    let token = c.list_registrations(page.clone()).await.unwrap().into_inner().next_page_token;
+    let other = ListRegistrationsRequest { customer_tag: "beta".into(), page_token: token, ..page };
+    assert_eq!(
+        expect_err(c.list_registrations(other).await).code,
+        Code::InvalidArgument,
+        "a token is bound to its tag"
+    );
+    let too_long = ListRegistrationsRequest { customer_tag: "t".repeat(65), ..Default::default() };
+    let refused = expect_err(c.list_registrations(too_long).await);
+    assert_eq!(
+        (refused.code, refused.fields.as_slice()),
+        (Code::InvalidArgument, ["customer_tag".to_owned()].as_slice())
+    );
+
+    let swap = SwapSerialRequest {
+        serial_number: "TAG-1".into(),
+        new_serial_number: "TAG-4".into(),
+        request_id: new_request_id(),
+    };
+    let swapped = c.swap_serial(swap).await.unwrap().into_inner();
+    assert_eq!(swapped.customer_tags, ["gold", "beta", "fleet"], "a swap recomputes the tags");
+    assert_eq!(tagged(&mut c, "vip").await, [second.id.clone()]);
+    assert_eq!(tagged(&mut c, "gold").await, [first.id.clone()]);
     assert_invariants(&pair, ORG).await;
     pair.stop().await;
 }

@@ -47,6 +47,9 @@ shared::store_conformance!(
     a_swap_cannot_complete_once_its_registration_stopped_holding,
     a_swap_request_key_replays_the_swap_in_its_current_state,
     a_swap_to_a_serial_of_another_product_is_refused_and_writes_nothing,
+    // customer tags
+    a_registration_shows_its_serials_tags_once_each_and_lists_by_tag,
+    a_swap_recomputes_the_registrations_tags,
     // reset
     reset_erases_the_customer_cancels_and_releases_every_serial,
     // intents and the recovery worker

@@ -29,7 +29,10 @@ pub use field::{FieldError, Problem};
 pub use identifier::{IdError, IdentifierError, MAX_IDENTIFIER_LEN, RegistrationId, SerialNumber};
 pub use intent::{Intent, IntentKind, IntentState, SwapAttempt, SwapOutcome, retry_delay};
 pub use line_item::{LineItem, LineItemDraft, MAX_QUANTITY, SerialFacts, sku_fits};
-pub use listing::{Cursor, FilterDraft, Order, OrderError, PageBound, RegistrationFilter, RegistrationPage};
+pub use listing::{
+    Cursor, FilterDraft, MAX_CUSTOMER_TAG_LEN, Order, OrderError, PageBound, RegistrationFilter,
+    RegistrationPage,
+};
 pub use new_registration::{
     CustomFields, MAX_CUSTOM_FIELD_KEY_LEN, MAX_CUSTOM_FIELD_VALUE_LEN, MAX_CUSTOM_FIELDS, MAX_LINE_ITEMS,
     MAX_PROOF_URLS, NewRegistration, RegistrationDraft,
@@ -38,7 +41,7 @@ pub use number::{MAX_PREFIX_LEN, MIN_SEQUENCE_DIGITS, NumberError, RegistrationN
 pub use patch::{RegistrationPatch, UpdatableField};
 pub use registration::{
     Attempt, AttemptFailure, RegisteredLineItem, Registration, SERIAL_PRODUCT_MISMATCH, Started,
-    registration_warranty,
+    customer_tags, registration_warranty,
 };
 pub use status::{RegistrationStatus, ReviewPeriod, Transition};
 pub use text::{

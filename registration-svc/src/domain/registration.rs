@@ -25,6 +25,10 @@ pub struct RegisteredLineItem {
     pub serial_number: Option<String>,
     /// The serial's warranty, once the registration is PENDING and if the serial has a plan.
     pub warranty: Option<Warranty>,
+    /// The serial's customer tags, as serial-svc had them when the serial was claimed (by the
+    /// creation, or by the swap that put it there); empty without a serial.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customer_tags: Vec<String>,
 }
 
 /// A stored registration.
@@ -65,10 +69,28 @@ pub struct Registration {
 }
 
 impl Registration {
+    /// The customer tags of its serials: each line item's in order, each tag once (the first
+    /// time it appears), compared exactly.
+    pub fn customer_tags(&self) -> Vec<String> {
+        customer_tags(&self.line_items)
+    }
+
     /// The serial numbers of the line items that have one, in order.
     pub fn serial_numbers(&self) -> impl Iterator<Item = &str> {
         self.line_items.iter().filter_map(|item| item.serial_number.as_deref())
     }
+}
+
+/// The customer tags of `items`' serials, in line item order, each tag once (compared exactly,
+/// case included, as serial-svc stores them).
+pub fn customer_tags(items: &[RegisteredLineItem]) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in items.iter().flat_map(|item| &item.customer_tags) {
+        if !tags.contains(tag) {
+            tags.push(tag.clone());
+        }
+    }
+    tags
 }
 
 /// A registration's warranty: its first serialized line item's (none without a serial, or when
@@ -167,5 +189,32 @@ impl<T> Started<T> {
         match self {
             Self::Fresh(t) | Self::Replay(t) => t,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(tags: &[&str]) -> RegisteredLineItem {
+        RegisteredLineItem {
+            sku: None,
+            name: None,
+            quantity: 1,
+            product_id: None,
+            variant_id: None,
+            source_line_item_id: None,
+            image_url: None,
+            serial_number: (!tags.is_empty()).then(|| "SN".to_owned()),
+            warranty: None,
+            customer_tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn customer_tags_are_deduplicated_in_line_item_order_and_compared_exactly() {
+        let items = [item(&["vip", "beta"]), item(&[]), item(&["Beta", "vip", "fleet"]), item(&["beta"])];
+        assert_eq!(customer_tags(&items), ["vip", "beta", "Beta", "fleet"]);
+        assert!(customer_tags(&[item(&[])]).is_empty());
     }
 }

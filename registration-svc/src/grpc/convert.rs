@@ -57,6 +57,7 @@ fn line_item_draft(item: &pb::LineItem) -> LineItemDraft {
 /// A stored registration as the API shows it.
 pub fn registration(registration: Registration) -> pb::Registration {
     pb::Registration {
+        customer_tags: registration.customer_tags(),
         id: registration.id.to_string(),
         registration_number: registration.registration_number.unwrap_or_default(),
         status: status(registration.status) as i32,

@@ -79,21 +79,22 @@ impl Saga {
             return Err(self.postpone(ctx, intent, err.clone()).await);
         }
 
-        // Every serial is claimed: each must fit its line item's SKU, else all are released.
-        let claimed =
-            claims.iter().zip(&answers).filter_map(|(intent, answer)| Some((*intent, answer.as_ref().ok()?)));
-        for (intent, serial) in claimed {
-            let item = attempt.registration.line_items.iter().find(|item| {
-                item.serial_number
-                    .as_deref()
-                    .is_some_and(|s| s.eq_ignore_ascii_case(intent.serial_number.as_str()))
+        // Every serial is claimed: each must fit its line item's SKU (else all are released),
+        // and brings its customer tags to its line item.
+        let mut registration = attempt.registration.clone();
+        for (intent, answer) in claims.iter().zip(&answers) {
+            let (Ok(serial), serial_number) = (answer, intent.serial_number.as_str()) else { continue };
+            let item = registration.line_items.iter_mut().find(|item| {
+                item.serial_number.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(serial_number))
             });
-            let (sku, product) = (item.and_then(|item| item.sku.as_deref()), serial.product_sku.as_deref());
+            let Some(item) = item else { continue };
+            let (sku, product) = (item.sku.as_deref(), serial.product_sku.as_deref());
             if !sku_fits(sku, product) {
                 let (sku, product) = (sku.unwrap_or_default(), product.unwrap_or_default());
-                let failure = AttemptFailure::product_mismatch(intent.serial_number.as_str(), sku, product);
+                let failure = AttemptFailure::product_mismatch(serial_number, sku, product);
                 return self.fail(ctx, bearer, &id, failure, &[]).await;
             }
+            item.customer_tags = serial.customer_tags.clone();
         }
 
         let mut plans = SerialPlans::new();
@@ -105,7 +106,7 @@ impl Saga {
                 Err(err) => return Err(self.postpone(ctx, intent, err).await),
             }
         }
-        match self.store.complete_registration(ctx, &attempt.registration, &plans).await {
+        match self.store.complete_registration(ctx, &registration, &plans).await {
             Ok(registration) => Ok(registration),
             Err(CompleteError::Failed) => Err(SagaError::Refused(self.recorded_failure(ctx, &id).await?)),
             Err(CompleteError::SerialHeld { serial_number }) => {

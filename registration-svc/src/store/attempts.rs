@@ -60,6 +60,7 @@ fn claiming(org: &str, id: &RegistrationId, new: &NewRegistration, now: DateTime
             image_url: item.image_url.as_ref().map(|u| u.as_str().to_owned()),
             serial_number: item.serial_number.as_ref().map(|s| s.as_str().to_owned()),
             warranty: None,
+            customer_tags: Vec::new(),
         })
         .collect();
     Registration {
@@ -216,8 +217,10 @@ impl Store {
     }
 
     /// Every serial is claimed: CLAIMING -> PENDING with the org's next number, a holding per
-    /// serial, the claims closed, and each line item's warranty (from `plans`, starting at the
-    /// purchase date or now) with the first one's as the registration's. `create_time` becomes
+    /// serial, the claims closed, each line item's warranty (from `plans`, starting at the
+    /// purchase date or now) with the first serialized one's as the registration's, and each
+    /// line item's customer tags as `attempt` carries them (the serials' tags, which the caller
+    /// fills in from the claims), their union kept for the `customer_tag` filter. `create_time` becomes
     /// now. `attempt` is the attempt as begun (nothing of it changes while it is CLAIMING).
     /// Completing an attempt that already completed returns it as it is now.
     pub async fn complete_registration(
@@ -249,7 +252,8 @@ impl Store {
                     .bind(completion.now)
                     .bind(RegistrationNumber::prefix_for(ctx.org))
                     .bind(completion.warranty())
-                    .bind(to_json(&completion.holds)?);
+                    .bind(to_json(&completion.holds)?)
+                    .bind(to_json(&completion.tags)?);
                 pools.group.run(script).await.and_then(|rows| {
                     rows.first().map(|row| row.try_get::<String, _>(0)).transpose().map_err(StoreError::from)
                 })
@@ -392,6 +396,7 @@ async fn complete_in(
                 .bind(&prefix)
                 .bind(completion.warranty())
                 .bind(to_json(&completion.holds)?)
+                .bind(to_json(&completion.tags)?)
                 .fetch_optional(&mut **tx)
                 .await?
         }

@@ -9,6 +9,7 @@ mod requests;
 mod reset;
 mod review;
 mod swap;
+mod tags;
 mod update;
 
 pub use creation::*;
@@ -20,6 +21,7 @@ pub use requests::*;
 pub use reset::*;
 pub use review::*;
 pub use swap::*;
+pub use tags::*;
 pub use update::*;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
