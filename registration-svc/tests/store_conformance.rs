@@ -57,6 +57,10 @@ shared::store_conformance!(
     failed_tries_back_off_and_keep_their_error,
     recording_done_closes_releases_but_not_swap_claims,
     stale_attempts_are_leased_oldest_first_once_their_lease_passes,
+    // attempts left open
+    a_rolled_back_attempt_restarts_only_once_its_releases_are_done,
+    a_refused_attempt_never_restarts,
+    releases_are_written_again_only_while_the_attempt_is_failed,
     // races
     concurrent_reviews_of_one_registration_leave_one_consistent_outcome,
     concurrent_completions_get_distinct_sequential_numbers,

@@ -23,7 +23,7 @@ mod warranty;
 pub use email::{Email, EmailError, MAX_EMAIL_LEN};
 pub use errors::{
     AbortSwapError, BeginError, CompleteError, CompleteSwapError, FailError, IntentError, RequestIdReused,
-    ResetError, StoreError, SwapError, TransitionError, UpdateError,
+    ResetError, RestartError, StoreError, SwapError, TransitionError, UpdateError,
 };
 pub use field::{FieldError, Problem};
 pub use identifier::{IdError, IdentifierError, MAX_IDENTIFIER_LEN, RegistrationId, SerialNumber};

@@ -116,6 +116,9 @@ pub struct AttemptFailure {
 
 /// The reason of a line item whose `sku` is not its serial's product.
 pub const SERIAL_PRODUCT_MISMATCH: &str = "SERIAL_PRODUCT_MISMATCH";
+/// The code of an attempt that was left open and rolled back (never shown: a retry with its
+/// `request_id` restarts it).
+const ROLLED_BACK: &str = "ATTEMPT_ROLLED_BACK";
 
 impl AttemptFailure {
     /// A failure about `serial_number` (if any) with nothing else to name.
@@ -126,6 +129,16 @@ impl AttemptFailure {
             message,
             metadata: BTreeMap::new(),
         }
+    }
+
+    /// An attempt left open (its caller answered UNAVAILABLE, or a crash) and rolled back.
+    pub fn rolled_back() -> Self {
+        Self::new(ROLLED_BACK, None, "the attempt was left open and rolled back".into())
+    }
+
+    /// Whether this is a rollback rather than a refusal: the attempt may restart.
+    pub fn is_rolled_back(&self) -> bool {
+        self.code == ROLLED_BACK
     }
 
     /// `serial`, whose product is `product_sku`, registered on a line item of `sku`.
@@ -150,6 +163,12 @@ pub struct Attempt {
 }
 
 impl Attempt {
+    /// Whether the attempt was left open and rolled back (FAILED, not refused).
+    pub fn is_rolled_back(&self) -> bool {
+        self.registration.status == super::status::RegistrationStatus::Failed
+            && self.registration.failure.as_ref().is_some_and(AttemptFailure::is_rolled_back)
+    }
+
     /// The claims still open: while CLAIMING, every serial's (claims are idempotent by
     /// claimant, so a re-drive claims each again).
     pub fn pending_claims(&self) -> impl Iterator<Item = &Intent> {

@@ -31,18 +31,26 @@ impl Saga {
             BeginError::RequestIdReused => SagaError::RequestIdReused,
             BeginError::Store(err) => SagaError::Store(err),
         })?;
+        // A retry finding its attempt still open drives it again: kept from the worker's
+        // rollback for as long as it may take.
+        if attempt.is_replay() && attempt.get().registration.status == RegistrationStatus::Claiming {
+            self.store.lease_attempt(ctx, &attempt.get().registration.id).await?;
+        }
         self.drive_attempt(ctx, bearer, attempt.into_inner()).await
     }
 
-    /// Takes `attempt` as far as it goes: an attempt still CLAIMING has its serials claimed and
-    /// is completed or failed; one that already ended is answered as it ended.
-    pub(crate) async fn drive_attempt(
+    /// Takes `attempt` (the caller's own, or the one its `request_id` began) as far as it goes:
+    /// an attempt still CLAIMING has its serials claimed and is completed or failed; one that
+    /// was rolled back starts again (see [`Saga::restart`]); one that already ended is answered
+    /// as it ended.
+    async fn drive_attempt(
         &self,
         ctx: &Ctx<'_>,
         bearer: &str,
         attempt: Attempt,
     ) -> Result<Registration, SagaError> {
         let id = attempt.registration.id.clone();
+        let attempt = if attempt.is_rolled_back() { self.restart(ctx, bearer, &id).await? } else { attempt };
         match attempt.registration.status {
             RegistrationStatus::Claiming => {}
             RegistrationStatus::Failed => {
@@ -108,7 +116,7 @@ impl Saga {
         }
         match self.store.complete_registration(ctx, &registration, &plans).await {
             Ok(registration) => Ok(registration),
-            Err(CompleteError::Failed) => Err(SagaError::Refused(self.recorded_failure(ctx, &id).await?)),
+            Err(CompleteError::Failed) => Err(self.failed_under_us(ctx, bearer, &id).await),
             Err(CompleteError::SerialHeld { serial_number }) => {
                 // serial-svc says we hold it, our books say another registration does: keep
                 // the older record and give this attempt up, releasing its claims.
@@ -132,6 +140,8 @@ impl Saga {
         not_claimed: &[SerialNumber],
     ) -> Result<Registration, SagaError> {
         match self.store.fail_registration(ctx, id, &failure, not_claimed).await {
+            // Rolled back before this driver's refusal: its claims may postdate the releases.
+            Ok(attempt) if attempt.is_rolled_back() => Err(self.failed_under_us(ctx, bearer, id).await),
             Ok(attempt) => {
                 self.release_pending(ctx, bearer, id).await;
                 Err(SagaError::Refused(failure_of(&attempt)))
@@ -144,17 +154,6 @@ impl Saga {
             Err(FailError::NotFound) => Err(SagaError::Inconsistent(format!("attempt {id} vanished"))),
             Err(FailError::Store(err)) => Err(err.into()),
         }
-    }
-
-    /// The failure attempt `id` ended with.
-    async fn recorded_failure(
-        &self,
-        ctx: &Ctx<'_>,
-        id: &RegistrationId,
-    ) -> Result<AttemptFailure, SagaError> {
-        let attempt = self.store.get_attempt(ctx.org, id).await?;
-        let attempt = attempt.ok_or_else(|| SagaError::Inconsistent(format!("attempt {id} vanished")))?;
-        Ok(failure_of(&attempt))
     }
 }
 

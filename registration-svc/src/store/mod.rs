@@ -16,7 +16,7 @@
 //!
 //! Operations, by file: [`attempts`](self) (the creation saga), `intents` (outcomes and the
 //! recovery worker's leases), `reads`, `review` (approve, deny, cancel, expire), `update`,
-//! `swap`, `reset`, `request_keys`.
+//! `swap`, `reset`, `request_keys`, `rollback` (attempts left open: restart, release again).
 
 mod attempts;
 mod batched;
@@ -30,6 +30,7 @@ mod release;
 mod request_keys;
 mod reset;
 mod review;
+mod rollback;
 mod rows;
 mod swap;
 mod update;
