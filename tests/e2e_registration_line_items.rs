@@ -133,7 +133,7 @@ async fn a_registration_without_serials_claims_nothing_and_needs_no_serial_svc(d
     let again = c.create_registration(request).await.expect("a replay").into_inner();
     assert_eq!(again, created, "a retry with the request_id answers the first");
     let listed = list_all(&mut c, ListRegistrationsRequest::default()).await.unwrap();
-    assert_eq!(listed, [created.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&created));
     let cancel = CancelRegistrationRequest { id: created.id.clone(), request_id: new_request_id() };
     let canceled = c.cancel_registration(cancel).await.expect("nothing to release").into_inner();
     assert_eq!(canceled.status(), RegistrationStatus::Canceled);
@@ -269,7 +269,7 @@ async fn a_registration_carries_its_serials_customer_tags_and_lists_filter_on_on
     assert!(plain.customer_tags.is_empty());
 
     assert_eq!(tagged(&mut c, "vip").await, [second.id.clone(), first.id.clone()], "paged, newest first");
-    assert_eq!(tagged(&mut c, "fleet").await, [first.id.clone()]);
+    assert_eq!(tagged(&mut c, "fleet").await, [first.id.as_str()]);
     assert!(tagged(&mut c, "VIP").await.is_empty(), "tags match exactly");
     let page = ListRegistrationsRequest { customer_tag: "vip".into(), page_size: 1, ..Default::default() };
     let token = c.list_registrations(page.clone()).await.unwrap().into_inner().next_page_token;
@@ -293,8 +293,8 @@ async fn a_registration_carries_its_serials_customer_tags_and_lists_filter_on_on
     };
     let swapped = c.swap_serial(swap).await.unwrap().into_inner();
     assert_eq!(swapped.customer_tags, ["gold", "beta", "fleet"], "a swap recomputes the tags");
-    assert_eq!(tagged(&mut c, "vip").await, [second.id.clone()]);
-    assert_eq!(tagged(&mut c, "gold").await, [first.id.clone()]);
+    assert_eq!(tagged(&mut c, "vip").await, [second.id.as_str()]);
+    assert_eq!(tagged(&mut c, "gold").await, [first.id.as_str()]);
     assert_invariants(&pair, ORG).await;
     pair.stop().await;
 }
