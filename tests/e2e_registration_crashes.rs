@@ -1,7 +1,7 @@
 //! registration-svc stopped or crashed with a saga step left in between (a claim or release
 //! committed in serial-svc but not yet recorded, or not yet made), then started again on the
-//! same database: recovery finishes or compensates, and the invariants hold; on SQLite and on
-//! PostgreSQL.
+//! same database: recovery rolls a creation left open back (a retry with its request_id starts
+//! it again), finishes releases and swaps, and the invariants hold; on SQLite and on PostgreSQL.
 
 mod support;
 
@@ -17,7 +17,7 @@ use tonic::Code;
 
 on_both_backends!(
     a_restart_while_serial_svc_is_down_is_recovered_after_both_are_back,
-    a_crash_after_serial_svc_committed_a_claim_is_recovered,
+    a_crash_between_the_attempt_and_its_completion_is_rolled_back,
     a_crash_in_the_middle_of_a_swap_is_recovered,
     a_crash_after_serial_svc_committed_a_release_is_recovered,
 );
@@ -94,7 +94,7 @@ async fn a_restart_while_serial_svc_is_down_is_recovered_after_both_are_back(db:
     pair.stop().await;
 }
 
-async fn a_crash_after_serial_svc_committed_a_claim_is_recovered(db: TestDb) {
+async fn a_crash_between_the_attempt_and_its_completion_is_rolled_back(db: TestDb) {
     let mut pair = Pair::start(db).await;
     seed_catalog(&pair, ORG).await;
     add_serials(&pair, ORG, &["CR-1", "CR-2"]).await;
@@ -106,7 +106,13 @@ async fn a_crash_after_serial_svc_committed_a_claim_is_recovered(db: TestDb) {
     };
     crash_after_serial_svc_commits(&mut pair, call, "CR-1", |s| s == SerialStatus::Registered).await;
 
+    // The caller never heard back: the attempt is rolled back, its claims released.
+    for number in ["CR-1", "CR-2"] {
+        wait_for_release(&pair, ORG, number).await;
+    }
+    assert!(list_all(&mut c, ListRegistrationsRequest::default()).await.unwrap().is_empty());
     assert_invariants(&pair, ORG).await;
+    // A retry with its request_id starts it again.
     let created = retry_create(&mut c, &request).await;
     let all = list_all(&mut c, ListRegistrationsRequest::default()).await.unwrap();
     assert_eq!(

@@ -1,6 +1,7 @@
 //! registration-svc while serial-svc is down or its answers are lost: UNAVAILABLE with nothing
-//! half-done visible, then recovery (the worker, or a retry with the same request_id) finishes
-//! or compensates every attempt; on SQLite and on PostgreSQL.
+//! half-done visible, and UNAVAILABLE means nothing happened: the recovery worker only rolls an
+//! attempt back (its claims released), and only a retry with the same request_id finishes it;
+//! on SQLite and on PostgreSQL.
 
 mod support;
 
@@ -19,7 +20,17 @@ on_both_backends!(
     a_claim_whose_answer_is_lost_is_recovered_and_replayed_once,
     a_cancel_while_serial_svc_is_down_releases_the_serial_once_it_is_back,
     a_swap_whose_answers_are_lost_ends_consistent,
+    after_an_unavailable_create_the_serial_is_released_and_a_new_request_id_registers_it,
+    a_retry_with_the_same_request_id_after_the_rollback_creates_the_registration,
 );
+
+/// Creates with serial-svc's answers swallowed: the claims reach serial-svc, the caller is told
+/// UNAVAILABLE; then the answers flow again.
+async fn create_with_answers_lost(pair: &Pair, c: &mut Registrations, request: &CreateRegistrationRequest) {
+    pair.set_proxy(ProxyMode::SwallowResponses);
+    assert_dependency_unavailable(&c.create_registration(request.clone()).await.expect_err("answers lost"));
+    pair.set_proxy(ProxyMode::Pass);
+}
 
 fn assert_dependency_unavailable(status: &tonic::Status) -> Failure {
     let f = failure(status);
@@ -114,11 +125,11 @@ async fn a_claim_whose_answer_is_lost_is_recovered_and_replayed_once(db: TestDb)
     let all = list_all(&mut c, ListRegistrationsRequest::default()).await.unwrap();
     assert_eq!(all.iter().filter(|r| r.customer_email == "ada@example.com").count(), 1, "one registration");
     assert_eq!(claim_of(&pair, ORG, "LOST-1").await, (SerialStatus::Registered, created.id.clone()));
-    // LOST-2 is either held by a registration recovery completed, or released: never leaked.
-    let (status, holder) = claim_of(&pair, ORG, "LOST-2").await;
-    if status == SerialStatus::Registered {
-        assert!(all.iter().any(|r| r.id == holder && r.customer_email == "bob@example.com"), "{all:?}");
-    }
+    // LOST-2's caller was told UNAVAILABLE and cannot retry: recovery rolls it back, never
+    // finishes it (it used to, so a registration the caller was told did not happen held it).
+    wait_for_release(&pair, ORG, "LOST-2").await;
+    let all = list_all(&mut c, ListRegistrationsRequest::default()).await.unwrap();
+    assert!(all.iter().all(|r| r.customer_email != "bob@example.com"), "{all:?}");
     assert_eq!(claim_of(&pair, ORG, "LOST-3").await.0, SerialStatus::Active);
     assert_invariants(&pair, ORG).await;
     pair.stop().await;
@@ -233,6 +244,71 @@ async fn a_swap_whose_answers_are_lost_ends_consistent(db: TestDb) {
         ),
         Err(s) => panic!("a retry of a swap whose claim reached serial-svc failed: {s:?}"),
     }
+    assert_invariants(&pair, ORG).await;
+    pair.stop().await;
+}
+
+async fn after_an_unavailable_create_the_serial_is_released_and_a_new_request_id_registers_it(db: TestDb) {
+    let mut pair = Pair::start(db).await;
+    seed_catalog(&pair, ORG).await;
+    add_serials(&pair, ORG, &["UNA-1", "UNA-2"]).await;
+    let mut c = pair.registrations(ORG);
+
+    // serial-svc down: nothing was claimed, and once it is back nothing of the attempt
+    // finishes behind the caller's back, so a new request_id registers the serial.
+    pair.stop_serial().await;
+    let down = create_request(registration("ada@example.com", &["UNA-1"]), Some(&new_request_id()));
+    assert_dependency_unavailable(
+        &c.create_registration(down.clone()).await.expect_err("serial-svc is down"),
+    );
+    pair.start_serial().await;
+    let anew = create_request(registration("ada@example.com", &["UNA-1"]), Some(&new_request_id()));
+    let registered = retry_create(&mut c, &anew).await.expect("a new request_id registers the serial");
+    assert_eq!(claim_of(&pair, ORG, "UNA-1").await, (SerialStatus::Registered, registered.id.clone()));
+    // The first request_id is an attempt of its own: retried, it starts again and is refused.
+    let first = failure(&retry_create(&mut c, &down).await.expect_err("the serial is registered"));
+    assert_eq!((first.code, first.reason.as_str()), (Code::FailedPrecondition, "SERIAL_ALREADY_REGISTERED"));
+
+    // The claim reached serial-svc but the answer did not: recovery releases it.
+    let lost = create_request(registration("bob@example.com", &["UNA-2"]), Some(&new_request_id()));
+    create_with_answers_lost(&pair, &mut c, &lost).await;
+    wait_for_release(&pair, ORG, "UNA-2").await;
+    let anew = create_request(registration("cy@example.com", &["UNA-2"]), Some(&new_request_id()));
+    let registered =
+        c.create_registration(anew).await.expect("the released serial registers anew").into_inner();
+    assert_eq!(claim_of(&pair, ORG, "UNA-2").await, (SerialStatus::Registered, registered.id.clone()));
+    let emails: Vec<_> = list_all(&mut c, ListRegistrationsRequest::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.customer_email)
+        .collect();
+    assert_eq!(emails, ["cy@example.com", "ada@example.com"], "nothing of the attempts left open shows");
+    assert_invariants(&pair, ORG).await;
+    pair.stop().await;
+}
+
+async fn a_retry_with_the_same_request_id_after_the_rollback_creates_the_registration(db: TestDb) {
+    let pair = Pair::start(db).await;
+    seed_catalog(&pair, ORG).await;
+    add_serials(&pair, ORG, &["AGAIN-1", "AGAIN-2"]).await;
+    let mut c = pair.registrations(ORG);
+    let request =
+        create_request(registration("ada@example.com", &["AGAIN-1", "AGAIN-2"]), Some(&new_request_id()));
+    create_with_answers_lost(&pair, &mut c, &request).await;
+    for serial in ["AGAIN-1", "AGAIN-2"] {
+        wait_for_release(&pair, ORG, serial).await;
+    }
+    assert!(list_all(&mut c, ListRegistrationsRequest::default()).await.unwrap().is_empty());
+
+    let created = retry_create(&mut c, &request).await.expect("the retry starts the attempt again");
+    assert_eq!(created.status(), RegistrationStatus::Pending);
+    for serial in ["AGAIN-1", "AGAIN-2"] {
+        assert_eq!(claim_of(&pair, ORG, serial).await, (SerialStatus::Registered, created.id.clone()));
+    }
+    let again = c.create_registration(request).await.expect("a replay").into_inner();
+    assert_eq!(again.id, created.id, "one request_id, one registration");
+    assert_eq!(list_all(&mut c, ListRegistrationsRequest::default()).await.unwrap().len(), 1);
     assert_invariants(&pair, ORG).await;
     pair.stop().await;
 }

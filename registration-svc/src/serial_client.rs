@@ -82,6 +82,8 @@ pub enum SerialCallError {
 pub struct ClaimedSerial {
     pub serial_number: String,
     pub warranty_plan_id: Option<String>,
+    pub product_sku: Option<String>,
+    pub customer_tags: Vec<String>,
 }
 
 /// The channel to serial-svc, each call with its CLIENT span (the trace context passed on in
@@ -158,6 +160,8 @@ impl SerialClient {
         Ok(ClaimedSerial {
             serial_number: serial.serial_number,
             warranty_plan_id: Some(serial.warranty_plan_id).filter(|id| !id.is_empty()),
+            product_sku: Some(serial.product_sku).filter(|sku| !sku.is_empty()),
+            customer_tags: serial.customer_tags,
         })
     }
 

@@ -17,6 +17,8 @@ shared::store_conformance!(
     numbers_are_sequential_per_org_with_the_org_prefix,
     numbers_grow_past_five_digits_without_losing_one,
     a_serial_held_by_another_registration_is_refused_at_completion,
+    a_registration_without_serials_is_pending_at_once_and_owes_serial_svc_nothing,
+    a_mixed_registration_claims_and_holds_only_its_serials,
     // request keys
     a_request_key_replays_the_attempt_it_began_in_its_current_state,
     a_request_key_with_another_request_is_refused,
@@ -44,6 +46,10 @@ shared::store_conformance!(
     an_aborted_swap_changes_nothing_but_releasing_the_new_serial,
     a_swap_cannot_complete_once_its_registration_stopped_holding,
     a_swap_request_key_replays_the_swap_in_its_current_state,
+    a_swap_to_a_serial_of_another_product_is_refused_and_writes_nothing,
+    // customer tags
+    a_registration_shows_its_serials_tags_once_each_and_lists_by_tag,
+    a_swap_recomputes_the_registrations_tags,
     // reset
     reset_erases_the_customer_cancels_and_releases_every_serial,
     // intents and the recovery worker
@@ -51,6 +57,10 @@ shared::store_conformance!(
     failed_tries_back_off_and_keep_their_error,
     recording_done_closes_releases_but_not_swap_claims,
     stale_attempts_are_leased_oldest_first_once_their_lease_passes,
+    // attempts left open
+    a_rolled_back_attempt_restarts_only_once_its_releases_are_done,
+    a_refused_attempt_never_restarts,
+    releases_are_written_again_only_while_the_attempt_is_failed,
     // races
     concurrent_reviews_of_one_registration_leave_one_consistent_outcome,
     concurrent_completions_get_distinct_sequential_numbers,

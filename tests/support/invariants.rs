@@ -68,7 +68,7 @@ pub async fn invariant_violations(pair: &impl Services, org: &str) -> Vec<String
         serials.iter().map(|s| (s.serial_number.to_ascii_lowercase(), s)).collect();
     let mut holders: HashMap<String, Vec<String>> = HashMap::new();
     for reg in registrations.iter().filter(|r| holds(r.status())) {
-        for item in &reg.line_items {
+        for item in reg.line_items.iter().filter(|i| !i.serial_number.is_empty()) {
             let key = item.serial_number.to_ascii_lowercase();
             holders.entry(key.clone()).or_default().push(reg.id.clone());
             match by_key.get(&key) {

@@ -53,6 +53,21 @@ pub enum CompleteError {
     Store(#[from] StoreError),
 }
 
+/// `restart_registration`.
+#[derive(Debug, thiserror::Error)]
+pub enum RestartError {
+    #[error("registration attempt not found")]
+    NotFound,
+    /// The rollback's releases are not all done yet: a claim now could be undone by one.
+    #[error("the rollback of the attempt is still under way")]
+    RollbackUnderWay,
+    /// The attempt is not a rolled-back one (it is open, completed, or was refused).
+    #[error("the attempt was not rolled back (now {status:?})")]
+    NotRolledBack { status: RegistrationStatus },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// `fail_registration`.
 #[derive(Debug, thiserror::Error)]
 pub enum FailError {
@@ -139,6 +154,10 @@ pub enum CompleteSwapError {
     /// Another registration of the org holds the new serial. Nothing was written.
     #[error("the new serial is held by another registration")]
     NewSerialHeld,
+    /// The new serial's product is not the line item's SKU: abort the swap, which releases the
+    /// new serial. Nothing was written.
+    #[error("the new serial is of product {product_sku}, the line item of sku {sku}")]
+    ProductMismatch { sku: String, product_sku: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -176,6 +195,7 @@ database_conversions!(
     SwapError,
     CompleteSwapError,
     AbortSwapError,
-    ResetError
+    ResetError,
+    RestartError
 );
 request_id_conversions!(BeginError, UpdateError, TransitionError, SwapError, ResetError);

@@ -18,7 +18,11 @@ pub struct FilterDraft {
     pub channel_name: String,
     pub registration_number: String,
     pub form_slug: String,
+    pub customer_tag: String,
 }
+
+/// Longest customer tag, in characters (serial-svc's limit).
+pub const MAX_CUSTOMER_TAG_LEN: usize = 64;
 
 /// `ListRegistrations` filters; every one that is set must match. Only the public states are
 /// ever listed, so a `status` of CLAIMING or FAILED matches nothing.
@@ -32,6 +36,11 @@ pub struct RegistrationFilter {
     pub registration_number: Option<RegistrationNumber>,
     pub form_slug: Option<FormSlug>,
     pub status: Option<RegistrationStatus>,
+    /// One of the registration's customer tags, matched exactly (case included). Left out of
+    /// the serialized filter when unset, so that page tokens issued before it existed still
+    /// match their query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_tag: Option<Text>,
 }
 
 impl RegistrationFilter {
@@ -53,6 +62,8 @@ impl RegistrationFilter {
             Some(None)
         };
         let form_slug = fields.check("form_slug", FormSlug::parse(&draft.form_slug));
+        let customer_tag =
+            fields.check("customer_tag", Text::parse(&draft.customer_tag, MAX_CUSTOMER_TAG_LEN));
         fields.finish(|| {
             Some(Self {
                 customer_email: customer_email?,
@@ -60,6 +71,7 @@ impl RegistrationFilter {
                 registration_number: registration_number?,
                 form_slug: form_slug?,
                 status,
+                customer_tag: customer_tag?,
             })
         })
     }
@@ -150,12 +162,25 @@ mod tests {
         assert_eq!(filter.customer_email.unwrap().key(), "ada@example.com");
         assert_eq!(filter.registration_number.unwrap().as_str(), "ACME-REG-00001");
         assert_eq!(filter.channel_name, None);
-        let bad =
-            FilterDraft { customer_email: "x".into(), form_slug: "a b".into(), ..FilterDraft::default() };
+        let bad = FilterDraft {
+            customer_email: "x".into(),
+            form_slug: "a b".into(),
+            customer_tag: "t".repeat(65),
+            ..FilterDraft::default()
+        };
         let errors = RegistrationFilter::parse(&bad, None).unwrap_err();
         assert_eq!(
             errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
-            ["customer_email", "form_slug"]
+            ["customer_email", "form_slug", "customer_tag"]
         );
+        let tagged = FilterDraft { customer_tag: " VIP ".into(), ..FilterDraft::default() };
+        let tagged = RegistrationFilter::parse(&tagged, None).unwrap();
+        assert_eq!(tagged.customer_tag.as_ref().map(Text::as_str), Some("VIP"), "trimmed, case kept");
+    }
+
+    #[test]
+    fn an_unset_tag_filter_serializes_as_before_it_existed() {
+        let filter = serde_json::to_string(&RegistrationFilter::default()).unwrap();
+        assert!(!filter.contains("customer_tag"), "{filter}");
     }
 }

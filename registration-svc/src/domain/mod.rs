@@ -23,20 +23,26 @@ mod warranty;
 pub use email::{Email, EmailError, MAX_EMAIL_LEN};
 pub use errors::{
     AbortSwapError, BeginError, CompleteError, CompleteSwapError, FailError, IntentError, RequestIdReused,
-    ResetError, StoreError, SwapError, TransitionError, UpdateError,
+    ResetError, RestartError, StoreError, SwapError, TransitionError, UpdateError,
 };
 pub use field::{FieldError, Problem};
 pub use identifier::{IdError, IdentifierError, MAX_IDENTIFIER_LEN, RegistrationId, SerialNumber};
 pub use intent::{Intent, IntentKind, IntentState, SwapAttempt, SwapOutcome, retry_delay};
-pub use line_item::{LineItem, LineItemDraft, MAX_QUANTITY};
-pub use listing::{Cursor, FilterDraft, Order, OrderError, PageBound, RegistrationFilter, RegistrationPage};
+pub use line_item::{LineItem, LineItemDraft, MAX_QUANTITY, SerialFacts, sku_fits};
+pub use listing::{
+    Cursor, FilterDraft, MAX_CUSTOMER_TAG_LEN, Order, OrderError, PageBound, RegistrationFilter,
+    RegistrationPage,
+};
 pub use new_registration::{
     CustomFields, MAX_CUSTOM_FIELD_KEY_LEN, MAX_CUSTOM_FIELD_VALUE_LEN, MAX_CUSTOM_FIELDS, MAX_LINE_ITEMS,
     MAX_PROOF_URLS, NewRegistration, RegistrationDraft,
 };
 pub use number::{MAX_PREFIX_LEN, MIN_SEQUENCE_DIGITS, NumberError, RegistrationNumber};
 pub use patch::{RegistrationPatch, UpdatableField};
-pub use registration::{Attempt, AttemptFailure, RegisteredLineItem, Registration, Started};
+pub use registration::{
+    Attempt, AttemptFailure, RegisteredLineItem, Registration, SERIAL_PRODUCT_MISMATCH, Started,
+    customer_tags, registration_warranty,
+};
 pub use status::{RegistrationStatus, ReviewPeriod, Transition};
 pub use text::{
     DEFAULT_FORM_SLUG, FormSlug, HttpUrl, MAX_LONG_TEXT, MAX_SHORT_TEXT, MAX_URL_LEN, Text, TextError,

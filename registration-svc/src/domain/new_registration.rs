@@ -120,7 +120,8 @@ pub struct NewRegistration {
     pub customer_phone: Option<Text>,
     pub channel_name: Option<Text>,
     pub form_slug: FormSlug,
-    /// 1 to [`MAX_LINE_ITEMS`], no serial twice (case-insensitively).
+    /// 1 to [`MAX_LINE_ITEMS`], no serial twice (case-insensitively); any of them may have no
+    /// serial (a non-serialized product).
     pub line_items: Vec<LineItem>,
     pub customer_provided_order_number: Option<Text>,
     pub purchase_date: Option<DateTime<Utc>>,
@@ -146,6 +147,11 @@ pub(crate) fn text(fields: &mut Fields, field: &str, raw: &str, max: usize) -> O
 }
 
 impl NewRegistration {
+    /// Whether any line item has a serial to claim: one without needs no saga.
+    pub fn claims_serials(&self) -> bool {
+        self.line_items.iter().any(|item| item.serial_number.is_some())
+    }
+
     /// Parses `draft`, reporting every invalid field (named `registration.…`).
     pub fn parse(draft: &RegistrationDraft) -> Result<Self, Vec<FieldError>> {
         let mut fields = Fields::default();
@@ -189,7 +195,7 @@ impl NewRegistration {
     }
 }
 
-/// 1 to 50 valid line items, no serial number twice.
+/// 1 to 50 valid line items, no serial number twice (line items without one are free to repeat).
 fn line_items(fields: &mut Fields, drafts: &[LineItemDraft]) -> Option<Vec<LineItem>> {
     if drafts.is_empty() || drafts.len() > MAX_LINE_ITEMS {
         let count = Problem::Count { len: drafts.len(), min: 1, max: MAX_LINE_ITEMS };
@@ -202,7 +208,11 @@ fn line_items(fields: &mut Fields, drafts: &[LineItemDraft]) -> Option<Vec<LineI
         let path = format!("registration.line_items[{i}]");
         match LineItem::parse(draft, &path) {
             Ok(item) => {
-                let first = *first_of.entry(item.serial_number.key().to_owned()).or_insert(i);
+                let Some(serial) = &item.serial_number else {
+                    items.push(item);
+                    continue;
+                };
+                let first = *first_of.entry(serial.key().to_owned()).or_insert(i);
                 if first != i {
                     let repeated = format!("registration.line_items[{first}].serial_number");
                     fields.add(format!("{path}.serial_number"), Problem::Repeated(repeated));

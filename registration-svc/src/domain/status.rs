@@ -4,14 +4,18 @@
 //!              complete                approve
 //!  CLAIMING ------------> PENDING ------------------> APPROVED
 //!     |                   |  |  \ deny                   |
-//!     | fail              |  |   `---------> DENIED      | cancel, reset
-//!     v                   |  | expire                    v
+//!   ^ | fail              |  |   `---------> DENIED      | cancel, reset
+//!   | v                   |  | expire                    v
 //!   FAILED                |  `-------------> EXPIRED   CANCELED
+//!   restart (rolled back only)
 //!                         `--- cancel, reset ----------> CANCELED
 //! ```
 //!
 //! CLAIMING and FAILED are internal: CLAIMING is an attempt whose serials are being claimed
-//! from serial-svc, FAILED one that was refused (its claims are being released). Neither is
+//! from serial-svc, FAILED one that was refused or rolled back (its claims are being
+//! released). An attempt left open (its caller answered UNAVAILABLE, or cut short by a crash)
+//! is only ever rolled back, never completed behind its caller's back; a retry with its
+//! `request_id` restarts it, FAILED -> CLAIMING, once the rollback's releases are done. Neither is
 //! ever shown: reads by id, number or serial answer "not found" for them and lists skip them;
 //! only the saga's own calls (`begin_registration`, `get_attempt`, …) see them. The five
 //! public states map one to one onto `REGISTRATION_STATUS_*`.
@@ -75,8 +79,10 @@ impl RegistrationStatus {
 pub enum Transition {
     /// Every serial is claimed: CLAIMING -> PENDING, a number is assigned.
     Complete,
-    /// A claim was refused: CLAIMING -> FAILED.
+    /// A claim was refused, or the attempt was rolled back: CLAIMING -> FAILED.
     Fail,
+    /// A rolled-back attempt retried with its `request_id`: FAILED -> CLAIMING.
+    Restart,
     /// PENDING -> APPROVED.
     Approve,
     /// PENDING -> DENIED.
@@ -95,6 +101,7 @@ impl Transition {
         use RegistrationStatus::*;
         match self {
             Self::Complete | Self::Fail => &[Claiming],
+            Self::Restart => &[Failed],
             Self::Approve | Self::Deny | Self::Expire => &[Pending],
             Self::Cancel | Self::Reset => &[Pending, Approved],
         }
@@ -106,6 +113,7 @@ impl Transition {
         match self {
             Self::Complete => Pending,
             Self::Fail => Failed,
+            Self::Restart => Claiming,
             Self::Approve => Approved,
             Self::Deny => Denied,
             Self::Expire => Expired,
@@ -170,6 +178,8 @@ mod tests {
         assert!(Transition::Cancel.allows(Pending) && Transition::Cancel.allows(Approved));
         assert!(!Transition::Cancel.allows(Denied) && !Transition::Cancel.allows(Canceled));
         assert!(Transition::Complete.allows(Claiming) && !Transition::Complete.allows(Failed));
+        assert!(Transition::Restart.allows(Failed) && !Transition::Restart.allows(Pending));
+        assert_eq!(Transition::Restart.target(), Claiming);
     }
 
     #[test]
@@ -177,6 +187,7 @@ mod tests {
         let releasing: Vec<_> = [
             Transition::Complete,
             Transition::Fail,
+            Transition::Restart,
             Transition::Approve,
             Transition::Deny,
             Transition::Cancel,

@@ -57,6 +57,7 @@ fn line_item_draft(item: &pb::LineItem) -> LineItemDraft {
 /// A stored registration as the API shows it.
 pub fn registration(registration: Registration) -> pb::Registration {
     pb::Registration {
+        customer_tags: registration.customer_tags(),
         id: registration.id.to_string(),
         registration_number: registration.registration_number.unwrap_or_default(),
         status: status(registration.status) as i32,
@@ -91,7 +92,7 @@ fn line_item(item: RegisteredLineItem) -> pb::LineItem {
         variant_id: item.variant_id.unwrap_or_default(),
         source_line_item_id: item.source_line_item_id.unwrap_or_default(),
         image_url: item.image_url.unwrap_or_default(),
-        serial_number: item.serial_number,
+        serial_number: item.serial_number.unwrap_or_default(),
         warranty: item.warranty.map(warranty),
     }
 }

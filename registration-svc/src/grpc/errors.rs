@@ -121,7 +121,14 @@ fn refused(failure: &AttemptFailure) -> Status {
         Some(serial) if failure.code == SERIAL_NOT_FOUND => {
             status::not_found(DOMAIN, SERIAL_NOT_FOUND, SERIAL_TYPE, serial)
         }
-        Some(serial) => serial_precondition(&failure.code, serial, &failure.message),
+        Some(serial) => {
+            let subject = format!("serials/{serial}");
+            let metadata: Vec<(&str, &str)> = [(SERIAL_TYPE, serial)]
+                .into_iter()
+                .chain(failure.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .collect();
+            status::failed_precondition(DOMAIN, &failure.code, &subject, &failure.message, &metadata)
+        }
         // A refusal about no serial in particular still names its reason.
         None => status::failed_precondition(DOMAIN, &failure.code, "registration", &failure.message, &[]),
     }

@@ -30,6 +30,7 @@ fn parse_query(request: &pb::ListRegistrationsRequest) -> Result<(RegistrationFi
         channel_name: request.channel_name.clone(),
         registration_number: request.registration_number.clone(),
         form_slug: request.form_slug.clone(),
+        customer_tag: request.customer_tag.clone(),
     };
     let filter = RegistrationFilter::parse(&draft, None).map_err(|errors| violations.extend(errors)).ok();
     let status = violations.check("status", convert::parse_status_filter(request.status));

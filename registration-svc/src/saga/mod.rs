@@ -4,13 +4,15 @@
 //! recorded done (or failed, to be retried) once serial-svc answered.
 //!
 //! Request handlers drive their own intents at once with the caller's token; the recovery
-//! [`worker`] re-drives whatever a crash, a timeout or an outage left in between, with a token
-//! it mints for the intent's org. Claims and releases are idempotent by claimant (the
+//! [`worker`] rolls back the creation attempts a crash, a timeout or an outage left open (see
+//! `rollback`), and re-drives the releases and swaps left in between, with a token it mints
+//! for the intent's org. Claims and releases are idempotent by claimant (the
 //! registration id), so driving a step twice is always safe.
 
 pub mod backlog;
 mod create;
 mod release;
+mod rollback;
 mod swap;
 pub mod worker;
 
@@ -44,8 +46,10 @@ pub enum SagaError {
     /// `request_id` gets the same answer.
     #[error("serial {serial}: {message}", serial = .0.serial_number.as_deref().unwrap_or("?"), message = .0.message)]
     Refused(AttemptFailure),
-    /// serial-svc could not be reached or timed out: the attempt stays recorded, the recovery
-    /// worker finishes it, and a retry with the same `request_id` may finish it sooner.
+    /// serial-svc could not be reached or timed out, or the attempt was rolled back under its
+    /// driver: nothing happened. An attempt left open is rolled back by the recovery worker,
+    /// never finished behind its caller's back; a retry with the same `request_id` drives it
+    /// again, or restarts it once rolled back.
     #[error("serial-svc unavailable: {message}")]
     Unavailable { message: String, retry_after: Duration },
     /// serial-svc rejected the call itself (the forwarded token, say): passed on as it is. The

@@ -3,7 +3,7 @@
 use super::{Saga, SagaError};
 use crate::domain::{
     AbortSwapError, AttemptFailure, CompleteSwapError, Ctx, Registration, RegistrationId, RequestKey,
-    SerialNumber, SwapAttempt, SwapError, SwapOutcome,
+    SerialFacts, SerialNumber, SwapAttempt, SwapError, SwapOutcome,
 };
 use crate::serial_client::SerialCallError;
 
@@ -61,29 +61,27 @@ impl Saga {
                 Err(err) => return Err(self.postpone(ctx, &claim, err).await),
             },
         };
-        match self.store.complete_swap(ctx, claim.id, plan.as_ref()).await {
+        let facts = SerialFacts { product_sku: claimed.product_sku, customer_tags: claimed.customer_tags };
+        match self.store.complete_swap(ctx, claim.id, plan.as_ref(), &facts).await {
             Ok(registration) => {
                 self.release_pending(ctx, bearer, &id).await;
                 Ok(registration)
             }
             Err(CompleteSwapError::NoLongerHeld) => {
                 let old = claim.replaces.as_ref().map_or("", |s| s.as_str());
-                let failure = AttemptFailure {
-                    code: "INVALID_STATE_TRANSITION".into(),
-                    serial_number: Some(old.to_owned()),
-                    message: format!("the registration stopped holding {old} during the swap"),
-                };
+                let message = format!("the registration stopped holding {old} during the swap");
+                let failure = AttemptFailure::new("INVALID_STATE_TRANSITION", Some(old), message);
                 self.abort(ctx, bearer, claim.id, failure, true).await
             }
             Err(CompleteSwapError::NewSerialHeld) => {
-                let failure = AttemptFailure {
-                    code: "SERIAL_ALREADY_REGISTERED".into(),
-                    serial_number: Some(claim.serial_number.as_str().to_owned()),
-                    message: format!(
-                        "serial {} is held by another registration",
-                        claim.serial_number.as_str()
-                    ),
-                };
+                let new = claim.serial_number.as_str();
+                let message = format!("serial {new} is held by another registration");
+                let failure = AttemptFailure::new("SERIAL_ALREADY_REGISTERED", Some(new), message);
+                self.abort(ctx, bearer, claim.id, failure, true).await
+            }
+            Err(CompleteSwapError::ProductMismatch { sku, product_sku }) => {
+                let failure =
+                    AttemptFailure::product_mismatch(claim.serial_number.as_str(), &sku, &product_sku);
                 self.abort(ctx, bearer, claim.id, failure, true).await
             }
             Err(CompleteSwapError::Aborted) => match self.store.get_swap(ctx.org, claim.id).await? {

@@ -1,6 +1,7 @@
 //! The recovery worker: every pass it expires registrations pending past the review period,
-//! re-drives creation attempts whose request died or found serial-svc down, and carries out
-//! due releases and swap claims. Work is leased in the database (`FOR UPDATE SKIP LOCKED` on
+//! rolls back creation attempts left open past their lease (their request died, or answered
+//! UNAVAILABLE: never completed behind the caller's back), and carries out due releases and
+//! swap claims. Work is leased in the database (`FOR UPDATE SKIP LOCKED` on
 //! PostgreSQL), so every replica runs a worker and none does an item another is doing.
 //!
 //! The worker acts for nobody in particular, so it mints a token per org with
@@ -98,8 +99,8 @@ impl RecoveryWorker {
         }
     }
 
-    /// One pass: expiries first (their releases are then due at once), then stale attempts,
-    /// then due releases and swap claims. A failure to drive one item is logged and left to
+    /// One pass: expiries first (their releases are then due at once), then the rollback of
+    /// stale attempts, then due releases and swap claims. A failure to drive one item is logged and left to
     /// a later pass; only a failure to lease stops the pass.
     pub async fn pass(&self) -> Result<Pass, StoreError> {
         let store = self.saga.store();
@@ -131,7 +132,7 @@ impl RecoveryWorker {
         let result = match self.tokens.for_org(&org) {
             Ok(token) => {
                 let ctx = Ctx { org: &org, actor: WORKER_SUBJECT, now: self.clock.now() };
-                self.saga.drive_attempt(&ctx, &token, attempt).await.map(drop)
+                self.saga.roll_back(&ctx, &token, &attempt).await
             }
             Err(err) => Err(SagaError::Inconsistent(format!("cannot mint a token: {err:#}"))),
         };
@@ -159,6 +160,7 @@ impl RecoveryWorker {
 /// anything else is retried by a later pass.
 fn log_outcome(kind: &str, id: &str, result: Result<(), SagaError>) {
     match result {
+        Ok(()) if kind == "attempt" => tracing::info!(kind, id, "rolled back"),
         Ok(()) => tracing::debug!(kind, id, "recovered"),
         Err(SagaError::Refused(failure)) => {
             tracing::info!(kind, id, code = %failure.code, "recovered as refused")

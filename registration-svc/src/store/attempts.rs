@@ -18,7 +18,7 @@ use super::{
 use crate::domain::{
     Attempt, AttemptFailure, BeginError, CompleteError, Ctx, FailError, NewRegistration, RegisteredLineItem,
     Registration, RegistrationId, RegistrationNumber, RegistrationStatus, RequestKey, SerialNumber,
-    SerialPlans, Started, StoreError, Text, Transition, Warranty,
+    SerialPlans, Started, StoreError, Text, Transition, Warranty, registration_warranty,
 };
 
 const TO_FAILED: &str = "UPDATE registrations SET status = $3, failure_reason = $4, update_time = $5, \
@@ -58,8 +58,9 @@ fn claiming(org: &str, id: &RegistrationId, new: &NewRegistration, now: DateTime
             variant_id: owned(&item.variant_id),
             source_line_item_id: owned(&item.source_line_item_id),
             image_url: item.image_url.as_ref().map(|u| u.as_str().to_owned()),
-            serial_number: item.serial_number.as_str().to_owned(),
+            serial_number: item.serial_number.as_ref().map(|s| s.as_str().to_owned()),
             warranty: None,
+            customer_tags: Vec::new(),
         })
         .collect();
     Registration {
@@ -108,11 +109,33 @@ impl Store {
         key: Option<&RequestKey>,
         new: &NewRegistration,
     ) -> Result<Started<Attempt>, BeginError> {
+        self.begin(ctx, key, new, false).await
+    }
+
+    /// Creates `new`, which claims no serial, in one transaction: begun and completed at once
+    /// (PENDING with the org's next number, no intent, nothing owed to serial-svc). A retry with
+    /// the same key gets [`Started::Replay`] with the first registration as it is now.
+    pub async fn register_without_serials(
+        &self,
+        ctx: &Ctx<'_>,
+        key: Option<&RequestKey>,
+        new: &NewRegistration,
+    ) -> Result<Started<Attempt>, BeginError> {
+        self.begin(ctx, key, new, true).await
+    }
+
+    async fn begin(
+        &self,
+        ctx: &Ctx<'_>,
+        key: Option<&RequestKey>,
+        new: &NewRegistration,
+        at_once: bool,
+    ) -> Result<Started<Attempt>, BeginError> {
         // A key taken by an attempt that then rolled back is free again: write anew. Bounded,
         // so that a key flapping under a stream of failing attempts ends in an error.
         for _ in 0..3 {
             let id = RegistrationId::generate();
-            let err = match self.write_attempt(ctx, key, new, &id).await {
+            let err = match self.write_attempt(ctx, key, new, &id, at_once).await {
                 Ok(attempt) => return Ok(Started::Fresh(attempt)),
                 Err(err) => err,
             };
@@ -132,13 +155,15 @@ impl Store {
     }
 
     /// Writes attempt `id` of `new` and `key` (answered with `id`) in one atomic write; a key
-    /// already taken fails it with a unique violation.
+    /// already taken fails it with a unique violation. `at_once` (for a registration that claims
+    /// no serial) completes it in the same transaction.
     async fn write_attempt(
         &self,
         ctx: &Ctx<'_>,
         key: Option<&RequestKey>,
         new: &NewRegistration,
         id: &RegistrationId,
+        at_once: bool,
     ) -> Result<Attempt, StoreError> {
         let now = stored(ctx.now);
         let lease_until = later(now, self.lease);
@@ -147,36 +172,56 @@ impl Store {
         let registration = claiming(ctx.org, id, new, now);
         let items = creation_sql::items_json(&registration.line_items)?;
         let answer = key.map(|_| to_json(id)).transpose()?;
-        let rows: Vec<IntentRow> = atomically!(&self.db, [creation_sql::BEGIN_POSTGRES, creation_sql::BEGIN_SQLITE], q => q
-            .bind(ctx.org)
-            .bind(id.as_str())
-            .bind(new.customer_email.as_str())
-            .bind(new.customer_email.key())
-            .bind(text(&new.customer_name))
-            .bind(text(&new.customer_phone))
-            .bind(text(&new.channel_name))
-            .bind(new.form_slug.as_str())
-            .bind(text(&new.customer_provided_order_number))
-            .bind(new.purchase_date.map(micros))
-            .bind(text(&new.referrer))
-            .bind(new.email_marketing_consent)
-            .bind(new.email_marketing_consent_time.map(micros))
-            .bind(&custom_fields)
-            .bind(&proof_urls)
-            .bind(micros(lease_until))
-            .bind(micros(now))
-            .bind(&items)
-            .bind(key.map(|k| k.request_id.to_string()))
-            .bind(key.map(|k| k.fingerprint.as_slice()))
-            .bind(answer.as_deref()))?;
+        macro_rules! bind_begin {
+            ($q:expr) => {
+                $q.bind(ctx.org)
+                    .bind(id.as_str())
+                    .bind(new.customer_email.as_str())
+                    .bind(new.customer_email.key())
+                    .bind(text(&new.customer_name))
+                    .bind(text(&new.customer_phone))
+                    .bind(text(&new.channel_name))
+                    .bind(new.form_slug.as_str())
+                    .bind(text(&new.customer_provided_order_number))
+                    .bind(new.purchase_date.map(micros))
+                    .bind(text(&new.referrer))
+                    .bind(new.email_marketing_consent)
+                    .bind(new.email_marketing_consent_time.map(micros))
+                    .bind(&custom_fields)
+                    .bind(&proof_urls)
+                    .bind(micros(lease_until))
+                    .bind(micros(now))
+                    .bind(&items)
+                    .bind(key.map(|k| k.request_id.to_string()))
+                    .bind(key.map(|k| k.fingerprint.as_slice()))
+                    .bind(answer.as_deref())
+            };
+        }
+        if at_once {
+            let mut tx = self.db.begin_write().await?;
+            let begin = tx.pick(creation_sql::BEGIN_POSTGRES, creation_sql::BEGIN_SQLITE);
+            on_tx!(&mut tx, c => bind_begin!(sqlx::query(begin)).execute(c).map_ok(drop))?;
+            let warranties = vec![None; registration.line_items.len()];
+            let completion = creation_sql::Completion::new(&registration, &warranties, micros(now))?;
+            let number = complete_in(&mut tx, ctx.org, &completion).await?;
+            tx.commit().await?;
+            let number = number.ok_or_else(|| StoreError::Corrupt(format!("attempt {id} not completed")))?;
+            return Ok(Attempt {
+                registration: completed(&registration, number, warranties, now)?,
+                intents: vec![],
+            });
+        }
+        let rows: Vec<IntentRow> = atomically!(&self.db, [creation_sql::BEGIN_POSTGRES, creation_sql::BEGIN_SQLITE], q => bind_begin!(q))?;
         let mut intents = all(rows, IntentRow::into_domain)?;
         intents.sort_unstable_by_key(|intent| intent.id);
         Ok(Attempt { registration, intents })
     }
 
     /// Every serial is claimed: CLAIMING -> PENDING with the org's next number, a holding per
-    /// serial, the claims closed, and each line item's warranty (from `plans`, starting at the
-    /// purchase date or now) with the first one's as the registration's. `create_time` becomes
+    /// serial, the claims closed, each line item's warranty (from `plans`, starting at the
+    /// purchase date or now) with the first serialized one's as the registration's, and each
+    /// line item's customer tags as `attempt` carries them (the serials' tags, which the caller
+    /// fills in from the claims), their union kept for the `customer_tag` filter. `create_time` becomes
     /// now. `attempt` is the attempt as begun (nothing of it changes while it is CLAIMING).
     /// Completing an attempt that already completed returns it as it is now.
     #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "complete_registration", otel.kind = "client", db.system = self.db.system(), db.operation = "complete_registration"))]
@@ -191,11 +236,10 @@ impl Store {
             .line_items
             .iter()
             .map(|item| {
-                let plan = plans.by_key(&item.serial_number.to_ascii_lowercase())?;
+                let plan = plans.by_key(&item.serial_number.as_ref()?.to_ascii_lowercase())?;
                 Warranty::new(plan, attempt.purchase_date, now)
             })
             .collect();
-        let first = warranties.first().cloned().flatten();
         let completion = creation_sql::Completion::new(attempt, &warranties, micros(now))?;
         let written = match &self.db {
             Db::Postgres(_) => self
@@ -210,7 +254,8 @@ impl Store {
                     .bind(completion.now)
                     .bind(RegistrationNumber::prefix_for(ctx.org))
                     .bind(completion.warranty())
-                    .bind(to_json(&completion.holds)?);
+                    .bind(to_json(&completion.holds)?)
+                    .bind(to_json(&completion.tags)?);
                 pools.group.run(script).await.and_then(|rows| {
                     rows.first().map(|row| row.try_get::<String, _>(0)).transpose().map_err(StoreError::from)
                 })
@@ -234,18 +279,7 @@ impl Store {
                 Some(a) => Ok(a.registration),
             };
         };
-        RegistrationNumber::parse(&number)
-            .map_err(|err| StoreError::Corrupt(format!("number {number}: {err}")))?;
-        let mut registration = attempt.clone();
-        registration.status = Transition::Complete.target();
-        registration.registration_number = Some(number);
-        registration.warranty = first;
-        for (item, warranty) in registration.line_items.iter_mut().zip(warranties) {
-            item.warranty = warranty;
-        }
-        registration.create_time = now;
-        registration.update_time = now;
-        Ok(registration)
+        Ok(completed(attempt, number, warranties, now)?)
     }
 
     /// The first serial of `attempt` (as it spells it) that another registration of `org` holds.
@@ -315,6 +349,62 @@ impl Store {
         tx.commit().await?;
         Ok(Some(Attempt { registration, intents }))
     }
+}
+
+/// `attempt` as its completion at `now` with `number` and the line items' `warranties` left it.
+fn completed(
+    attempt: &Registration,
+    number: String,
+    warranties: Vec<Option<Warranty>>,
+    now: DateTime<Utc>,
+) -> Result<Registration, StoreError> {
+    RegistrationNumber::parse(&number)
+        .map_err(|err| StoreError::Corrupt(format!("number {number}: {err}")))?;
+    let mut registration = attempt.clone();
+    registration.status = Transition::Complete.target();
+    registration.registration_number = Some(number);
+    for (item, warranty) in registration.line_items.iter_mut().zip(warranties) {
+        item.warranty = warranty;
+    }
+    registration.warranty = registration_warranty(&registration.line_items);
+    registration.create_time = now;
+    registration.update_time = now;
+    Ok(registration)
+}
+
+/// Completes `completion` of `org` inside `tx` (see `complete_registration`): the number, or
+/// `None` if the attempt was not CLAIMING.
+async fn complete_in(
+    tx: &mut Tx,
+    org: &str,
+    completion: &creation_sql::Completion,
+) -> Result<Option<String>, StoreError> {
+    let prefix = RegistrationNumber::prefix_for(org);
+    let number = match tx {
+        Tx::Postgres(tx) => {
+            let batch = to_json(std::slice::from_ref(completion))?;
+            let row: Option<(String, String)> = sqlx::query_as(creation_sql::COMPLETE_POSTGRES)
+                .bind(org)
+                .bind(&batch)
+                .bind(&prefix)
+                .fetch_optional(&mut **tx)
+                .await?;
+            row.map(|(_, number)| number)
+        }
+        Tx::Sqlite(tx) => {
+            sqlx::query_scalar(creation_sql::COMPLETE_SQLITE)
+                .bind(org)
+                .bind(&completion.id)
+                .bind(completion.now)
+                .bind(&prefix)
+                .bind(completion.warranty())
+                .bind(to_json(&completion.holds)?)
+                .bind(to_json(&completion.tags)?)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+    };
+    Ok(number)
 }
 
 /// Closes the attempt's pending claims.

@@ -12,32 +12,38 @@ use serde::Serialize;
 
 use super::rows::intent_columns;
 use crate::domain::StoreError;
-use crate::domain::{RegisteredLineItem, Registration, Warranty};
+use crate::domain::{RegisteredLineItem, Registration, Warranty, customer_tags};
 
-/// A line item as the begin statements read it: as the answer shows it, with its serial's key.
+/// A line item as the begin statements read it: as the answer shows it, with its serial's key
+/// (none without a serial: such an item gets no claim).
 #[derive(Serialize)]
 struct ItemJson<'a> {
     #[serde(flatten)]
     item: &'a RegisteredLineItem,
-    serial_key: String,
+    serial_key: Option<String>,
 }
 
 /// `items` as the begin statements' `$18`.
 pub(super) fn items_json(items: &[RegisteredLineItem]) -> Result<String, StoreError> {
     let items: Vec<ItemJson<'_>> = items
         .iter()
-        .map(|item| ItemJson { item, serial_key: item.serial_number.to_ascii_lowercase() })
+        .map(|item| ItemJson {
+            item,
+            serial_key: item.serial_number.as_ref().map(|s| s.to_ascii_lowercase()),
+        })
         .collect();
     super::rows::to_json(&items)
 }
 
-/// A line item as the complete statements read it: its holding, and its warranty (JSON text).
+/// A line item as the complete statements read it: its holding, its warranty and its serial's
+/// customer tags (JSON text each, `None` for none).
 #[derive(Serialize)]
 pub(super) struct Hold {
     position: i32,
     serial_number: String,
     serial_key: String,
     warranty: Option<String>,
+    customer_tags: Option<String>,
 }
 
 /// One completion, as PostgreSQL's batched statement reads it (an element of its `$2`) and
@@ -47,8 +53,11 @@ pub(super) struct Completion {
     pub(super) id: String,
     /// When it completes (microseconds).
     pub(super) now: i64,
-    /// In line item order; the first one's warranty is the registration's.
+    /// The serialized line items, in line item order; the first one's warranty is the
+    /// registration's.
     pub(super) holds: Vec<Hold>,
+    /// The registration's customer tags (see [`customer_tags`]), for `registration_tags`.
+    pub(super) tags: Vec<String>,
 }
 
 impl Completion {
@@ -60,15 +69,21 @@ impl Completion {
     ) -> Result<Self, StoreError> {
         let mut holds = Vec::with_capacity(registration.line_items.len());
         for (position, (item, warranty)) in registration.line_items.iter().zip(warranties).enumerate() {
+            let Some(serial_number) = &item.serial_number else { continue };
             holds.push(Hold {
                 position: i32::try_from(position)
                     .map_err(|_| StoreError::Corrupt(format!("line item {position}")))?,
-                serial_number: item.serial_number.clone(),
-                serial_key: item.serial_number.to_ascii_lowercase(),
+                serial_number: serial_number.clone(),
+                serial_key: serial_number.to_ascii_lowercase(),
                 warranty: warranty.as_ref().map(super::rows::to_json).transpose()?,
+                customer_tags: Some(&item.customer_tags)
+                    .filter(|tags| !tags.is_empty())
+                    .map(super::rows::to_json)
+                    .transpose()?,
             });
         }
-        Ok(Self { id: registration.id.as_str().to_owned(), now, holds })
+        let tags = customer_tags(&registration.line_items);
+        Ok(Self { id: registration.id.as_str().to_owned(), now, holds, tags })
     }
 
     /// The registration's warranty (JSON text): its first line item's.
@@ -113,7 +128,8 @@ macro_rules! claim_columns {
 }
 
 /// Begins an attempt: the request key, the registration in CLAIMING, its line items (`$18`) and
-/// a pending claim per serial, due at `$16`; returns the claims in line item order.
+/// a pending claim per serial (line items without one claim nothing), due at `$16`; returns the
+/// claims in line item order.
 pub(super) const BEGIN_POSTGRES: &str = concat!(
     "WITH request_key AS (",
     insert_request_key!(),
@@ -127,7 +143,7 @@ pub(super) const BEGIN_POSTGRES: &str = concat!(
      item ->> 'serial_number', item ->> 'serial_key' FROM items) ",
     claim_columns!(),
     "SELECT $1, $2, 'claim', item ->> 'serial_number', 'pending', 0, $16, $17, $17 FROM items \
-     ORDER BY position RETURNING ",
+     WHERE item ->> 'serial_number' IS NOT NULL ORDER BY position RETURNING ",
     intent_columns!()
 );
 pub(super) const BEGIN_SQLITE: &str = shared::sqlite_savepoint!(
@@ -141,13 +157,14 @@ pub(super) const BEGIN_SQLITE: &str = shared::sqlite_savepoint!(
      value ->> 'serial_number', value ->> 'serial_key' FROM json_each($18); ",
     claim_columns!(),
     "SELECT $1, $2, 'claim', value ->> 'serial_number', 'pending', 0, $16, $17, $17 FROM json_each($18) \
-     ORDER BY CAST(key AS INTEGER) RETURNING ",
+     WHERE value ->> 'serial_number' IS NOT NULL ORDER BY CAST(key AS INTEGER) RETURNING ",
     intent_columns!()
 );
 
 /// Completes the attempts `$2` (a JSON array of [`Completion`]s) of org `$1` that are still
-/// CLAIMING, in one statement: a holding per line item (a serial held by another registration
-/// fails the whole statement with a unique violation), each item's warranty, the claims closed,
+/// CLAIMING, in one statement: a holding per serialized line item (a serial held by another
+/// registration fails the whole statement with a unique violation), each item's warranty and
+/// customer tags, the registration's tags (`registration_tags`), the claims closed,
 /// the org's next numbers in the array's order (`$3` is the org's prefix), and PENDING with the
 /// first item's warranty, created and updated at the completion's `now`. Returns `(id, number)`
 /// of each attempt it completed. One statement for many: the org's counter row is locked until
@@ -156,19 +173,22 @@ pub(super) const BEGIN_SQLITE: &str = shared::sqlite_savepoint!(
 /// so that the check stays there): a status in the lookup would let the plan read them through
 /// `registrations_claiming`, every CLAIMING row of it (see `plans.rs`).
 pub(super) const COMPLETE_POSTGRES: &str = "WITH jobs AS (SELECT n, job ->> 'id' AS id, \
-     (job ->> 'now')::bigint AS now, job -> 'holds' -> 0 ->> 'warranty' AS warranty, job -> 'holds' AS holds \
+     (job ->> 'now')::bigint AS now, job -> 'holds' -> 0 ->> 'warranty' AS warranty, job -> 'holds' AS holds, \
+     job -> 'tags' AS tags \
      FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS j(job, n)), \
      locked AS MATERIALIZED (SELECT id, status FROM registrations WHERE org_id = $1 \
      AND id IN (SELECT id FROM jobs) ORDER BY id FOR UPDATE), \
      numbered AS (SELECT jobs.*, row_number() OVER (ORDER BY jobs.n) AS k, count(*) OVER () AS total \
      FROM jobs JOIN locked USING (id) WHERE locked.status = 'claiming'), \
      items AS (SELECT numbered.id, numbered.now, x.* FROM numbered, jsonb_to_recordset(numbered.holds) \
-     AS x(position int, serial_number text, serial_key text, warranty text)), \
+     AS x(position int, serial_number text, serial_key text, warranty text, customer_tags text)), \
      held AS (INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
      SELECT $1, serial_key, id, serial_number FROM items), \
-     warranted AS (UPDATE line_items SET warranty = items.warranty FROM items \
-     WHERE line_items.registration_id = items.id AND line_items.position = items.position \
-     AND items.warranty IS NOT NULL), \
+     warranted AS (UPDATE line_items SET warranty = items.warranty, customer_tags = items.customer_tags \
+     FROM items WHERE line_items.registration_id = items.id AND line_items.position = items.position \
+     AND (items.warranty IS NOT NULL OR items.customer_tags IS NOT NULL)), \
+     tagged AS (INSERT INTO registration_tags (org_id, tag, create_time, registration_id) \
+     SELECT $1, tag, numbered.now, numbered.id FROM numbered, jsonb_array_elements_text(numbered.tags) AS tag), \
      closed AS (UPDATE intents SET state = 'done', update_time = numbered.now FROM numbered \
      WHERE intents.org_id = $1 AND intents.registration_id = numbered.id AND intents.kind = 'claim' \
      AND intents.replaces IS NULL AND intents.state = 'pending'), \
@@ -192,13 +212,18 @@ macro_rules! still_claiming {
 }
 /// SQLite's completion of attempt `$2` of org `$1` if it is still CLAIMING, one at a time (the
 /// writer's group commit shares the commit): at `$3`, with prefix `$4`, the first item's
-/// warranty `$5` and the holdings `$6` (a [`Completion`]'s); returns the number, or no row.
+/// warranty `$5`, the holdings `$6` and the tags `$7` (a [`Completion`]'s); returns the number,
+/// or no row.
 pub(super) const COMPLETE_SQLITE: &str = shared::sqlite_savepoint!(
     "INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
      SELECT $1, value ->> 'serial_key', $2, value ->> 'serial_number' FROM json_each($6) WHERE ",
     still_claiming!(),
     "; UPDATE line_items SET warranty = (SELECT value ->> 'warranty' FROM json_each($6) \
-     WHERE value ->> 'position' = line_items.position) WHERE registration_id = $2 AND ",
+     WHERE value ->> 'position' = line_items.position), customer_tags = (SELECT value ->> 'customer_tags' \
+     FROM json_each($6) WHERE value ->> 'position' = line_items.position) WHERE registration_id = $2 AND ",
+    still_claiming!(),
+    "; INSERT INTO registration_tags (org_id, tag, create_time, registration_id) \
+     SELECT $1, value, $3, $2 FROM json_each($7) WHERE ",
     still_claiming!(),
     "; UPDATE intents SET state = 'done', update_time = $3 WHERE org_id = $1 AND registration_id = $2 \
      AND kind = 'claim' AND replaces IS NULL AND state = 'pending' AND ",

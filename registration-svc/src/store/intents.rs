@@ -137,8 +137,8 @@ impl Store {
 
     /// For the recovery worker, across orgs: up to `limit` attempts still CLAIMING whose lease
     /// has passed (their request died, or serial-svc was unreachable), oldest first, leased
-    /// until now + the store's lease. Re-drive each like a fresh one: claim its serials, then
-    /// complete or fail it.
+    /// until now + the store's lease, to be rolled back (never completed: its caller was told
+    /// nothing happened).
     pub async fn lease_stale_attempts(
         &self,
         now: DateTime<Utc>,

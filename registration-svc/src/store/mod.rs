@@ -16,7 +16,8 @@
 //!
 //! Operations, by file: [`attempts`](self) (the creation saga), `intents` (outcomes and the
 //! recovery worker's leases), `reads`, `review` (approve, deny, cancel, expire), `update`,
-//! `swap`, `reset`, `request_keys`, `backlog` (the saga's open attempts, for metrics).
+//! `swap`, `reset`, `request_keys`, `rollback` (attempts left open: restart, release again),
+//! `backlog` (the saga's open attempts, for metrics).
 
 mod attempts;
 mod backlog;
@@ -31,6 +32,7 @@ mod release;
 mod request_keys;
 mod reset;
 mod review;
+mod rollback;
 mod rows;
 mod swap;
 mod update;

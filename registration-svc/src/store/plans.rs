@@ -25,6 +25,7 @@ fn filters() -> Vec<(RegistrationFilter, &'static str)> {
         (draft(|d| d.channel_name = "web".into()), "registrations_by_channel"),
         (draft(|d| d.form_slug = "warranty".into()), "registrations_by_form"),
         (status, "registrations_by_status"),
+        (draft(|d| d.customer_tag = "vip".into()), "registration_tags_by_tag"),
     ]
 }
 

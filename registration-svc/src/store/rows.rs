@@ -30,12 +30,13 @@ macro_rules! intent_columns {
 /// an object of [`LineItemRow`]'s fields: lets a read fetch a registration and its line items
 /// in one statement (one round trip, one snapshot, no transaction). Correlated with the outer
 /// `registrations` row. An item's warranty (a JSON text column) is embedded as JSON, not as a
-/// string holding JSON, so a read parses it once.
+/// string holding JSON, so a read parses it once; so are its customer tags (a JSON array).
 macro_rules! items_postgres {
     () => {
         "COALESCE((SELECT json_agg(json_build_object('sku', i.sku, 'name', i.name, 'quantity', i.quantity, \
          'product_id', i.product_id, 'variant_id', i.variant_id, 'source_line_item_id', i.source_line_item_id, \
-         'image_url', i.image_url, 'serial_number', i.serial_number, 'warranty', i.warranty::json) ORDER BY i.position) \
+         'image_url', i.image_url, 'serial_number', i.serial_number, 'warranty', i.warranty::json, \
+         'customer_tags', i.customer_tags::json) ORDER BY i.position) \
          FROM line_items i WHERE i.registration_id = registrations.id), '[]')::text AS items"
     };
 }
@@ -43,7 +44,8 @@ macro_rules! items_sqlite {
     () => {
         "(SELECT json_group_array(json_object('sku', i.sku, 'name', i.name, 'quantity', i.quantity, \
          'product_id', i.product_id, 'variant_id', i.variant_id, 'source_line_item_id', i.source_line_item_id, \
-         'image_url', i.image_url, 'serial_number', i.serial_number, 'warranty', json(i.warranty)) ORDER BY i.position) \
+         'image_url', i.image_url, 'serial_number', i.serial_number, 'warranty', json(i.warranty), \
+         'customer_tags', json(i.customer_tags)) ORDER BY i.position) \
          FROM line_items i WHERE i.registration_id = registrations.id) AS items"
     };
 }
@@ -206,8 +208,9 @@ pub(crate) struct LineItemRow {
     variant_id: Option<String>,
     source_line_item_id: Option<String>,
     image_url: Option<String>,
-    serial_number: String,
+    serial_number: Option<String>,
     warranty: Option<Warranty>,
+    customer_tags: Option<Vec<String>>,
 }
 
 impl LineItemRow {
@@ -222,6 +225,7 @@ impl LineItemRow {
             image_url: self.image_url,
             serial_number: self.serial_number,
             warranty: self.warranty,
+            customer_tags: self.customer_tags.unwrap_or_default(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! `begin_swap` writes a `claim` intent for the new serial (`replaces` = the old one); the
 //! caller claims it from serial-svc with the registration id as claimant; `complete_swap` then
-//! moves the line item and the holding to the new serial and writes the old one's `release`
+//! moves the line item (with the new serial's customer tags, from which the registration's tags
+//! are recomputed) and the holding to the new serial and writes the old one's `release`
 //! (with `replaced_by`), or `abort_swap` gives up, releasing the new serial if it may have been
 //! claimed. One swap at a time per registration; every step takes the registration's row lock,
 //! so a concurrent cancel either comes first (the swap completes with `NoLongerHeld`: abort
@@ -11,7 +12,7 @@
 use futures::TryFutureExt;
 
 use super::{
-    Store,
+    Store, Tx,
     attempts::later,
     load, on_tx,
     release::{NewIntent, holder, insert_intent, lock, release},
@@ -20,7 +21,8 @@ use super::{
 };
 use crate::domain::{
     AbortSwapError, AttemptFailure, CompleteSwapError, Ctx, IntentKind, IntentState, Registration,
-    RequestKey, SerialNumber, Started, StoreError, SwapAttempt, SwapError, Warranty, WarrantyPlanTerms,
+    RequestKey, SerialFacts, SerialNumber, Started, StoreError, SwapAttempt, SwapError, Warranty,
+    WarrantyPlanTerms, customer_tags, sku_fits,
 };
 
 const SWAP_IN_FLIGHT: &str = "SELECT id FROM intents WHERE org_id = $1 AND registration_id = $2 \
@@ -29,8 +31,16 @@ const TOUCH: &str = "UPDATE registrations SET update_time = $3 WHERE org_id = $1
 const UNHOLD: &str = "DELETE FROM holdings WHERE org_id = $1 AND serial_key = $2 AND registration_id = $3";
 const HOLD: &str = "INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, serial_key) DO NOTHING";
-const MOVE_ITEM: &str = "UPDATE line_items SET serial_number = $3, serial_key = $4, warranty = $5 \
-     WHERE registration_id = $1 AND serial_key = $2 RETURNING position";
+const MOVE_ITEM: &str = "UPDATE line_items SET serial_number = $3, serial_key = $4, warranty = $5, \
+     customer_tags = $6 WHERE registration_id = $1 AND serial_key = $2 RETURNING position";
+const UNTAG: &str = "DELETE FROM registration_tags WHERE registration_id = $1";
+/// The registration's tags `$4` (a JSON array) at its create time `$3`.
+const TAG: [&str; 2] = [
+    "INSERT INTO registration_tags (org_id, tag, create_time, registration_id) \
+     SELECT $1, value, $3, $2 FROM jsonb_array_elements_text($4::jsonb)",
+    "INSERT INTO registration_tags (org_id, tag, create_time, registration_id) \
+     SELECT $1, value, $3, $2 FROM json_each($4)",
+];
 const SET_WARRANTY: &str = "UPDATE registrations SET warranty = $3 WHERE org_id = $1 AND id = $2";
 const CLOSE: &str = "UPDATE intents SET state = 'done', failure = $3, update_time = $4 \
      WHERE org_id = $1 AND id = $2 AND state = 'pending'";
@@ -85,14 +95,17 @@ impl Store {
         Ok(Started::Fresh(SwapAttempt { claim }))
     }
 
-    /// The new serial is claimed: the line item takes it (with its warranty from `plan`, from
-    /// the purchase date or the registration's create time), the holding moves, the old serial
+    /// The new serial is claimed and, per `facts`, fits the line item's SKU (else
+    /// [`CompleteSwapError::ProductMismatch`], nothing written): the line item takes it (with its warranty from `plan`, from
+    /// the purchase date or the registration's create time; the registration's too if it is the
+    /// first serialized line item), the holding moves, the old serial
     /// gets a `release` intent with `replaced_by`. Completing again returns the registration.
     pub async fn complete_swap(
         &self,
         ctx: &Ctx<'_>,
         claim_id: i64,
         plan: Option<&WarrantyPlanTerms>,
+        facts: &SerialFacts,
     ) -> Result<Registration, CompleteSwapError> {
         let mut tx = self.db.begin_write().await?;
         let found = load::intent(&mut tx, ctx.org, claim_id).await?.filter(|i| i.is_swap_claim());
@@ -113,6 +126,16 @@ impl Store {
         if !status.is_some_and(|s| s.holds_serials()) {
             return Err(CompleteSwapError::NoLongerHeld);
         }
+        let registration = load::existing(&mut tx, ctx.org, &id).await?;
+        let sku = registration
+            .line_items
+            .iter()
+            .find(|item| item.serial_number.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(old.as_str())))
+            .and_then(|item| item.sku.clone());
+        if !sku_fits(sku.as_deref(), facts.product_sku.as_deref()) {
+            let (sku, product_sku) = (sku.unwrap_or_default(), facts.product_sku.clone().unwrap_or_default());
+            return Err(CompleteSwapError::ProductMismatch { sku, product_sku });
+        }
         let unheld = on_tx!(&mut tx, c => sqlx::query(UNHOLD).bind(ctx.org).bind(old.key()).bind(id.as_str()).execute(c).map_ok(|r| r.rows_affected()))?;
         if unheld == 0 {
             return Err(CompleteSwapError::NoLongerHeld);
@@ -122,26 +145,28 @@ impl Store {
             return Err(CompleteSwapError::NewSerialHeld);
         }
         on_tx!(&mut tx, c => sqlx::query(TOUCH).bind(ctx.org).bind(id.as_str()).bind(now).execute(c).map_ok(drop))?;
-        let registration = load::existing(&mut tx, ctx.org, &id).await?;
         let warranty =
             plan.and_then(|p| Warranty::new(p, registration.purchase_date, registration.create_time));
         let warranty = warranty.as_ref().map(to_json).transpose()?;
-        let position: i32 = on_tx!(&mut tx, c => sqlx::query_scalar(MOVE_ITEM)
+        let new_tags = Some(&facts.customer_tags).filter(|t| !t.is_empty()).map(to_json).transpose()?;
+        on_tx!(&mut tx, c => sqlx::query_scalar::<_, i32>(MOVE_ITEM)
             .bind(id.as_str())
             .bind(old.key())
             .bind(new.as_str())
             .bind(new.key())
             .bind(warranty.as_deref())
+            .bind(new_tags.as_deref())
             .fetch_one(c))?;
-        if position == 0 {
+        retag(&mut tx, ctx.org, &registration, old, &facts.customer_tags).await?;
+        let first_serial = registration.serial_numbers().next();
+        if first_serial.is_some_and(|first| first.eq_ignore_ascii_case(old.as_str())) {
             on_tx!(&mut tx, c => sqlx::query(SET_WARRANTY).bind(ctx.org).bind(id.as_str()).bind(warranty.as_deref()).execute(c).map_ok(drop))?;
         }
         on_tx!(&mut tx, c => sqlx::query(CLOSE).bind(ctx.org).bind(claim_id).bind(None::<String>).bind(now).execute(c).map_ok(drop))?;
         let old_number = registration
-            .line_items
-            .iter()
-            .find(|item| item.serial_number.eq_ignore_ascii_case(old.as_str()))
-            .map_or(old.as_str(), |item| item.serial_number.as_str());
+            .serial_numbers()
+            .find(|serial| serial.eq_ignore_ascii_case(old.as_str()))
+            .unwrap_or(old.as_str());
         release(&mut tx, ctx.org, ctx.now, &id, old_number, Some(new)).await?;
         let registration = load::existing(&mut tx, ctx.org, &id).await?;
         tx.commit().await?;
@@ -190,4 +215,32 @@ impl Store {
         tx.commit().await?;
         Ok(claim.filter(|c| c.is_swap_claim()).map(|claim| SwapAttempt { claim }))
     }
+}
+
+/// Rewrites `registration`'s rows of `registration_tags` for its line item of `old` now
+/// carrying a serial tagged `new_tags`.
+async fn retag(
+    tx: &mut Tx,
+    org: &str,
+    registration: &Registration,
+    old: &SerialNumber,
+    new_tags: &[String],
+) -> Result<(), StoreError> {
+    let mut items = registration.line_items.clone();
+    for item in &mut items {
+        if item.serial_number.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(old.as_str())) {
+            item.customer_tags = new_tags.to_vec();
+        }
+    }
+    let tags = customer_tags(&items);
+    if tags == registration.customer_tags() {
+        return Ok(());
+    }
+    let id = registration.id.as_str();
+    on_tx!(tx, c => sqlx::query(UNTAG).bind(id).execute(c).map_ok(drop))?;
+    let [postgres, sqlite] = TAG;
+    let sql = tx.pick(postgres, sqlite);
+    let (time, tags) = (micros(registration.create_time), to_json(&tags)?);
+    on_tx!(tx, c => sqlx::query(sql).bind(org).bind(id).bind(time).bind(&tags).execute(c).map_ok(drop))?;
+    Ok(())
 }

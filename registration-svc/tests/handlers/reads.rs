@@ -75,6 +75,7 @@ pub async fn get_returns_every_field_of_the_registration(h: Harness) {
         update_time: ts(at(1)),
         review_time: None,
         cancel_time: None,
+        customer_tags: vec![],
     };
     assert_eq!(got, expected);
 }

@@ -159,3 +159,41 @@ pub async fn a_serial_held_by_another_registration_is_refused_at_completion(stor
     let next = register(&store, at(3), &["SN-3"]).await;
     assert_eq!(next.registration_number.as_deref(), Some("ACME-REG-00002"));
 }
+
+pub async fn a_registration_without_serials_is_pending_at_once_and_owes_serial_svc_nothing(store: Store) {
+    let new = new_registration(&["", ""]);
+    let started = store.register_without_serials(&ctx(t0()), Some(&key(7, 1)), &new).await.unwrap();
+    assert!(!started.is_replay());
+    let done = started.into_inner();
+    assert!(done.intents.is_empty(), "nothing to claim: {:?}", done.intents);
+    let r = &done.registration;
+    assert_eq!(
+        (r.status, r.registration_number.as_deref()),
+        (RegistrationStatus::Pending, Some("ACME-REG-00001"))
+    );
+    assert_eq!((r.warranty.clone(), r.serial_numbers().count()), (None, 0));
+    assert!(r.line_items.iter().all(|item| item.serial_number.is_none()));
+    assert_eq!(store.get_registration(ORG, &r.id).await.unwrap().as_ref(), Some(r));
+    let replay = store.register_without_serials(&ctx(at(1)), Some(&key(7, 1)), &new).await.unwrap();
+    assert!(replay.is_replay());
+    assert_eq!(&replay.into_inner().registration, r, "a retry answers the first");
+    let next = register(&store, at(2), &["SN-1"]).await;
+    assert_eq!(next.registration_number.as_deref(), Some("ACME-REG-00002"), "one counter for both");
+}
+
+pub async fn a_mixed_registration_claims_and_holds_only_its_serials(store: Store) {
+    let attempt = begin(&store, &ctx(t0()), &new_registration(&["", "SN-1", "", "SN-2"])).await;
+    let claims: Vec<_> = attempt.pending_claims().map(|i| i.serial_number.as_str()).collect();
+    assert_eq!(claims, ["SN-1", "SN-2"]);
+    let plans = plans(&["SN-1"], 12);
+    let done = store.complete_registration(&ctx(at(1)), &attempt.registration, &plans).await.unwrap();
+    let serials: Vec<_> = done.line_items.iter().map(|i| i.serial_number.as_deref()).collect();
+    assert_eq!(serials, [None, Some("SN-1"), None, Some("SN-2")]);
+    assert_eq!(done.line_items[0].warranty, None);
+    let first = done.line_items[1].warranty.clone().expect("SN-1 has a plan");
+    assert_eq!(done.warranty, Some(first), "the first serialized line item's warranty");
+    assert_eq!(store.get_registration(ORG, &done.id).await.unwrap().as_ref(), Some(&done));
+    assert_eq!(holder(&store, "SN-2").await, Some(done.id.clone()));
+    let canceled = store.cancel_registration(&ctx(at(2)), None, &done.id).await.unwrap();
+    assert_eq!(pending_releases(&intents(&store, &canceled.id).await), ["SN-1", "SN-2"]);
+}

@@ -16,7 +16,7 @@ fn ids(page: &[Registration]) -> Vec<RegistrationId> {
 /// The first serial of each registration listed with `filter`, oldest first.
 async fn list(store: &Store, filter: &RegistrationFilter) -> Vec<String> {
     let page = store.list_registrations(ORG, filter, Order::Asc, None, 100).await.unwrap();
-    page.registrations.iter().map(|r| r.line_items[0].serial_number.clone()).collect()
+    page.registrations.iter().map(|r| r.line_items[0].serial_number.clone().unwrap()).collect()
 }
 
 pub async fn list_filters_by_each_field_and_shows_only_public_states(store: Store) {

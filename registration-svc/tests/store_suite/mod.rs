@@ -8,7 +8,9 @@ mod reads;
 mod requests;
 mod reset;
 mod review;
+mod rollback;
 mod swap;
+mod tags;
 mod update;
 
 pub use creation::*;
@@ -19,13 +21,15 @@ pub use reads::*;
 pub use requests::*;
 pub use reset::*;
 pub use review::*;
+pub use rollback::*;
 pub use swap::*;
+pub use tags::*;
 pub use update::*;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use registration_svc::domain::{
     Attempt, AttemptFailure, Ctx, Intent, IntentKind, IntentState, LineItemDraft, NewRegistration,
-    Registration, RegistrationDraft, RegistrationId, RequestKey, SerialNumber, SerialPlans,
+    Registration, RegistrationDraft, RegistrationId, RequestKey, SerialFacts, SerialNumber, SerialPlans,
     WarrantyPlanTerms,
 };
 use registration_svc::store::Store;
@@ -58,11 +62,7 @@ pub fn key(id: u128, fingerprint: u8) -> RequestKey {
 }
 
 pub fn failure(code: &str, serial: &str) -> AttemptFailure {
-    AttemptFailure {
-        code: code.into(),
-        serial_number: Some(serial.into()),
-        message: format!("{code} {serial}"),
-    }
+    AttemptFailure::new(code, Some(serial), format!("{code} {serial}"))
 }
 
 pub fn draft(serials: &[&str]) -> RegistrationDraft {

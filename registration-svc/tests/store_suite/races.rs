@@ -240,8 +240,9 @@ pub async fn a_swap_racing_a_cancel_leaves_no_serial_held_or_unreleased(store: S
         let r = register(&store, at(round), &[&old]).await;
         let swap = store.begin_swap(&ctx(at(round)), None, &sn(&old), &sn(&new)).await.unwrap().into_inner();
         let (s1, s2, id) = (store.clone(), store.clone(), r.id.clone());
-        let complete =
-            tokio::spawn(async move { s1.complete_swap(&ctx(at(100)), swap.claim.id, None).await });
+        let complete = tokio::spawn(async move {
+            s1.complete_swap(&ctx(at(100)), swap.claim.id, None, &SerialFacts::default()).await
+        });
         let cancel = tokio::spawn(async move { s2.cancel_registration(&ctx(at(100)), None, &id).await });
         let (completed, canceled) = (complete.await.unwrap(), cancel.await.unwrap());
         canceled.expect("the cancel always wins its own transition");

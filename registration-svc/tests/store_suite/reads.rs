@@ -97,7 +97,7 @@ pub async fn another_org_gets_nothing(store: Store) {
     let claim_id = intents(&store, &r.id).await[0].id;
     let err = store.record_intent_done(&other, claim_id).await.unwrap_err();
     assert!(matches!(err, IntentError::NotFound), "{err:?}");
-    let why = AttemptFailure { code: "X".into(), serial_number: None, message: "x".into() };
+    let why = AttemptFailure::new("X", None, "x".into());
     assert!(store.abort_swap(&other, claim_id, &why, true).await.is_err());
     // The same serial is free to be registered in another org.
     let theirs = register_at(&store, &other, &new_registration(&["sn-1"])).await;

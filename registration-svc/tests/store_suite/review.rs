@@ -91,7 +91,7 @@ pub async fn the_expiry_sweep_takes_overdue_registrations_oldest_first_in_batche
     let now = t0() + Duration::days(1) + Duration::minutes(10);
     let first = store.expire_overdue(now, period, 2).await.unwrap();
     let serials = |batch: &[Registration]| {
-        batch.iter().map(|r| r.line_items[0].serial_number.clone()).collect::<Vec<_>>()
+        batch.iter().map(|r| r.line_items[0].serial_number.clone().unwrap()).collect::<Vec<_>>()
     };
     assert_eq!(serials(&first), ["SN-2", "SN-3"], "oldest first, bounded");
     assert!(first.iter().all(|r| r.status == RegistrationStatus::Expired));

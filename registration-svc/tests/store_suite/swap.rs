@@ -21,7 +21,10 @@ pub async fn swap_moves_the_line_item_and_the_holding_to_the_new_serial(store: S
     );
     assert_eq!(swap.claim.registration_id, r.id, "claimed by the registration");
     assert_eq!(holder(&store, "OLD-1").await, Some(r.id.clone()), "nothing moves before the claim");
-    let done = store.complete_swap(&ctx(at(2)), swap.claim.id, Some(&plan(12))).await.unwrap();
+    let done = store
+        .complete_swap(&ctx(at(2)), swap.claim.id, Some(&plan(12)), &SerialFacts::default())
+        .await
+        .unwrap();
     assert_eq!(done.id, r.id);
     assert_eq!(done.registration_number, r.registration_number, "same registration, same number");
     assert_eq!(done.serial_numbers().collect::<Vec<_>>(), ["NEW-1", "KEEP-2"]);
@@ -37,7 +40,7 @@ pub async fn swap_moves_the_line_item_and_the_holding_to_the_new_serial(store: S
     assert_eq!(release.replaced_by, Some(sn("NEW-1")), "serial-svc records a swap");
     let swap = store.get_swap(ORG, swap.claim.id).await.unwrap().unwrap();
     assert_eq!(swap.outcome(), SwapOutcome::Completed);
-    let again = store.complete_swap(&ctx(at(3)), swap.claim.id, None).await.unwrap();
+    let again = store.complete_swap(&ctx(at(3)), swap.claim.id, None, &SerialFacts::default()).await.unwrap();
     assert_eq!(again, done, "completing again changes nothing");
     let err = store.abort_swap(&ctx(at(3)), swap.claim.id, &failure("X", "NEW-1"), true).await.unwrap_err();
     assert!(matches!(err, AbortSwapError::Completed), "{err:?}");
@@ -86,7 +89,8 @@ pub async fn an_aborted_swap_changes_nothing_but_releasing_the_new_serial(store:
     let again =
         store.abort_swap(&ctx(at(3)), refused.claim.id, &failure("OTHER", "NEW-1"), true).await.unwrap();
     assert_eq!(again, aborted, "aborting again changes nothing");
-    let err = store.complete_swap(&ctx(at(3)), refused.claim.id, None).await.unwrap_err();
+    let err =
+        store.complete_swap(&ctx(at(3)), refused.claim.id, None, &SerialFacts::default()).await.unwrap_err();
     assert!(matches!(err, CompleteSwapError::Aborted), "{err:?}");
 
     let unsure = store.begin_swap(&ctx(at(4)), None, &sn("SN-2"), &sn("NEW-2")).await.unwrap().into_inner();
@@ -108,12 +112,13 @@ pub async fn a_swap_cannot_complete_once_its_registration_stopped_holding(store:
     let r = register(&store, t0(), &["SN-1"]).await;
     let swap = store.begin_swap(&ctx(at(1)), None, &sn("SN-1"), &sn("NEW-1")).await.unwrap().into_inner();
     store.cancel_registration(&ctx(at(2)), None, &r.id).await.unwrap();
-    let err = store.complete_swap(&ctx(at(3)), swap.claim.id, None).await.unwrap_err();
+    let err =
+        store.complete_swap(&ctx(at(3)), swap.claim.id, None, &SerialFacts::default()).await.unwrap_err();
     assert!(matches!(err, CompleteSwapError::NoLongerHeld), "{err:?}");
     let canceled = store.get_registration(ORG, &r.id).await.unwrap().unwrap();
     assert_eq!(
-        (canceled.status, canceled.line_items[0].serial_number.as_str()),
-        (RegistrationStatus::Canceled, "SN-1")
+        (canceled.status, canceled.line_items[0].serial_number.as_deref()),
+        (RegistrationStatus::Canceled, Some("SN-1"))
     );
     store.abort_swap(&ctx(at(4)), swap.claim.id, &failure("NO_LONGER_HELD", "SN-1"), true).await.unwrap();
     assert_eq!(pending_releases(&intents(&store, &r.id).await), ["NEW-1", "SN-1"]);
@@ -125,7 +130,7 @@ pub async fn a_swap_request_key_replays_the_swap_in_its_current_state(store: Sto
     let k = key(10, 3);
     let first = store.begin_swap(&ctx(at(1)), Some(&k), &sn("SN-1"), &sn("NEW-1")).await.unwrap();
     let claim_id = first.get().claim.id;
-    store.complete_swap(&ctx(at(2)), claim_id, None).await.unwrap();
+    store.complete_swap(&ctx(at(2)), claim_id, None, &SerialFacts::default()).await.unwrap();
     // The serial moved, but the retry still answers the swap it began.
     let replay = store.begin_swap(&ctx(at(3)), Some(&k), &sn("SN-1"), &sn("NEW-1")).await.unwrap();
     assert!(replay.is_replay());
@@ -134,4 +139,25 @@ pub async fn a_swap_request_key_replays_the_swap_in_its_current_state(store: Sto
     let reused = RequestKey { fingerprint: [4; 32], ..k };
     let err = store.begin_swap(&ctx(at(3)), Some(&reused), &sn("NEW-1"), &sn("NEW-2")).await.unwrap_err();
     assert!(matches!(err, SwapError::RequestIdReused), "{err:?}");
+}
+
+pub async fn a_swap_to_a_serial_of_another_product_is_refused_and_writes_nothing(store: Store) {
+    let mut draft = draft(&["OLD-1"]);
+    draft.line_items[0].sku = "DRILL".into();
+    let r = register_at(&store, &ctx(t0()), &NewRegistration::parse(&draft).unwrap()).await;
+    let swap = store.begin_swap(&ctx(at(1)), None, &sn("OLD-1"), &sn("NEW-1")).await.unwrap().into_inner();
+    let saw = SerialFacts { product_sku: Some("SAW".into()), ..SerialFacts::default() };
+    let err = store.complete_swap(&ctx(at(2)), swap.claim.id, None, &saw).await.unwrap_err();
+    assert!(
+        matches!(&err, CompleteSwapError::ProductMismatch { sku, product_sku } if sku == "DRILL" && product_sku == "SAW"),
+        "{err:?}"
+    );
+    let lowercase = SerialFacts { product_sku: Some("drill".into()), ..SerialFacts::default() };
+    let err = store.complete_swap(&ctx(at(2)), swap.claim.id, None, &lowercase).await.unwrap_err();
+    assert!(matches!(err, CompleteSwapError::ProductMismatch { .. }), "SKUs are exact: {err:?}");
+    assert_eq!(store.get_registration(ORG, &r.id).await.unwrap(), Some(r.clone()), "nothing written");
+    assert_eq!(holder(&store, "OLD-1").await, Some(r.id.clone()));
+    let drill = SerialFacts { product_sku: Some("DRILL".into()), ..SerialFacts::default() };
+    let done = store.complete_swap(&ctx(at(3)), swap.claim.id, None, &drill).await.unwrap();
+    assert_eq!(done.serial_numbers().collect::<Vec<_>>(), ["NEW-1"], "the same product fits");
 }

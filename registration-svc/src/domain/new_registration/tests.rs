@@ -110,3 +110,16 @@ fn a_batch_caller_can_nest_the_paths() {
     let nested = errors[0].clone().within("requests[3]");
     assert_eq!(nested.field, "requests[3].registration.customer_email");
 }
+
+#[test]
+fn serialized_and_non_serialized_line_items_mix_and_only_serials_must_be_distinct() {
+    let mixed =
+        RegistrationDraft { line_items: vec![item("SN-1"), item(""), item(" "), item("sn-2")], ..draft() };
+    let new = NewRegistration::parse(&mixed).unwrap();
+    let serials: Vec<_> =
+        new.line_items.iter().map(|i| i.serial_number.as_ref().map(|s| s.as_str())).collect();
+    assert_eq!(serials, [Some("SN-1"), None, None, Some("sn-2")]);
+    assert!(new.claims_serials());
+    let none = RegistrationDraft { line_items: vec![item(""), item("")], ..draft() };
+    assert!(!NewRegistration::parse(&none).unwrap().claims_serials());
+}

@@ -7,6 +7,7 @@ use super::*;
 
 fn refused(code: &str) -> SagaError {
     SagaError::Refused(AttemptFailure {
+        metadata: Default::default(),
         code: code.into(),
         serial_number: Some("SN-1".into()),
         message: "the serial is revoked".into(),
@@ -119,4 +120,24 @@ fn a_transition_from_the_wrong_state_names_the_registration_and_its_status() {
     assert!(status.get_details_precondition_failure().is_some());
     let status = transition(TransitionError::NotFound, &id, "deny");
     assert_eq!(info(&status).2["registration_id"], id.as_str());
+}
+
+#[test]
+fn a_product_mismatch_names_the_serial_the_sku_and_the_serials_product() {
+    let failure = AttemptFailure::product_mismatch("SN-1", "SAW", "DRILL");
+    let status = saga(SagaError::Refused(failure));
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    let details = status.get_error_details();
+    let info = details.error_info().unwrap();
+    assert_eq!((info.reason.as_str(), info.domain.as_str()), ("SERIAL_PRODUCT_MISMATCH", DOMAIN));
+    let named = |key: &str| info.metadata.get(key).map(String::as_str);
+    assert_eq!(
+        (named("serial_number"), named("sku"), named("product_sku")),
+        (Some("SN-1"), Some("SAW"), Some("DRILL"))
+    );
+    let violation = &details.precondition_failure().unwrap().violations[0];
+    assert_eq!(
+        (violation.r#type.as_str(), violation.subject.as_str()),
+        ("SERIAL_PRODUCT_MISMATCH", "serials/SN-1")
+    );
 }
