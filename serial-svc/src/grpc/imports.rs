@@ -102,8 +102,8 @@ impl Api {
             Err(status) => return Err(status),
         };
         let id = field("import_id", ImportId::parse(&first.import_id))?;
-        let chunks = futures::stream::once(async move { Ok(first.csv_chunk.to_vec()) })
-            .chain(request.map(|message| message.map(|m| m.csv_chunk.to_vec()).map_err(|_| UploadBroken)));
+        let chunks = futures::stream::once(async move { Ok(first.csv_chunk) })
+            .chain(request.map(|message| message.map(|m| m.csv_chunk).map_err(|_| UploadBroken)));
         let importer = Importer { org: caller.org().to_owned(), actor: caller.principal.subject.clone() };
         let answer = upload(self.store.clone(), self.clock.clone(), importer, id, Box::pin(chunks)).await;
         answer.map(job).map_err(upload_error)

@@ -32,6 +32,9 @@ use crate::store::Store;
 pub const BATCH_ROWS: u64 = 10_000;
 /// Batches parsed ahead of the runner.
 pub const QUEUED_BATCHES: usize = 2;
+/// Tries of a batch whose transaction rolled back, and the first pause between them (doubling).
+const COMMIT_ATTEMPTS: u32 = 5;
+const COMMIT_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Who imports: the token's org and subject.
 #[derive(Debug, Clone)]
@@ -210,7 +213,7 @@ async fn run(
                 match store.import_heartbeat(&ctx, id, &owner).await {
                     Ok(()) => continue,
                     Err(ImportStoreError::Lost) => return,
-                    Err(ImportStoreError::Store(err)) => {
+                    Err(err) => {
                         tracing::warn!(import_id = id, error = %err, "cannot record an import heartbeat");
                         continue;
                     }
@@ -225,20 +228,8 @@ async fn run(
             Message::End(batch, ending) => (batch, Some(ending)),
         };
         let ctx = Ctx { org: &importer.org, actor: &importer.actor, now: clock.now() };
-        if !batch.is_empty() {
-            match store.commit_import_batch(&ctx, id, &owner, batch).await {
-                Ok(_) => {}
-                Err(ImportStoreError::Lost) => {
-                    tracing::info!(import_id = id, "import stopped: cancelled or taken over");
-                    return;
-                }
-                Err(ImportStoreError::Store(err)) => {
-                    // Whether the batch committed is not known here; the job row knows. The job
-                    // is left running and is reported FAILED once its heartbeat is stale.
-                    tracing::warn!(import_id = id, error = %err, cause = ?err, "import batch not committed");
-                    return;
-                }
-            }
+        if !batch.is_empty() && !commit(&store, &ctx, id, &owner, &batch).await {
+            return;
         }
         let Some(ending) = ending else { continue };
         let (state, failure) = match &ending {
@@ -258,4 +249,31 @@ async fn run(
         }
         return;
     }
+}
+
+/// Commits `batch`, again after a failure that rolled it back (a deadlock, a connection lost
+/// before the commit); whether to go on.
+async fn commit(store: &Store, ctx: &Ctx<'_>, id: &str, owner: &str, batch: &ImportBatch) -> bool {
+    let mut pause = COMMIT_RETRY_PAUSE;
+    for attempt in 1..=COMMIT_ATTEMPTS {
+        match store.commit_import_batch(ctx, id, owner, batch).await {
+            Ok(_) => return true,
+            Err(ImportStoreError::Lost) => {
+                tracing::info!(import_id = id, "import stopped: cancelled or taken over");
+                return false;
+            }
+            Err(ImportStoreError::Store(err)) if attempt < COMMIT_ATTEMPTS => {
+                tracing::warn!(import_id = id, attempt, error = %err, "import batch rolled back, trying again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            Err(err) => {
+                // The job is left running and is reported FAILED once its heartbeat is stale;
+                // its row says which lines are committed.
+                tracing::warn!(import_id = id, error = %err, cause = ?err, "import batch not committed");
+                return false;
+            }
+        }
+    }
+    false
 }

@@ -221,12 +221,18 @@ impl CsvReader {
         self.end_field();
         let bytes = std::mem::take(&mut self.field);
         let ends = std::mem::take(&mut self.ends);
+        let line_at = |bytes: &[u8], at: usize| {
+            self.record_line + bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64
+        };
         let text = String::from_utf8(bytes).map_err(|err| {
-            let bytes = err.as_bytes();
             let valid = err.utf8_error().valid_up_to();
-            let breaks = bytes[..valid].iter().filter(|&&b| b == b'\n').count() as u64;
-            CsvError::InvalidUtf8 { line: self.record_line + breaks }
+            CsvError::InvalidUtf8 { line: line_at(err.as_bytes(), valid) }
         })?;
+        // Each field must be UTF-8 on its own: the halves of a character split by a separator
+        // make valid text together, and no field.
+        if let Some(&end) = ends.iter().find(|&&end| !text.is_char_boundary(end)) {
+            return Err(CsvError::InvalidUtf8 { line: line_at(text.as_bytes(), end) });
+        }
         out.push(Record { line: self.record_line, end_line: self.line, text, ends });
         Ok(())
     }
@@ -276,6 +282,11 @@ mod tests {
         let (records, err) = read_all(b"a\n\"x\ny\xff\"\n");
         assert_eq!(records.len(), 1);
         assert_eq!(err, Some(CsvError::InvalidUtf8 { line: 3 }));
+    }
+
+    #[test]
+    fn a_character_split_by_a_separator_is_invalid_utf8() {
+        assert_eq!(read_all(b"a\n\xe2\x82,\xac\n").1, Some(CsvError::InvalidUtf8 { line: 2 }));
     }
 
     #[test]

@@ -150,8 +150,12 @@ pub enum Started {
 pub enum ImportStoreError {
     #[error("the job is no longer this runner's (cancelled, or taken over by a newer upload)")]
     Lost,
+    /// Nothing was written (the transaction rolled back).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The commit failed: whether it took effect is not known here (the job row knows).
+    #[error("the commit failed: {0}")]
+    CommitUnknown(StoreError),
 }
 
 impl From<sqlx::Error> for ImportStoreError {

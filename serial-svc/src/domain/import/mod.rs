@@ -2,6 +2,8 @@
 //! job's state machine. The steps of an upload are in [`crate::ops::import`].
 
 pub mod csv;
+#[cfg(test)]
+mod csv_properties;
 mod job;
 mod row;
 
