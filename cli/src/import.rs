@@ -47,11 +47,20 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<bool> {
     let mut client = args.remote.client().await?;
     let bar = progress_bar(lines.saturating_sub(1), args.quiet);
     bar.set_message(format!("import {import_id}"));
-    let upload = tokio::spawn(upload(client.clone(), file.clone(), import_id.clone()));
+    let mut upload = tokio::spawn(upload(client.clone(), file.clone(), import_id.clone()));
     let watch = follow(&mut client, &import_id, &bar);
-    let (uploaded, job) = tokio::join!(upload, watch);
-    uploaded.context("the upload task stopped")??;
-    let job = job?;
+    tokio::pin!(watch);
+    // A refused upload (a bad header) never creates the job: stop following at once.
+    let job = tokio::select! {
+        uploaded = &mut upload => {
+            uploaded.context("the upload task stopped")??;
+            watch.await?
+        }
+        job = &mut watch => {
+            upload.await.context("the upload task stopped")??;
+            job?
+        }
+    };
     bar.finish_and_clear();
     report(&job, file)?;
     Ok(job.state() == ImportJobState::Succeeded)

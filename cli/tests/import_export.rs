@@ -57,9 +57,7 @@ fn token(org: &str) -> String {
 
 /// Runs `regserial` with `args` and the token in `REGSERIAL_TOKEN` (off the async runtime).
 async fn regserial(args: Vec<String>, token: String) -> std::process::Output {
-    let started = std::time::Instant::now();
-    let what = args.first().cloned().unwrap_or_default();
-    let out = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_regserial"))
             .args(&args)
             .env("REGSERIAL_TOKEN", token)
@@ -67,9 +65,7 @@ async fn regserial(args: Vec<String>, token: String) -> std::process::Output {
             .unwrap()
     })
     .await
-    .unwrap();
-    eprintln!("regserial {what}: {:?}", started.elapsed());
-    out
+    .unwrap()
 }
 
 const HEADER: &str = "serialNumber,productId,warrantyId,validFrom,validUntil,registerUntil,customerTags";
@@ -163,10 +159,8 @@ async fn a_file_imported_then_exported_reads_the_same(db: TestDb) {
     );
 
     std::fs::remove_dir_all(&dir).unwrap();
-    let stopping = std::time::Instant::now();
     let _ = svc.stop.send(());
     svc.task.await.unwrap().unwrap();
-    eprintln!("serial-svc stopped in {:?}", stopping.elapsed());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
