@@ -1,8 +1,12 @@
 //! `regserial`, the operator tool: `up` runs the services in one process on embedded SQLite
-//! with a development token, `token` mints a JWT.
+//! with a development token, `token` mints a JWT, `import` uploads a CSV file of serials and
+//! `export` writes them back out.
 
 mod banner;
+mod export;
 mod health;
+mod import;
+mod remote;
 mod supervisor;
 mod token;
 mod up;
@@ -24,6 +28,10 @@ enum Command {
     Up(up::UpArgs),
     /// Print a signed JWT for an organization and scopes.
     Token(token::TokenArgs),
+    /// Import a CSV file of serials (resumable: the same command continues an interrupted one).
+    Import(import::ImportArgs),
+    /// Write the org's serials as CSV with the import's header.
+    Export(export::ExportArgs),
 }
 
 #[global_allocator]
@@ -36,6 +44,12 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up(args) => up::run(args).await,
         Command::Token(args) => token::run(&args),
+        Command::Import(args) => match import::run(args).await {
+            // The job ended but did not succeed: the summary says why.
+            Ok(false) => return ExitCode::from(2),
+            other => other.map(drop),
+        },
+        Command::Export(args) => export::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

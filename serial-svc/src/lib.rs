@@ -7,4 +7,5 @@
 pub mod app;
 pub mod domain;
 pub mod grpc;
+pub mod ops;
 pub mod store;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod grpc;
+pub mod import;
 pub mod invariants;
 pub mod recorder;
 pub mod registration;

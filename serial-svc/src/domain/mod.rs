@@ -6,6 +6,7 @@ mod catalog;
 mod errors;
 mod event;
 mod identifier;
+pub mod import;
 mod serial;
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ pub use errors::{
 pub use event::{EventKind, SerialEvent};
 pub use identifier::{
     Claimant, IdentifierError, MAX_CLAIMANT_LEN, MAX_IDENTIFIER_LEN, PlanId, SerialNumber, Sku,
+    parse_identifier,
 };
 pub use serial::{
     CustomerTags, InvalidReason, NewSerial, Serial, SerialStatus, TagError, ValidityWindow, WindowError,

@@ -9,6 +9,7 @@ mod catalog;
 mod convert;
 mod errors;
 mod fields;
+mod imports;
 mod paging;
 mod request_key;
 mod serial_reads;
@@ -31,6 +32,8 @@ pub const DOMAIN: &str = "serial.regserial";
 /// Reads of serials and the catalog: registration-svc forwards its caller's token and needs them.
 pub const READ_SCOPES: &[Scope] =
     &[Scope::SerialsRead, Scope::SerialsWrite, Scope::RegistrationsRead, Scope::RegistrationsWrite];
+/// Following import jobs: `serials:read`, or `serials:write` (who uploads follows the job).
+pub const IMPORT_READ_SCOPES: &[Scope] = &[Scope::SerialsRead, Scope::SerialsWrite];
 /// Creating serials and catalog entries, allocating and revoking.
 pub const WRITE_SCOPES: &[Scope] = &[Scope::SerialsWrite];
 /// Claiming and releasing: registration-svc does both with its caller's token.

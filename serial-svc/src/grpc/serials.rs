@@ -3,9 +3,10 @@
 
 use regserial::serial::v1 as pb;
 use regserial::serial::v1::serial_service_server::SerialService;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 
-use super::{Api, CLAIM_SCOPES, READ_SCOPES, WRITE_SCOPES};
+use super::imports::ImportJobStream;
+use super::{Api, CLAIM_SCOPES, IMPORT_READ_SCOPES, READ_SCOPES, WRITE_SCOPES};
 
 #[tonic::async_trait]
 impl SerialService for Api {
@@ -79,5 +80,47 @@ impl SerialService for Api {
     ) -> Result<Response<pb::ListSerialEventsResponse>, Status> {
         let caller = self.caller(&request, READ_SCOPES)?;
         self.inner_list_serial_events(&caller, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn import_serials(
+        &self,
+        request: Request<Streaming<pb::ImportSerialsRequest>>,
+    ) -> Result<Response<pb::ImportJob>, Status> {
+        let caller = self.caller(&request, WRITE_SCOPES)?;
+        self.inner_import_serials(&caller, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn get_import_job(
+        &self,
+        request: Request<pb::GetImportJobRequest>,
+    ) -> Result<Response<pb::ImportJob>, Status> {
+        let caller = self.caller(&request, IMPORT_READ_SCOPES)?;
+        self.inner_get_import_job(&caller, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn list_import_jobs(
+        &self,
+        request: Request<pb::ListImportJobsRequest>,
+    ) -> Result<Response<pb::ListImportJobsResponse>, Status> {
+        let caller = self.caller(&request, IMPORT_READ_SCOPES)?;
+        self.inner_list_import_jobs(&caller, request.into_inner()).await.map(Response::new)
+    }
+
+    type WatchImportJobStream = ImportJobStream;
+
+    async fn watch_import_job(
+        &self,
+        request: Request<pb::WatchImportJobRequest>,
+    ) -> Result<Response<ImportJobStream>, Status> {
+        let caller = self.caller(&request, IMPORT_READ_SCOPES)?;
+        self.inner_watch_import_job(&caller, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn cancel_import_job(
+        &self,
+        request: Request<pb::CancelImportJobRequest>,
+    ) -> Result<Response<pb::ImportJob>, Status> {
+        let caller = self.caller(&request, WRITE_SCOPES)?;
+        self.inner_cancel_import_job(&caller, request.into_inner()).await.map(Response::new)
     }
 }

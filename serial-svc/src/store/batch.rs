@@ -27,11 +27,12 @@ const PLANS_SQLITE: &str =
 
 /// The serials of a batch that do not exist yet, each its own `created` event (`created_by` and
 /// `create_time`), from one typed array per column; returns how many were inserted and, only
-/// when some already existed, the keys inserted (`$12` is the batch's size).
+/// when some already existed, the keys inserted (`$12` is the batch's size, `$13` the import
+/// job creating them, if any).
 const INSERT_POSTGRES: &str = "WITH inserted AS (\
      INSERT INTO serials (org_id, serial_number, serial_key, product_sku, warranty_plan_id, \
-     valid_from, valid_until, register_until, customer_tags, create_time, update_time, created_by) \
-     SELECT $1, x.n, x.k, x.p, x.w, x.f, x.u, x.r, x.t, $2, $2, $3 \
+     valid_from, valid_until, register_until, customer_tags, create_time, update_time, created_by, import_job) \
+     SELECT $1, x.n, x.k, x.p, x.w, x.f, x.u, x.r, x.t, $2, $2, $3, $13 \
      FROM UNNEST(CAST($4 AS TEXT[]), CAST($5 AS TEXT[]), CAST($6 AS TEXT[]), CAST($7 AS TEXT[]), \
      CAST($8 AS BIGINT[]), CAST($9 AS BIGINT[]), CAST($10 AS BIGINT[]), CAST($11 AS TEXT[])) \
      AS x(n, k, p, w, f, u, r, t) \
@@ -39,12 +40,16 @@ const INSERT_POSTGRES: &str = "WITH inserted AS (\
      SELECT count(*), CASE WHEN count(*) < $12 THEN array_agg(serial_key) END FROM inserted";
 
 /// The catalog references of a batch: each known SKU with its default plan, and known plans.
-struct Catalog {
+pub(super) struct Catalog {
     products: HashMap<String, Option<String>>,
     plans: HashSet<String>,
 }
 
-async fn catalog(tx: &mut Tx, org: &str, items: &[(usize, NewSerial)]) -> Result<Catalog, sqlx::Error> {
+pub(super) async fn catalog(
+    tx: &mut Tx,
+    org: &str,
+    items: &[(usize, NewSerial)],
+) -> Result<Catalog, sqlx::Error> {
     let skus: HashSet<&str> =
         items.iter().filter_map(|(_, s)| s.product_sku.as_ref().map(|p| p.as_str())).collect();
     let mut products = HashMap::new();
@@ -73,7 +78,7 @@ fn item_error(index: usize, serial: &NewSerial, reason: ItemReason, message: Str
 
 /// A serial to insert, with the warranty plan it gets.
 pub(super) struct Row<'a> {
-    index: usize,
+    pub index: usize,
     pub serial: &'a NewSerial,
     pub plan: Option<&'a str>,
 }
@@ -105,7 +110,7 @@ impl Row<'_> {
 }
 
 /// The plan of `serial`: its own, else its product's, or why the catalog refuses it.
-fn resolve<'a>(
+pub(super) fn resolve<'a>(
     index: usize,
     serial: &'a NewSerial,
     catalog: &'a Catalog,
@@ -179,7 +184,7 @@ impl Store {
             return Err(BatchCreateError::Rejected { errors });
         }
         let inserted =
-            if rows.is_empty() { Inserted::All } else { insert(&mut write.tx, ctx, &rows).await? };
+            if rows.is_empty() { Inserted::All } else { insert(&mut write.tx, ctx, &rows, None).await? };
         let now = ctx.now.trunc_subsecs(6);
         let mut outcome = BatchOutcome { created: Vec::with_capacity(rows.len()), errors };
         for row in &rows {
@@ -207,7 +212,7 @@ pub(super) enum Inserted {
 }
 
 impl Inserted {
-    fn contains(&self, key: &str) -> bool {
+    pub(super) fn contains(&self, key: &str) -> bool {
         match self {
             Self::All => true,
             Self::Only(keys) => keys.contains(key),
@@ -220,8 +225,13 @@ fn encode_error(err: serde_json::Error) -> sqlx::Error {
 }
 
 /// Inserts the rows that do not exist yet, with a `created` event for each: on PostgreSQL in one
-/// statement, on SQLite in [`super::batch_sqlite`].
-async fn insert(tx: &mut Tx, ctx: &Ctx<'_>, rows: &[Row<'_>]) -> Result<Inserted, sqlx::Error> {
+/// statement, on SQLite in [`super::batch_sqlite`]. `import_job` is the import job creating them.
+pub(super) async fn insert(
+    tx: &mut Tx,
+    ctx: &Ctx<'_>,
+    rows: &[Row<'_>],
+    import_job: Option<&str>,
+) -> Result<Inserted, sqlx::Error> {
     let now = micros(ctx.now);
     let tags = rows
         .iter()
@@ -230,12 +240,12 @@ async fn insert(tx: &mut Tx, ctx: &Ctx<'_>, rows: &[Row<'_>]) -> Result<Inserted
         .map_err(encode_error)?;
     let tx = match tx {
         Tx::Postgres(tx) => tx,
-        Tx::Sqlite(tx) => return super::batch_sqlite::insert(tx, ctx, rows, &tags).await,
+        Tx::Sqlite(tx) => return super::batch_sqlite::insert(tx, ctx, rows, &tags, import_job).await,
     };
     // Most batches are all new: COPY them ([`super::batch_copy`]). A batch that meets an
     // existing serial rolls back to the savepoint and inserts around the conflicts.
     sqlx::query("SAVEPOINT new_serials").execute(&mut **tx).await?;
-    match super::batch_copy::insert(tx, ctx, rows, &tags).await {
+    match super::batch_copy::insert(tx, ctx, rows, &tags, import_job).await {
         Ok(()) => return Ok(Inserted::All),
         Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
             sqlx::query("ROLLBACK TO SAVEPOINT new_serials").execute(&mut **tx).await?;
@@ -266,6 +276,7 @@ async fn insert(tx: &mut Tx, ctx: &Ctx<'_>, rows: &[Row<'_>]) -> Result<Inserted
         .bind(&register_until)
         .bind(&tags)
         .bind(size)
+        .bind(import_job)
         .fetch_one(&mut **tx)
         .await?;
     let (count, inserted): (i64, Option<Vec<String>>) = (answer.try_get(0)?, answer.try_get(1)?);

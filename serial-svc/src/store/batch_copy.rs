@@ -14,7 +14,7 @@ use super::rows::micros;
 use crate::domain::Ctx;
 
 const COPY: &str = "COPY serials (org_id, serial_number, serial_key, product_sku, warranty_plan_id, \
-     valid_from, valid_until, register_until, customer_tags, create_time, update_time, created_by) \
+     valid_from, valid_until, register_until, customer_tags, create_time, update_time, created_by, import_job) \
      FROM STDIN (FORMAT text)";
 
 /// Inserts `rows` (their customer tags as JSON text in `tags`), failing on any that exists.
@@ -23,8 +23,9 @@ pub(super) async fn insert(
     ctx: &Ctx<'_>,
     rows: &[Row<'_>],
     tags: &[String],
+    import_job: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    let data = encode(ctx, rows, tags);
+    let data = encode(ctx, rows, tags, import_job);
     let mut copy = conn.copy_in_raw(COPY).await?;
     // Dropping `copy` before `finish` (an error, or the caller going away) sends CopyFail: the
     // COPY and its transaction are given up, nothing is half-written.
@@ -34,7 +35,7 @@ pub(super) async fn insert(
 }
 
 /// The rows in COPY's text format: a line per row, tab-separated, `\N` for NULL.
-fn encode(ctx: &Ctx<'_>, rows: &[Row<'_>], tags: &[String]) -> Vec<u8> {
+fn encode(ctx: &Ctx<'_>, rows: &[Row<'_>], tags: &[String], import_job: Option<&str>) -> Vec<u8> {
     let now = micros(ctx.now).to_string();
     let mut data = Vec::with_capacity(rows.len() * 128);
     for (row, tags) in rows.iter().zip(tags) {
@@ -58,6 +59,7 @@ fn encode(ctx: &Ctx<'_>, rows: &[Row<'_>], tags: &[String]) -> Vec<u8> {
         text(&mut data, Some(&now));
         text(&mut data, Some(&now));
         text(&mut data, Some(ctx.actor));
+        text(&mut data, import_job);
         // The last column's tab becomes the line's end.
         *data.last_mut().expect("a row has columns") = b'\n';
     }

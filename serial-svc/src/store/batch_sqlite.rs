@@ -19,7 +19,7 @@ use super::batch::{Inserted, Row};
 use super::rows::micros;
 use crate::domain::Ctx;
 
-/// Most rows per statement: 12 parameters each, well under SQLite's 32,766.
+/// Most rows per statement: 13 parameters each, well under SQLite's 32,766.
 const MAX_CHUNK: usize = 1024;
 
 const MAX_ID: &str = "SELECT COALESCE(MAX(id), 0) FROM serials";
@@ -36,11 +36,11 @@ static INSERTS: LazyLock<Vec<Arc<str>>> =
 fn insert_sql(rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO serials (org_id, serial_number, serial_key, product_sku, warranty_plan_id, \
-         valid_from, valid_until, register_until, customer_tags, create_time, update_time, created_by) VALUES ",
+         valid_from, valid_until, register_until, customer_tags, create_time, update_time, created_by, import_job) VALUES ",
     );
     for row in 0..rows {
         sql.push_str(if row == 0 { "" } else { ", " });
-        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     }
     sql.push_str(" ON CONFLICT (org_id, serial_key) DO NOTHING");
     sql
@@ -57,6 +57,7 @@ pub(super) async fn insert(
     ctx: &Ctx<'_>,
     rows: &[Row<'_>],
     tags: &[String],
+    import_job: Option<&str>,
 ) -> Result<Inserted, sqlx::Error> {
     let now = micros(ctx.now);
     let before: i64 = sqlx::query_scalar(MAX_ID).fetch_one(&mut *conn).await?;
@@ -81,7 +82,8 @@ pub(super) async fn insert(
                 .bind(tags.as_str())
                 .bind(now)
                 .bind(now)
-                .bind(ctx.actor);
+                .bind(ctx.actor)
+                .bind(import_job);
         }
         inserted += query.execute(&mut *conn).await?.rows_affected();
         start += len;
@@ -112,10 +114,10 @@ mod tests {
     #[test]
     fn each_row_of_an_insert_has_a_parameter_per_column() {
         let sql = insert_sql(2);
-        assert_eq!(sql.matches('?').count(), 24, "{sql}");
+        assert_eq!(sql.matches('?').count(), 26, "{sql}");
         assert!(
             sql.ends_with(
-                "?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, serial_key) DO NOTHING"
+                "?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, serial_key) DO NOTHING"
             ),
             "{sql}"
         );

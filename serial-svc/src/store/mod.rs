@@ -13,6 +13,8 @@ mod batch_sqlite;
 mod catalog;
 mod events;
 mod filtered_sql;
+mod import_batch;
+mod import_jobs;
 mod lookup;
 #[cfg(test)]
 mod plans;
@@ -21,6 +23,8 @@ mod rows;
 mod serials;
 
 use shared::db::Db;
+
+pub use import_batch::BatchCommitted;
 
 /// Serial-svc's storage, on either backend. Cheap to clone.
 #[derive(Clone)]
