@@ -246,3 +246,33 @@ fn path(path: &Path) -> String {
 }
 
 on_both_backends!(a_registration_goes_through_both_services_over_tls);
+
+/// With TLS on the gRPC port, `--health-listen` serves health in plaintext on a port of its
+/// own, for probes that cannot speak TLS: readiness and liveness there follow the service, and
+/// the listener closes with it.
+#[tokio::test]
+async fn a_plaintext_health_listener_answers_probes_beside_the_tls_port() {
+    let pki = Pki::new();
+    let mut flags = pki.server_flags();
+    flags.extend(["--health-listen".to_owned(), "127.0.0.1:0".to_owned()]);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let serial = SerialSvc::launch(TestDb::sqlite(), Arc::new(SystemClock), &flags).await;
+    let probes = serial.probes.wait().await;
+    assert_ne!(probes.port(), serial.addr.port());
+    wait_serving(&plaintext_channel(probes), "serial-svc's health listener").await;
+    let liveness = HealthClient::new(plaintext_channel(probes))
+        .check(HealthCheckRequest { service: shared::server::LIVENESS.to_owned() })
+        .await
+        .expect("liveness over the plaintext health listener");
+    assert_eq!(liveness.into_inner().status(), ServingStatus::Serving);
+    // Only health is there: the services themselves are not.
+    let mut serials = Clients::new(plaintext_channel(probes), token());
+    let absent =
+        serials.serials.get_serial(GetSerialRequest { serial_number: "X-1".into() }).await.unwrap_err();
+    assert_eq!(absent.code(), Code::Unimplemented, "{absent:?}");
+    // The gRPC port itself still refuses plaintext.
+    assert_transport_refused(health(plaintext_channel(serial.addr)).await, "plaintext on the TLS port");
+
+    serial.stop().await;
+    assert!(health(plaintext_channel(probes)).await.is_err(), "the health listener closes with the service");
+}

@@ -135,6 +135,8 @@ fn service_args(secret: &str) -> ServiceArgs {
         limits: shared::server::LimitArgs::default(),
         metrics_listen: None,
         metrics_bound: Default::default(),
+        health_listen: None,
+        health_bound: Default::default(),
     }
 }
 

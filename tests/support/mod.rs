@@ -45,6 +45,8 @@ pub struct SerialSvc {
     pub addr: SocketAddr,
     /// Where its metrics endpoint is, once bound (with `--metrics-listen`).
     pub metrics: shared::metrics::BoundAddress,
+    /// Where its plaintext health listener is, once bound (with `--health-listen`).
+    pub probes: shared::metrics::BoundAddress,
     db: Option<TestDb>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -81,11 +83,12 @@ impl SerialSvc {
         args.extend_from_slice(extra);
         let config = <serial_svc::app::Config as clap::Parser>::try_parse_from(args).expect("valid flags");
         let metrics = config.service.metrics_bound.clone();
+        let probes = config.service.health_bound.clone();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serial_svc::app::serve(config, listener, clock, async move {
             let _ = rx.await;
         }));
-        SerialSvc { addr, metrics, db: Some(db), shutdown: Some(tx), task: Some(task) }
+        SerialSvc { addr, metrics, probes, db: Some(db), shutdown: Some(tx), task: Some(task) }
     }
 
     pub fn endpoint(&self) -> String {

@@ -52,6 +52,14 @@ pub struct ServiceArgs {
     /// Where the metrics endpoint was bound, once it is (port 0 made concrete).
     #[arg(skip)]
     pub metrics_bound: BoundAddress,
+    /// Address of a second, plaintext listener serving only `grpc.health.v1.Health`, such as
+    /// `0.0.0.0:50060`: for probes that cannot speak TLS (Kubernetes' gRPC probes) when the
+    /// gRPC port serves TLS. None when unset.
+    #[arg(long, env = "HEALTH_LISTEN_ADDR", value_name = "ADDR")]
+    pub health_listen: Option<SocketAddr>,
+    /// Where the health listener was bound, once it is (port 0 made concrete).
+    #[arg(skip)]
+    pub health_bound: BoundAddress,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

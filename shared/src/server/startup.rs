@@ -105,6 +105,10 @@ impl Startup {
         F: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
         let metrics = crate::metrics::start(service, args, &self.db).await?;
+        let probes = match args.health_listen {
+            Some(addr) => Some(super::HealthListener::start(addr, &self.health, &args.health_bound).await?),
+            None => None,
+        };
         let draining = self.health.draining();
         let failed = CancellationToken::new();
         let checks: JoinHandle<anyhow::Result<()>> = {
@@ -139,6 +143,9 @@ impl Startup {
         self.db.close().await;
         if let Some(metrics) = metrics {
             metrics.stop().await;
+        }
+        if let Some(probes) = probes {
+            probes.stop().await;
         }
         prepared.context("cannot apply database migrations")?;
         tracing::info!("{service} stopped");
