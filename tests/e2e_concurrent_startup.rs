@@ -18,9 +18,8 @@ use std::time::Duration;
 use shared::clock::{SharedClock, SystemClock};
 use shared::testing::TestDb;
 use sqlx::{Connection, PgConnection};
-use support::grpc::Clients;
 use support::registration::*;
-use support::{ALL_SCOPES, ORG, SECRET};
+use support::{ORG, SECRET};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -145,39 +144,6 @@ fn migration_files(service: &str) -> Vec<(i64, bool)> {
     versions
 }
 
-fn token() -> String {
-    shared::auth::mint_hs256(SECRET.as_bytes(), ORG, "tester", ALL_SCOPES, Duration::from_secs(600)).unwrap()
-}
-
-/// The catalog and one serial per registration replica, through serial-svc at `endpoint`.
-async fn seed(endpoint: &str, numbers: &[String]) {
-    use regserial::serial::v1::*;
-    let channel = Channel::from_shared(endpoint.to_owned()).unwrap().connect().await.unwrap();
-    let mut c = Clients::new(channel, token());
-    let plan = WarrantyPlan {
-        id: PLAN_ID.into(),
-        name: PLAN_NAME.into(),
-        duration_months: PLAN_MONTHS as i32,
-        ..Default::default()
-    };
-    let plan = CreateWarrantyPlanRequest { warranty_plan: Some(plan), ..Default::default() };
-    c.catalog.create_warranty_plan(plan).await.expect("create the plan");
-    let product = Product {
-        sku: SKU.into(),
-        name: "Drill".into(),
-        warranty_plan_id: PLAN_ID.into(),
-        ..Default::default()
-    };
-    let product = CreateProductRequest { product: Some(product), ..Default::default() };
-    c.catalog.create_product(product).await.expect("create the product");
-    let serials = numbers
-        .iter()
-        .map(|n| Serial { serial_number: n.clone(), product_sku: SKU.into(), ..Default::default() })
-        .collect();
-    let batch = BatchCreateSerialsRequest { serials, atomic: true, ..Default::default() };
-    c.serials.batch_create_serials(batch).await.expect("create serials");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_started_at_once_queue_on_the_migration_lock_and_apply_the_schema_once() {
     let Some(serial_db) = TestDb::postgres().await else { return };
@@ -225,16 +191,12 @@ async fn replicas_started_at_once_queue_on_the_migration_lock_and_apply_the_sche
 
     // Each registration-svc replica works on the schema, through its own serial-svc replica.
     let numbers: Vec<String> = (0..REPLICAS).map(|i| format!("ROLLOUT-{i}")).collect();
-    seed(&serials[0].endpoint(), &numbers).await;
+    let first = Endpoints { serial: serials[0].addr, registration: registrations[0].addr };
+    seed_catalog(&first, ORG).await;
+    add_serials(&first, ORG, &numbers.iter().map(String::as_str).collect::<Vec<_>>()).await;
     for (replica, number) in registrations.iter().zip(&numbers) {
-        let header = format!("Bearer {}", token());
-        let bearer = support::grpc::Bearer(Some(header.parse().unwrap()));
-        let channel = Channel::from_shared(format!("http://{}", replica.addr)).unwrap().connect_lazy();
-        let mut client =
-            regserial::registration::v1::registration_service_client::RegistrationServiceClient::with_interceptor(
-                channel, bearer,
-            );
-        let created = register(&mut client, "ada@example.com", &[number]).await;
+        let endpoints = Endpoints { serial: serials[0].addr, registration: replica.addr };
+        let created = register(&mut endpoints.registrations(ORG), "ada@example.com", &[number]).await;
         assert_eq!(created.line_items[0].serial_number, *number);
     }
 

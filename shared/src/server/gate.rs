@@ -81,8 +81,9 @@ impl<S: NamedService> NamedService for Gated<S> {
     const NAME: &'static str = S::NAME;
 }
 
-/// The response of a gated service, whichever answered it.
-type GatedFuture<F, B> = Either<
+/// The response of a service behind a guard that may answer for it (the gate, the rate limit):
+/// the guard's refusal, or the service's own response.
+pub(crate) type GuardedFuture<F, B> = Either<
     Ready<Result<http::Response<tonic::body::Body>, Infallible>>,
     MapOk<F, fn(http::Response<B>) -> http::Response<tonic::body::Body>>,
 >;
@@ -95,7 +96,7 @@ where
 {
     type Response = http::Response<tonic::body::Body>;
     type Error = Infallible;
-    type Future = GatedFuture<S::Future, B>;
+    type Future = GuardedFuture<S::Future, B>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::TryFutureExt;
-use futures::future::{Either, MapOk, Ready, ready};
+use futures::future::{Either, ready};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use tonic::server::NamedService;
@@ -129,11 +129,6 @@ impl<S: NamedService> NamedService for RateLimited<S> {
     const NAME: &'static str = S::NAME;
 }
 
-type RateLimitedFuture<F, B> = Either<
-    Ready<Result<http::Response<tonic::body::Body>, Infallible>>,
-    MapOk<F, fn(http::Response<B>) -> http::Response<tonic::body::Body>>,
->;
-
 impl<S, B> Service<http::Request<tonic::body::Body>> for RateLimited<S>
 where
     S: Service<http::Request<tonic::body::Body>, Response = http::Response<B>, Error = Infallible>,
@@ -142,7 +137,7 @@ where
 {
     type Response = http::Response<tonic::body::Body>;
     type Error = Infallible;
-    type Future = RateLimitedFuture<S::Future, B>;
+    type Future = crate::server::gate::GuardedFuture<S::Future, B>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
