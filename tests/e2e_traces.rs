@@ -19,6 +19,7 @@ use support::registration::*;
 
 on_both_backends!(
     one_create_registration_is_one_trace_across_both_services,
+    a_call_left_out_of_the_sample_exports_nothing_and_passes_that_on,
     log_lines_of_a_traced_call_carry_its_trace_id
 );
 
@@ -119,6 +120,26 @@ async fn one_create_registration_is_one_trace_across_both_services(db: TestDb) {
         "the claim's statement is serial-svc's"
     );
     pair.stop().await;
+}
+
+/// A caller that did not sample its span (flags 00): neither service exports a span of the
+/// call, its statements and its claim included, and none of them turns up elsewhere as the root
+/// of a trace of its own (serial-svc was told the decision, the statements were never handed to
+/// the exporter); its log lines still carry the trace id.
+async fn a_call_left_out_of_the_sample_exports_nothing_and_passes_that_on(db: TestDb) {
+    let provider = telemetry();
+    let pair = Pair::start(db).await;
+    let (trace_id, parent_id, _) = caller();
+    let unsampled = format!("00-{trace_id}-{parent_id}-00");
+    create_traced(&pair, &unsampled).await;
+    pair.stop().await;
+    provider.force_flush().expect("spans exported");
+    assert_eq!(names(&COLLECTOR.trace(&trace_id)), Vec::<String>::new());
+    let roots: Vec<_> = COLLECTOR.spans().into_iter().filter(|s| s.parent_span_id_hex().is_empty()).collect();
+    let strays: Vec<_> =
+        roots.iter().filter(|s| s.kind() == SpanKind::Client || s.span.name == CLAIM).cloned().collect();
+    assert!(strays.is_empty(), "roots that only a call could have started: {:#?}", names(&strays));
+    assert!(LOGS.lines().iter().any(|line| line.contains(&trace_id)), "the call's lines carry its trace id");
 }
 
 async fn log_lines_of_a_traced_call_carry_its_trace_id(db: TestDb) {

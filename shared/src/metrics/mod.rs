@@ -30,6 +30,12 @@ pub use service::{MetricsTask, start};
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// Whether this process records metrics (its recorder is installed): without it, recording is
+/// skipped altogether.
+pub fn installed() -> bool {
+    HANDLE.get().is_some()
+}
+
 /// Installs the process's recorder (once: later calls return the same handle), with
 /// histogram buckets for every `*_seconds` metric.
 pub fn install() -> anyhow::Result<PrometheusHandle> {

@@ -4,17 +4,17 @@
 use std::fmt;
 
 use opentelemetry_sdk::trace::Tracer;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::fmt::format::{Format, Json, JsonFields, Writer};
+use tracing::subscriber::Interest;
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::{DefaultFields, Format, Json, JsonFields, Writer};
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent};
-use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields};
+use tracing_subscriber::layer::{Context, Filter, Layer};
 use tracing_subscriber::registry::{LookupSpan, Registry};
-use tracing_subscriber::{EnvFilter, filter};
 
-use super::{LogFormat, SPAN_TARGET, TRACE_ID_FIELD};
+use super::grpc::CALL_SPAN;
+use super::{LogFormat, SPAN_TARGET, TRACE_ID_FIELD, UNSAMPLED_SPAN_TARGET, sampling};
 
 pub(super) type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
@@ -33,8 +33,7 @@ pub(super) fn layers(
         Ok(directive) => filter.add_directive(directive),
         Err(_) => filter,
     };
-    let mut layers: Vec<BoxedLayer> = vec![TraceIdLayer.boxed()];
-    layers.push(match format {
+    let mut layers: Vec<BoxedLayer> = vec![match format {
         LogFormat::Text => {
             tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(ansi).with_filter(filter).boxed()
         }
@@ -47,61 +46,80 @@ pub(super) fn layers(
                 .with_filter(filter)
                 .boxed()
         }
-    });
+    }];
     if let Some(tracer) = tracer {
         let spans = tracing_opentelemetry::layer()
             .with_tracer(tracer)
             .with_tracked_inactivity(false)
             .with_threads(false)
             .with_location(false)
-            // Spans at info and above; of the events, warnings and errors (as span events).
-            .with_filter(filter::filter_fn(|meta| {
-                let most_verbose = if meta.is_span() { Level::INFO } else { Level::WARN };
-                *meta.level() <= most_verbose
-            }));
+            // The call's OpenTelemetry context is what its spans' parents are made of, read
+            // from the tracing span: nothing needs it made current on every poll.
+            .with_context_activation(false)
+            .with_filter(Exported);
         layers.push(spans.boxed());
     }
     layers
 }
 
-/// A span's `trace_id` field, kept in its extensions for the log lines written within it.
-struct TraceId(String);
+/// What the span exporter sees: spans at info and above; of the events, warnings and errors
+/// (as span events); and of those, only what belongs to a sampled trace (see
+/// [`super::sampling`]): a call's span when its call was sampled, whatever opens within a span
+/// the exporter has, and a span opened outside any other when the sampler says so. Nothing
+/// within a call left out of the sample is handed to the exporter. (Every layer has a filter:
+/// a layer without one would have every span and event of every crate, h2's trace-level spans
+/// included, created and dispatched to all layers.)
+struct Exported;
 
-/// Keeps each span's [`TraceId`].
-struct TraceIdLayer;
-
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TraceIdLayer {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut visitor = TraceIdVisitor(None);
-        attrs.record(&mut visitor);
-        if let (Some(trace_id), Some(span)) = (visitor.0, ctx.span(id)) {
-            span.extensions_mut().replace(TraceId(trace_id));
-        }
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let mut visitor = TraceIdVisitor(None);
-        values.record(&mut visitor);
-        if let (Some(trace_id), Some(span)) = (visitor.0, ctx.span(id)) {
-            span.extensions_mut().replace(TraceId(trace_id));
-        }
+impl Exported {
+    fn wants(meta: &Metadata<'_>) -> bool {
+        let most_verbose = if meta.is_span() { Level::INFO } else { Level::WARN };
+        *meta.level() <= most_verbose && meta.target() != UNSAMPLED_SPAN_TARGET
     }
 }
 
-struct TraceIdVisitor(Option<String>);
-
-impl Visit for TraceIdVisitor {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == TRACE_ID_FIELD {
-            self.0 = Some(value.to_owned());
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Filter<S> for Exported {
+    fn enabled(&self, meta: &Metadata<'_>, ctx: &Context<'_, S>) -> bool {
+        if !Self::wants(meta) {
+            return false;
         }
+        if meta.target() == SPAN_TARGET && meta.name() == CALL_SPAN {
+            // A sampled call's span: decided as it was opened.
+            return true;
+        }
+        if ctx.lookup_current().is_some() {
+            // Within a span the exporter has.
+            return true;
+        }
+        // Within spans the exporter does not have (an unsampled call's): nothing; outside any
+        // span, a span starts a trace of its own.
+        ctx.current_span().id().is_none() && meta.is_span() && sampling::root(meta.name())
     }
 
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if field.name() == TRACE_ID_FIELD {
-            self.0 = Some(format!("{value:?}"));
-        }
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if Self::wants(meta) { Interest::sometimes() } else { Interest::never() }
     }
+}
+
+/// A call's trace id, kept in its span's extensions for the log lines written within it.
+struct TraceId(String);
+
+/// Gives the call's `span` its `trace_id` for the log lines written within it: kept for JSON
+/// lines' top-level member, and added to the span's fields as text lines show them. Written
+/// straight into the registry's record of the span rather than through `Span::record`, which
+/// every layer would hear of.
+pub(super) fn keep_trace_id(span: &tracing::Span, trace_id: String) {
+    span.with_subscriber(|(id, dispatch)| {
+        let Some(span) = dispatch.downcast_ref::<Registry>().and_then(|registry| registry.span(id)) else {
+            return;
+        };
+        let mut extensions = span.extensions_mut();
+        if let Some(fields) = extensions.get_mut::<FormattedFields<DefaultFields>>() {
+            let separator = if fields.fields.is_empty() { "" } else { " " };
+            fields.fields.push_str(&format!("{separator}{TRACE_ID_FIELD}={trace_id}"));
+        }
+        extensions.replace(TraceId(trace_id));
+    });
 }
 
 /// tracing-subscriber's JSON lines with a top-level `trace_id` when the event is within a

@@ -15,6 +15,7 @@ pub mod grpc;
 mod logs;
 pub mod otlp;
 pub mod propagation;
+mod sampling;
 #[cfg(feature = "testing")]
 mod testing;
 
@@ -35,6 +36,9 @@ pub use testing::{LogCapture, TestTelemetry, init_for_tests_with};
 /// The target of the spans this crate opens for calls and statements: always on for the log
 /// lines' context (and for export), whatever `RUST_LOG` filters out.
 pub const SPAN_TARGET: &str = "regserial_spans";
+/// The target of the span of a call left out of the sample while spans are exported: seen by
+/// the log lines (it is within [`SPAN_TARGET`]), never by the span exporter.
+pub const UNSAMPLED_SPAN_TARGET: &str = "regserial_spans::unsampled";
 /// The field of a call's span holding its trace id (32 hex digits).
 pub const TRACE_ID_FIELD: &str = "trace_id";
 

@@ -1,14 +1,14 @@
 //! OTLP/gRPC span export, on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 //!
-//! The SDK reads the rest of the standard environment itself: `OTEL_TRACES_SAMPLER` and
-//! `OTEL_TRACES_SAMPLER_ARG` (default `parentbased_always_on`), `OTEL_BSP_*` (the batch
-//! processor), `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_RESOURCE_ATTRIBUTES`. `service.name` is
+//! The sampler is the one `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` choose (default
+//! `parentbased_always_on`), applied before spans open ([`super::sampling`]). The SDK reads the
+//! rest of the standard environment itself: `OTEL_BSP_*` (the batch processor), `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_RESOURCE_ATTRIBUTES`. `service.name` is
 //! `OTEL_SERVICE_NAME`, else the binary's name.
 
 use anyhow::Context as _;
 use opentelemetry_otlp::{SpanExporter, WithExportConfig as _};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{Config, Sampler, SdkTracerProvider};
 
 pub const ENDPOINT_ENV: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 pub const SERVICE_NAME_ENV: &str = "OTEL_SERVICE_NAME";
@@ -59,7 +59,14 @@ impl Export {
             .build()
             .with_context(|| format!("{ENDPOINT_ENV}: cannot export to {}", self.endpoint))?;
         let resource = Resource::builder().with_service_name(self.service_name.clone()).build();
-        Ok(SdkTracerProvider::builder().with_resource(resource).with_batch_exporter(exporter).build())
+        // The environment's sampler decides before spans open (see `sampling`); what reaches
+        // the SDK is sampled already.
+        super::sampling::install(Config::default().sampler);
+        Ok(SdkTracerProvider::builder()
+            .with_resource(resource)
+            .with_sampler(Sampler::AlwaysOn)
+            .with_batch_exporter(exporter)
+            .build())
     }
 }
 

@@ -23,13 +23,21 @@ pub(super) struct Outcome {
     side: Side,
     method: Method,
     span: tracing::Span,
+    /// Whether the span is exported (sampled): its status is set only then.
+    recording: bool,
     start: Instant,
     done: bool,
 }
 
 impl Outcome {
-    pub(super) fn new(side: Side, method: Method, span: tracing::Span, start: Instant) -> Self {
-        Self { side, method, span, start, done: false }
+    pub(super) fn new(
+        side: Side,
+        method: Method,
+        span: tracing::Span,
+        recording: bool,
+        start: Instant,
+    ) -> Self {
+        Self { side, method, span, recording, start, done: false }
     }
 
     fn finish(mut self, code: Code) {
@@ -39,25 +47,25 @@ impl Outcome {
     fn end(&mut self, code: Code) {
         self.done = true;
         let elapsed = self.start.elapsed();
-        self.span.record("rpc.grpc.status_code", code as i64);
-        let failed = match self.side {
-            Side::Server => is_server_error(code),
-            Side::Client => code != Code::Ok,
-        };
-        if failed {
-            self.span.record("otel.status_code", "ERROR");
+        if self.recording {
+            let failed = match self.side {
+                Side::Server => is_server_error(code),
+                Side::Client => code != Code::Ok,
+            };
+            super::span::record_status(&self.span, code, failed);
         }
         crate::metrics::grpc::handled(self.side, &self.method, code, elapsed);
         if self.side == Side::Server {
             let latency_ms = elapsed.as_secs_f64() * 1000.0;
             let method = self.method.path;
-            self.span.in_scope(|| {
-                if self.method.service == QUIET_SERVICE {
-                    tracing::debug!(grpc.method = method, grpc.code = ?code, latency_ms, "grpc request");
-                } else {
-                    tracing::info!(grpc.method = method, grpc.code = ?code, latency_ms, "grpc request");
-                }
-            });
+            // The call's span as the line's parent, without entering it (which every layer
+            // would hear of, even when the line itself is filtered out).
+            let span = &self.span;
+            if self.method.service == QUIET_SERVICE {
+                tracing::debug!(parent: span, grpc.method = method, grpc.code = ?code, latency_ms, "grpc request");
+            } else {
+                tracing::info!(parent: span, grpc.method = method, grpc.code = ?code, latency_ms, "grpc request");
+            }
         }
     }
 }

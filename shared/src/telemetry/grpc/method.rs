@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, RwLock};
 
+use crate::metrics::grpc::MethodMetrics;
 use crate::telemetry::codes::split_path;
 
 /// Distinct paths remembered as metric labels; calls to further paths (which only a client
@@ -22,6 +23,8 @@ pub struct Method {
     pub method: &'static str,
     /// The request path, `/package.Service/Method`.
     pub path: &'static str,
+    /// Its metrics' handles.
+    pub metrics: &'static MethodMetrics,
 }
 
 static METHODS: LazyLock<RwLock<HashMap<&'static str, Method>>> = LazyLock::new(RwLock::default);
@@ -29,7 +32,14 @@ static METHODS: LazyLock<RwLock<HashMap<&'static str, Method>>> = LazyLock::new(
 impl Method {
     /// The method of the request path `path` (`unknown` if it is not a gRPC path).
     pub fn of(path: &str) -> Method {
-        let unknown = Method { name: UNKNOWN, service: UNKNOWN, method: UNKNOWN, path: UNKNOWN };
+        static UNKNOWN_METRICS: LazyLock<MethodMetrics> = LazyLock::new(MethodMetrics::default);
+        let unknown = Method {
+            name: UNKNOWN,
+            service: UNKNOWN,
+            method: UNKNOWN,
+            path: UNKNOWN,
+            metrics: &UNKNOWN_METRICS,
+        };
         let Some((service, _)) = split_path(path) else { return unknown };
         if let Some(known) = METHODS.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(path) {
             return *known;
@@ -46,7 +56,8 @@ impl Method {
         let name = &path[1..];
         let service = &name[..service.len()];
         let method = &name[service.len() + 1..];
-        let known = Method { name, service, method, path };
+        let metrics = Box::leak(Box::default());
+        let known = Method { name, service, method, path, metrics };
         methods.insert(path, known);
         known
     }

@@ -33,6 +33,7 @@ use tracing::Instrument as _;
 
 pub use body::{ObservedBody, ObservedFuture};
 pub use method::Method;
+pub use span::CALL_SPAN;
 
 use self::body::Outcome;
 
@@ -104,11 +105,12 @@ where
         let start = Instant::now();
         let method = Method::of(request.uri().path());
         crate::metrics::grpc::started(self.side, &method);
-        let (span, cx) = match self.side {
+        let call = match self.side {
             Side::Server => span::server(&method, request.headers()),
             Side::Client => span::client(&method, request.headers_mut()),
         };
-        let inner = span.in_scope(|| self.inner.call(request)).instrument(span.clone()).with_context(cx);
-        ObservedFuture::new(inner, Outcome::new(self.side, method, span, start))
+        let span = call.span;
+        let inner = span.in_scope(|| self.inner.call(request)).instrument(span.clone()).with_context(call.cx);
+        ObservedFuture::new(inner, Outcome::new(self.side, method, span, call.recording, start))
     }
 }

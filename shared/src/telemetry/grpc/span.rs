@@ -1,71 +1,105 @@
 //! The span of one call.
+//!
+//! While spans are exported, a call's sampling is decided before its SERVER span opens
+//! ([`sampling`]): a call left out of the sample gets a span for its log lines only
+//! ([`UNSAMPLED_SPAN_TARGET`]), which the span exporter never sees, nor anything within it.
 
 use http::HeaderMap;
 use opentelemetry::trace::TraceContextExt as _;
-use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::Method;
-use crate::telemetry::{SPAN_TARGET, propagation};
+use crate::telemetry::sampling::{self, Decision};
+use crate::telemetry::{SPAN_TARGET, UNSAMPLED_SPAN_TARGET, logs, propagation};
+
+/// The name of a call's SERVER span (its OpenTelemetry name is `otel.name`, the method's).
+pub const CALL_SPAN: &str = "grpc";
+
+/// A call's span, the context to run the call in, and whether the span is exported.
+pub struct CallSpan {
+    pub span: tracing::Span,
+    pub cx: opentelemetry::Context,
+    pub recording: bool,
+}
 
 /// A SERVER span for `method`, child of the context the caller sent in `headers`, and the
-/// context to run the call in (the caller's, so that it is passed on even when no spans are
-/// exported).
-pub fn server(method: &Method, headers: &HeaderMap) -> (tracing::Span, opentelemetry::Context) {
+/// context to run the call in: the span's own when it is exported; else one that carries the
+/// decision on (spans exported, call unsampled), or the caller's (no spans exported), so that
+/// what the caller sent is passed on all the same.
+pub fn server(method: &Method, headers: &HeaderMap) -> CallSpan {
     let parent = propagation::extract(headers);
+    if let Some(Decision::Unsampled(cx)) = sampling::call(&parent, method.name) {
+        let span = tracing::info_span!(
+            target: UNSAMPLED_SPAN_TARGET,
+            "grpc",
+            otel.name = method.name,
+            otel.kind = "server",
+        );
+        return opened(span, method, cx, false);
+    }
     let span = tracing::info_span!(
         target: SPAN_TARGET,
         "grpc",
         otel.name = method.name,
         otel.kind = "server",
-        otel.status_code = Empty,
-        rpc.grpc.status_code = Empty,
-        trace_id = Empty,
     );
     let _ = span.set_parent(parent.clone());
-    record_attributes(&span, method);
-    record_trace_id(&span, &parent);
-    (span, parent)
+    let own = own_context(&span);
+    let recording = exported(&own);
+    let cx = if own.span().span_context().is_valid() { own } else { parent };
+    opened(span, method, cx, recording)
 }
 
-/// A CLIENT span for `method`, child of the current one, its context written into `headers`.
-pub fn client(method: &Method, headers: &mut HeaderMap) -> (tracing::Span, opentelemetry::Context) {
+/// A CLIENT span for `method`, child of the current one, its context (or, when the span is not
+/// exported, the current one) written into `headers`.
+pub fn client(method: &Method, headers: &mut HeaderMap) -> CallSpan {
     let span = tracing::info_span!(
         target: SPAN_TARGET,
         "grpc.client",
         otel.name = method.name,
         otel.kind = "client",
-        otel.status_code = Empty,
-        rpc.grpc.status_code = Empty,
-        trace_id = Empty,
     );
-    record_attributes(&span, method);
-    // Without span export the caller's own context (if it had one) is passed on as it came.
-    let mut cx = span.context();
+    let mut cx = own_context(&span);
+    let recording = exported(&cx);
     if !cx.span().span_context().is_valid() {
         cx = opentelemetry::Context::current();
     }
     propagation::inject(&cx, headers);
-    record_trace_id(&span, &cx);
-    (span, opentelemetry::Context::current())
+    let call = opened(span, method, cx, recording);
+    CallSpan { cx: opentelemetry::Context::current(), ..call }
 }
 
-/// The RPC attributes, straight onto the OpenTelemetry span (when spans are exported): as
-/// tracing fields they would also be repeated in every log line of the call.
-fn record_attributes(span: &tracing::Span, method: &Method) {
-    if span.is_disabled() {
-        return;
+/// The span's OpenTelemetry context, empty when the exporter does not have the span.
+fn own_context(span: &tracing::Span) -> opentelemetry::Context {
+    if span.is_disabled() { opentelemetry::Context::new() } else { span.context() }
+}
+
+/// Whether a span's own context is an exported span's.
+fn exported(own: &opentelemetry::Context) -> bool {
+    let context = own.span().span_context().clone();
+    context.is_valid() && context.is_sampled()
+}
+
+/// Keeps the call's trace id (that of `cx`) for its log lines, and sets the RPC attributes of
+/// an exported span straight onto it: as tracing fields they would also be repeated in every
+/// log line.
+fn opened(span: tracing::Span, method: &Method, cx: opentelemetry::Context, recording: bool) -> CallSpan {
+    let trace_id = cx.span().span_context().trace_id();
+    if trace_id != opentelemetry::trace::TraceId::INVALID {
+        logs::keep_trace_id(&span, trace_id.to_string());
     }
-    span.set_attribute("rpc.system", "grpc");
-    span.set_attribute("rpc.service", method.service);
-    span.set_attribute("rpc.method", method.method);
+    if recording {
+        span.set_attribute("rpc.system", "grpc");
+        span.set_attribute("rpc.service", method.service);
+        span.set_attribute("rpc.method", method.method);
+    }
+    CallSpan { span, cx, recording }
 }
 
-/// Records the trace id of the span's own context (when spans are exported), else of `remote`.
-fn record_trace_id(span: &tracing::Span, remote: &opentelemetry::Context) {
-    let own = span.context();
-    let trace_id = propagation::trace_id_of(&own).or_else(|| propagation::trace_id_of(remote));
-    if let Some(trace_id) = trace_id {
-        span.record(crate::telemetry::TRACE_ID_FIELD, tracing::field::display(trace_id));
+/// The call's gRPC status on its exported span, the span's status an error when `failed`.
+pub fn record_status(span: &tracing::Span, code: tonic::Code, failed: bool) {
+    span.set_attribute("rpc.grpc.status_code", code as i64);
+    if failed {
+        span.set_status(opentelemetry::trace::Status::error(""));
     }
 }

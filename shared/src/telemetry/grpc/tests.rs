@@ -227,3 +227,63 @@ fn a_client_passes_the_callers_trace_context_on() {
     }
     assert_eq!(seen.lock().unwrap().as_ref().unwrap(), TRACEPARENT);
 }
+
+/// What the handler of a call sent with `traceparent` saw, spans being exported: whether a
+/// span it opened was handed to the exporter, and the `traceparent` its own call to another
+/// service carried.
+fn nested_call(traceparent: &str) -> (bool, String) {
+    use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
+    use opentelemetry_sdk::trace::Sampler;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    crate::telemetry::set_propagator();
+    // As `otlp` sets them up: the environment's sampler (by default this one) decides first.
+    crate::telemetry::sampling::install(Box::new(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))));
+    let provider =
+        opentelemetry_sdk::trace::SdkTracerProvider::builder().with_sampler(Sampler::AlwaysOn).build();
+    let writer = tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::sink);
+    let filter = tracing_subscriber::EnvFilter::new("info");
+    let layers = logs::layers(LogFormat::Text, writer, false, filter, Some(provider.tracer("test")));
+    let seen = Arc::new(Mutex::new((false, String::new())));
+    let seen_by_handler = seen.clone();
+    let service = GrpcTelemetryLayer::server().layer(tower::service_fn(move |_req: http::Request<()>| {
+        let seen = seen_by_handler.clone();
+        async move {
+            let statement = tracing::info_span!(target: crate::telemetry::SPAN_TARGET, "db");
+            let exported = statement.context().span().span_context().is_valid();
+            let sent = Arc::new(Mutex::new(String::new()));
+            let sent_by_client = sent.clone();
+            let client =
+                GrpcTelemetryLayer::client().layer(tower::service_fn(move |req: http::Request<()>| {
+                    let header = req.headers().get("traceparent").map(|v| v.to_str().unwrap().to_owned());
+                    *sent_by_client.lock().unwrap() = header.unwrap_or_default();
+                    async { Ok::<_, Infallible>(tonic::Status::ok("").into_http::<Frames>()) }
+                }));
+            drop(client.oneshot(request("/regserial.serial.v1.SerialService/ClaimSerial")).await.unwrap());
+            *seen.lock().unwrap() = (exported, sent.lock().unwrap().clone());
+            Ok::<_, Infallible>(tonic::Status::ok("").into_http::<Frames>())
+        }
+    }));
+    let mut call = request("/regserial.registration.v1.RegistrationService/CreateRegistration");
+    call.headers_mut().insert("traceparent", traceparent.parse().unwrap());
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layers), || {
+        block_on(async { drop(service.oneshot(call).await.unwrap()) });
+    });
+    seen.lock().unwrap().clone()
+}
+
+#[test]
+fn within_a_sampled_call_spans_go_to_the_exporter() {
+    let (exported, sent) = nested_call(TRACEPARENT);
+    assert!(exported, "the statement's span is the exporter's");
+    assert!(sent.starts_with(&format!("00-{TRACE_ID}-")) && sent.ends_with("-01"), "{sent}");
+    assert!(!sent.contains("00f067aa0ba902b7"), "the call's own span is the parent sent on: {sent}");
+}
+
+#[test]
+fn within_an_unsampled_call_nothing_reaches_the_exporter_and_the_decision_is_passed_on() {
+    let (exported, sent) = nested_call(&TRACEPARENT.replace("-01", "-00"));
+    assert!(!exported, "the statement's span is never handed to the exporter");
+    assert!(sent.starts_with(&format!("00-{TRACE_ID}-")) && sent.ends_with("-00"), "{sent}");
+    assert!(!sent.contains("00f067aa0ba902b7"), "the call's own span is the parent sent on: {sent}");
+}
