@@ -30,11 +30,45 @@ const DATABASE_PREFIX: &str = "regserial_t_";
 /// were killed).
 const STALE_AFTER: Duration = Duration::from_secs(3600);
 
-/// A database that exists for one test; the SQLite file lives in a temporary directory that is
-/// removed with it.
+/// A database that exists for one test: the SQLite file lives in a temporary directory that is
+/// removed with it; a PostgreSQL database is dropped with it when the test passes, and kept
+/// (its name printed) when the test fails.
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL database: the server's administrative URL and the database's name.
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else { return };
+        if std::thread::panicking() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "the test failed: its PostgreSQL database {name} is kept for a look (drop it with \
+                 `DROP DATABASE {name} WITH (FORCE)`; the next run more than an hour later does)"
+            );
+            return;
+        }
+        // Drop runs inside the test's runtime, which cannot be blocked on: the drop gets a
+        // thread and a runtime of its own, and the test waits for it. FORCE ends the
+        // connections the test's pools still hold.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let mut admin = PgConnection::connect(&admin_url).await?;
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await?;
+                admin.close().await?;
+                anyhow::Ok(())
+            })
+        })
+        .join();
+        if let Ok(Err(err)) = dropped {
+            let _ = writeln!(std::io::stderr(), "cannot drop a test database: {err:#}");
+        }
+    }
 }
 
 impl TestDb {
@@ -42,7 +76,7 @@ impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("create a temporary directory");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        TestDb { url, _dir: Some(dir) }
+        TestDb { url, _dir: Some(dir), postgres: None }
     }
 
     /// A new, empty PostgreSQL database, or `None` (with a notice) when PostgreSQL is not there
@@ -68,7 +102,11 @@ impl TestDb {
             .await
             .expect("create a test database");
         let _ = admin.close().await;
-        Some(TestDb { url: replace_database(&admin_url, &name), _dir: None })
+        Some(TestDb {
+            url: replace_database(&admin_url, &name),
+            _dir: None,
+            postgres: Some((admin_url, name)),
+        })
     }
 }
 
