@@ -13,7 +13,7 @@ use support::serials::create;
 use support::{ORG, SerialSvc};
 use tonic::Code;
 
-on_both_backends!(
+shared::per_backend!(
     every_kind_of_bad_row_fails_alone_with_its_line_and_reason,
     chunks_split_anywhere_read_the_same,
     a_header_with_an_unknown_or_missing_column_is_refused_up_front,

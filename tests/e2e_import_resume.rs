@@ -16,7 +16,7 @@ use support::import::*;
 use support::{ORG, SerialSvc};
 use tonic::transport::Channel;
 
-on_both_backends!(
+shared::per_backend!(
     a_broken_upload_sent_again_with_its_id_ends_exactly,
     an_import_cut_by_a_service_stop_is_resumed_exactly,
     two_imports_of_overlapping_serials_account_for_every_row,

@@ -240,7 +240,7 @@ async fn during_a_rotation_both_keys_work_then_the_withdrawn_one_is_refused(db: 
     svc.stop().await;
 }
 
-on_both_backends!(
+shared::per_backend!(
     a_new_key_works_at_once_by_its_unknown_kid_and_the_old_one_meanwhile,
     during_a_rotation_both_keys_work_then_the_withdrawn_one_is_refused,
 );

@@ -22,7 +22,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-on_both_backends!(
+shared::per_backend!(
     an_org_past_its_burst_is_rate_limited_while_other_orgs_and_health_are_not,
     a_call_beyond_the_concurrency_limit_is_shed_while_health_answers,
     the_callers_deadline_reaches_serial_svc_shortened_or_spares_it_when_too_short,

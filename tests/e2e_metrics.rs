@@ -15,7 +15,7 @@ use support::registration::*;
 use support::scrape::{Samples, scrape};
 use tonic::Code;
 
-on_both_backends!(a_scrape_shows_the_exact_calls_by_method_and_code, pool_and_saga_gauges_are_served);
+shared::per_backend!(a_scrape_shows_the_exact_calls_by_method_and_code, pool_and_saga_gauges_are_served);
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 

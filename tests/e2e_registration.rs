@@ -19,7 +19,7 @@ use tonic::Code;
 
 const DOMAIN: &str = "registration.regserial";
 
-on_both_backends!(
+shared::per_backend!(
     a_registration_claims_its_serials_and_carries_the_warranty_and_a_sequential_number,
     a_request_id_replays_the_first_registration_and_claims_nothing_twice,
     a_batch_creates_each_item_alone_and_refuses_more_than_100,

@@ -15,7 +15,7 @@ use support::ORG;
 use support::registration::*;
 use tonic::Code;
 
-on_both_backends!(
+shared::per_backend!(
     a_restart_while_serial_svc_is_down_is_recovered_after_both_are_back,
     a_crash_between_the_attempt_and_its_completion_is_rolled_back,
     a_crash_in_the_middle_of_a_swap_is_recovered,

@@ -15,7 +15,7 @@ use support::grpc::{Failure, expect_err, failure};
 use support::registration::*;
 use tonic::Code;
 
-on_both_backends!(
+shared::per_backend!(
     a_create_while_serial_svc_is_down_is_unavailable_and_leaves_nothing_visible,
     a_claim_whose_answer_is_lost_is_recovered_and_replayed_once,
     a_cancel_while_serial_svc_is_down_releases_the_serial_once_it_is_back,

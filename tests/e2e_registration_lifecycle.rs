@@ -13,7 +13,7 @@ use support::grpc::expect_err;
 use support::registration::*;
 use tonic::Code;
 
-on_both_backends!(
+shared::per_backend!(
     update_changes_only_the_customer_fields_the_mask_names,
     approve_deny_and_cancel_follow_the_review_workflow,
     replaying_a_create_after_a_swap_or_a_cancel_claims_nothing_again,

@@ -13,7 +13,7 @@ use support::grpc::{Failure, expect_err};
 use support::registration::*;
 use tonic::Code;
 
-on_both_backends!(
+shared::per_backend!(
     a_registration_may_mix_serialized_and_non_serialized_line_items,
     a_registration_without_serials_claims_nothing_and_needs_no_serial_svc,
     a_line_item_whose_sku_is_not_its_serials_product_is_refused_claiming_nothing,

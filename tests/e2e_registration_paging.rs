@@ -14,7 +14,7 @@ use support::grpc::expect_err;
 use support::registration::*;
 use tonic::Code;
 
-on_both_backends!(
+shared::per_backend!(
     pages_walked_both_ways_cover_every_registration_once_during_concurrent_creation,
     a_page_token_is_bound_to_its_query,
 );

@@ -12,7 +12,7 @@ use support::grpc::failure;
 use support::registration::*;
 use tonic::Code;
 
-on_both_backends!(
+shared::per_backend!(
     thirty_two_concurrent_creations_of_one_serial_have_exactly_one_winner,
     overlapping_concurrent_creations_claim_all_or_nothing,
     concurrent_swaps_and_cancels_of_one_registration_keep_the_invariants,

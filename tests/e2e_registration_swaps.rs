@@ -11,7 +11,7 @@ use support::grpc::expect_err;
 use support::registration::*;
 use tonic::Code;
 
-on_both_backends!(
+shared::per_backend!(
     a_swap_claims_the_new_serial_releases_the_old_and_keeps_the_registration,
     a_swap_to_a_serial_that_cannot_be_claimed_changes_nothing,
     a_swap_to_a_serial_the_registration_already_holds_changes_nothing,

@@ -28,7 +28,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-on_both_backends!(a_rolling_restart_of_both_services_loses_no_call_and_leaks_no_claim);
+shared::per_backend!(a_rolling_restart_of_both_services_loses_no_call_and_leaks_no_claim);
 
 /// Serials seeded: more than the stream of calls can use.
 const SERIALS: usize = 1500;

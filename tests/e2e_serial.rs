@@ -13,7 +13,7 @@ use support::serials::{create, serial};
 use support::{ORG, SerialSvc};
 use tonic::Code;
 
-on_both_backends!(
+shared::per_backend!(
     the_catalog_and_serial_lifecycle_works_over_grpc,
     list_pages_cover_every_serial_once_and_tokens_are_bound_to_filters,
     a_request_id_replays_the_first_answer_over_grpc,

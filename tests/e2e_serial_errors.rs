@@ -11,7 +11,7 @@ use support::serials::{create, serial, ts};
 use support::{ORG, SerialSvc};
 use tonic::Code;
 
-on_both_backends!(
+shared::per_backend!(
     errors_carry_decoded_google_rpc_details,
     bad_serial_numbers_and_windows_are_refused_naming_the_field,
     a_batch_over_the_limit_reaches_the_service_not_the_transport,

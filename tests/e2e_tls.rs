@@ -245,7 +245,7 @@ fn path(path: &Path) -> String {
     PathBuf::from(path).display().to_string()
 }
 
-on_both_backends!(a_registration_goes_through_both_services_over_tls);
+shared::per_backend!(a_registration_goes_through_both_services_over_tls);
 
 /// With TLS on the gRPC port, `--health-listen` serves health in plaintext on a port of its
 /// own, for probes that cannot speak TLS: readiness and liveness there follow the service, and

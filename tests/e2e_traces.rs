@@ -17,7 +17,7 @@ use shared::testing::{OtlpCollector, ReceivedSpan, SpanKind, TestDb};
 use support::ORG;
 use support::registration::*;
 
-on_both_backends!(
+shared::per_backend!(
     one_create_registration_is_one_trace_across_both_services,
     a_call_left_out_of_the_sample_exports_nothing_and_passes_that_on,
     log_lines_of_a_traced_call_carry_its_trace_id

@@ -163,13 +163,4 @@ async fn a_file_imported_then_exported_reads_the_same(db: TestDb) {
     svc.task.await.unwrap().unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_a_file_imported_then_exported_reads_the_same() {
-    a_file_imported_then_exported_reads_the_same(TestDb::sqlite()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_a_file_imported_then_exported_reads_the_same() {
-    let Some(db) = TestDb::postgres().await else { return };
-    a_file_imported_then_exported_reads_the_same(db).await;
-}
+shared::per_backend!(a_file_imported_then_exported_reads_the_same);

@@ -1,13 +1,21 @@
 //! One conformance suite for the store, run on SQLite and on PostgreSQL: each test gets a fresh
-//! database of each kind. The harness is `shared::store_conformance!`, the same for both
-//! services.
+//! database of each kind. The harness is `shared::per_backend!`, as for every test
+//! that runs on both.
 
 mod store_suite;
 
 use registration_svc::store::Store;
 
-shared::store_conformance!(
-    Store;
+use shared::testing::TestDb;
+use store_suite::*;
+
+/// The store each suite test gets: on its fresh database, migrated.
+async fn open(db: &TestDb) -> Store {
+    Store::open(&db.url, 8).await.expect("a migrated store on the test database")
+}
+
+shared::per_backend!(
+    setup = open;
     // creation
     begin_writes_a_hidden_claiming_attempt_with_a_claim_per_serial,
     complete_makes_the_attempt_pending_with_a_number_holdings_and_warranties,
@@ -84,7 +92,6 @@ async fn postgres_completions_in_flight_during_an_outage_fail_unavailable_and_co
     use futures::future::join_all;
     use registration_svc::domain::{CompleteError, SerialPlans};
     use sqlx::{Connection, PgConnection};
-    use store_suite::*;
 
     let Some(db) = shared::testing::TestDb::postgres().await else { return };
     const POOL: u32 = 8;

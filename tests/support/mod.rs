@@ -170,30 +170,6 @@ impl Drop for SerialSvc {
     }
 }
 
-/// Instantiates async test bodies `fn(TestDb)` once per backend.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(shared::testing::TestDb::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let Some(db) = shared::testing::TestDb::postgres().await else { return };
-                    super::$name(db).await;
-                }
-            )*
-        }
-    };
-}
-
 pub type Serials =
     SerialServiceClient<tonic::service::interceptor::InterceptedService<Channel, grpc::Bearer>>;
 pub type Catalog =

@@ -29,9 +29,7 @@ fn filters() -> Vec<(RegistrationFilter, &'static str)> {
     ]
 }
 
-async fn each_statement_reads_its_index(db: &TestDb) {
-    let store = Store::new(shared::db::connect(&db.url, 2).await.expect("connect"));
-    store.migrate().await.expect("migrations apply");
+async fn each_statement_reads_its_index(store: Store) {
     let db = store.db();
     for (filter, index) in filters() {
         for upwards in [true, false] {
@@ -61,9 +59,7 @@ async fn each_statement_reads_its_index(db: &TestDb) {
 /// of them for each attempt it touches (measured: 38 ms for one lease update and 150 ms for a
 /// batch of completions with 50,000 waiting, against well under 1 ms by primary key), until an
 /// analyze that a table of a million rows only gets after 100,000 changes.
-async fn attempts_are_not_found_through_partial_indexes(db: &TestDb) {
-    let store = Store::new(shared::db::connect(&db.url, 2).await.expect("connect"));
-    store.migrate().await.expect("migrations apply");
+async fn attempts_are_not_found_through_partial_indexes(store: Store) {
     let db = store.db();
     let mut statements = vec![(
         intents::ATTEMPT_RETRY_AT,
@@ -81,24 +77,8 @@ async fn attempts_are_not_found_through_partial_indexes(db: &TestDb) {
     }
 }
 
-#[tokio::test]
-async fn sqlite_attempts_are_not_found_through_partial_indexes() {
-    attempts_are_not_found_through_partial_indexes(&TestDb::sqlite()).await;
+async fn open(db: &TestDb) -> Store {
+    Store::open(&db.url, 2).await.expect("a migrated store on the test database")
 }
 
-#[tokio::test]
-async fn postgres_attempts_are_not_found_through_partial_indexes() {
-    let Some(db) = TestDb::postgres().await else { return };
-    attempts_are_not_found_through_partial_indexes(&db).await;
-}
-
-#[tokio::test]
-async fn sqlite_each_statement_reads_its_index() {
-    each_statement_reads_its_index(&TestDb::sqlite()).await;
-}
-
-#[tokio::test]
-async fn postgres_each_statement_reads_its_index() {
-    let Some(db) = TestDb::postgres().await else { return };
-    each_statement_reads_its_index(&db).await;
-}
+shared::per_backend!(setup = open; each_statement_reads_its_index, attempts_are_not_found_through_partial_indexes);

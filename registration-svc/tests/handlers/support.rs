@@ -39,10 +39,9 @@ pub struct Harness {
     pub api: Api,
     pub store: Store,
     pub clock: Arc<ManualClock>,
-    _db: TestDb,
 }
 
-pub async fn harness(db: TestDb) -> Harness {
+pub async fn harness(db: &TestDb) -> Harness {
     shared::telemetry::init_for_tests();
     let store = Store::new(shared::db::connect(&db.url, 4).await.expect("open the test database"));
     store.migrate().await.expect("migrations apply");
@@ -51,7 +50,7 @@ pub async fn harness(db: TestDb) -> Harness {
     let clock = Arc::new(ManualClock::new(t0()));
     let tokens = PageTokens::new(b"handler-test-page-token-key");
     let api = Api::new(Saga::new(store.clone(), serials), clock.clone(), tokens);
-    Harness { api, store, clock, _db: db }
+    Harness { api, store, clock }
 }
 
 /// `message` as sent by `org`'s user holding `scopes`.

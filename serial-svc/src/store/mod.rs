@@ -46,6 +46,13 @@ impl Store {
         &self.db
     }
 
+    /// A store on a new pool of `max_connections` to `url`, migrated (for tests and tools).
+    pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let store = Self::new(shared::db::connect(url, max_connections).await?);
+        store.migrate().await?;
+        Ok(store)
+    }
+
     /// Applies the backend's migrations; safe to run from many replicas at once (sqlx takes an
     /// advisory lock on PostgreSQL).
     pub async fn migrate(&self) -> anyhow::Result<()> {

@@ -32,9 +32,7 @@ async fn seed(db: &Db) {
     }
 }
 
-async fn filtered_statements_read_their_index(db: &TestDb) {
-    let store = Store::new(shared::db::connect(&db.url, 2).await.expect("connect"));
-    store.migrate().await.expect("migrations apply");
+async fn filtered_statements_read_their_index(store: Store) {
     let db = store.db();
     seed(db).await;
     for status in [None, Some(SerialStatus::Active), Some(SerialStatus::Revoked)] {
@@ -49,13 +47,8 @@ async fn filtered_statements_read_their_index(db: &TestDb) {
     }
 }
 
-#[tokio::test]
-async fn sqlite_filtered_statements_read_their_index() {
-    filtered_statements_read_their_index(&TestDb::sqlite()).await;
+async fn open(db: &TestDb) -> Store {
+    Store::open(&db.url, 2).await.expect("a migrated store on the test database")
 }
 
-#[tokio::test]
-async fn postgres_filtered_statements_read_their_index() {
-    let Some(db) = TestDb::postgres().await else { return };
-    filtered_statements_read_their_index(&db).await;
-}
+shared::per_backend!(setup = open; filtered_statements_read_their_index);

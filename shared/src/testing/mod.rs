@@ -6,8 +6,8 @@
 //! skipped with a notice on stderr, unless `REGSERIAL_REQUIRE_POSTGRES=1` (as CI sets it), which
 //! makes them fail instead.
 
-mod conformance;
 mod otlp;
+mod per_backend;
 mod plans;
 mod proxy;
 
