@@ -22,10 +22,7 @@ use support::registration::*;
 use support::{ORG, SECRET};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::transport::Channel;
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 const REPLICAS: usize = 3;
 
@@ -62,9 +59,7 @@ impl SerialReplica {
 
 /// The health of the server at `addr` for the whole server (`""`), if it answers.
 async fn health(addr: SocketAddr) -> Option<ServingStatus> {
-    let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.ok()?;
-    let reply = HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await.ok()?;
-    ServingStatus::try_from(reply.into_inner().status).ok()
+    shared::testing::health::health_at(addr).await
 }
 
 /// Polls `condition` until it holds (bounded: 30 s).

@@ -24,7 +24,6 @@ use tokio::task::JoinHandle;
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 /// A signing key of the test, known to the JWK set by `kid`.
 struct Key {
@@ -161,17 +160,11 @@ impl Service {
                 let _ = rx.await;
             }));
         let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect_lazy();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let mut health = HealthClient::new(channel.clone());
-            let check = health.check(HealthCheckRequest { service: String::new() }).await;
-            if check.is_ok_and(|reply| reply.into_inner().status == ServingStatus::Serving as i32) {
-                break;
-            }
+        shared::testing::health::wait_for("serial-svc", ServingStatus::Serving, || async {
             assert!(!task.is_finished(), "serial-svc stopped while starting");
-            assert!(tokio::time::Instant::now() < deadline, "serial-svc did not become SERVING");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            shared::testing::health::health(channel.clone(), "").await
+        })
+        .await;
         Service { channel, shutdown: Some(tx), task, _db: db }
     }
 

@@ -18,9 +18,7 @@ use support::recorder::Recorder;
 use support::registration::*;
 use support::{ORG, SerialSvc};
 use tonic::Code;
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 
 shared::per_backend!(
     an_org_past_its_burst_is_rate_limited_while_other_orgs_and_health_are_not,
@@ -35,10 +33,7 @@ fn flags(flags: &[&str]) -> Vec<String> {
 
 /// Health of the whole server at `addr` (`""`), or `None` when it does not answer.
 async fn health_at(addr: std::net::SocketAddr) -> Option<ServingStatus> {
-    let channel =
-        tonic::transport::Channel::from_shared(format!("http://{addr}")).ok()?.connect().await.ok()?;
-    let reply = HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await.ok()?;
-    ServingStatus::try_from(reply.into_inner().status).ok()
+    shared::testing::health::health_at(addr).await
 }
 
 async fn an_org_past_its_burst_is_rate_limited_while_other_orgs_and_health_are_not(db: TestDb) {

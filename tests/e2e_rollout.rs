@@ -24,9 +24,7 @@ use support::registration::*;
 use support::{ORG, SECRET};
 use tokio::process::{Child, Command};
 use tonic::Code;
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 
 shared::per_backend!(a_rolling_restart_of_both_services_loses_no_call_and_leaks_no_claim);
 
@@ -101,17 +99,15 @@ impl Process {
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {}: {err}", path.display()));
         self.child = Some(child);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            if health(self.addr).await == Some(ServingStatus::Serving) {
-                return;
+        let (addr, name) = (self.addr, self.name);
+        let child = self.child.as_mut().unwrap();
+        shared::testing::health::wait_for(name, ServingStatus::Serving, || {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("{name} exited with {status} before serving");
             }
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("{} exited with {status} before serving", self.name);
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{} did not become SERVING", self.name);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            shared::testing::health::health_at(addr)
+        })
+        .await;
     }
 
     /// Sends SIGTERM and waits (bounded) for the process to exit.
@@ -132,18 +128,6 @@ impl Process {
         assert!(status.success(), "{} exited with {status} on SIGTERM", self.name);
         self.spawn().await;
     }
-}
-
-async fn health(addr: SocketAddr) -> Option<ServingStatus> {
-    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-        .ok()?
-        .connect_timeout(Duration::from_secs(1))
-        .connect()
-        .await
-        .ok()?;
-    let request = HealthCheckRequest { service: String::new() };
-    let reply = tokio::time::timeout(Duration::from_secs(2), HealthClient::new(channel).check(request)).await;
-    ServingStatus::try_from(reply.ok()?.ok()?.into_inner().status).ok()
 }
 
 /// What the stream of calls saw.

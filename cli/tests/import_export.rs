@@ -10,9 +10,7 @@ use std::time::Duration;
 use shared::auth::Scope;
 use shared::clock::SystemClock;
 use shared::testing::TestDb;
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 const SECRET: &str = "cli-test-secret";
 
@@ -25,28 +23,18 @@ struct Service {
 
 async fn start(db: TestDb) -> Service {
     let listener = shared::server::Listener::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr());
+    let addr = listener.local_addr();
+    let endpoint = format!("http://{addr}");
     let args = ["serial-svc", "--database-url", &db.url, "--jwt-secret", SECRET];
     let config = <serial_svc::app::Config as clap::Parser>::try_parse_from(args).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(serial_svc::app::serve(config, listener, Arc::new(SystemClock), async move {
         let _ = stopped.await;
     }));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let serving = async {
-            let channel =
-                tonic::transport::Channel::from_shared(endpoint.clone()).ok()?.connect().await.ok()?;
-            let mut health = HealthClient::new(channel);
-            let reply = health.check(HealthCheckRequest { service: String::new() }).await.ok()?;
-            Some(reply.into_inner().status() == ServingStatus::Serving)
-        };
-        if serving.await == Some(true) {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "serial-svc did not become SERVING");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    shared::testing::health::wait_for("serial-svc", ServingStatus::Serving, || {
+        shared::testing::health::health_at(addr)
+    })
+    .await;
     Service { endpoint, stop, task, _db: db }
 }
 

@@ -10,27 +10,16 @@ use shared::auth::Scope;
 use shared::clock::SystemClock;
 use shared::server::Listener;
 use shared::testing::TestDb;
+use shared::testing::health::{health, wait_for};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request};
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 const SECRET: &str = "serve-test-secret";
 
 /// Polls health until `service` is SERVING (bounded, no fixed sleeps as synchronisation).
 async fn wait_until_serving(channel: Channel, service: &str) {
-    let mut health = HealthClient::new(channel);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let request = HealthCheckRequest { service: service.into() };
-        if let Ok(answer) = health.check(request).await
-            && answer.get_ref().status() == ServingStatus::Serving
-        {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{service} never became SERVING");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for(service, ServingStatus::Serving, || health(channel.clone(), service)).await;
 }
 
 fn authorized<T>(message: T) -> Request<T> {

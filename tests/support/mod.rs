@@ -25,9 +25,7 @@ use shared::testing::TestDb;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 pub const SECRET: &str = "e2e-test-secret";
 pub const ORG: &str = "acme";
@@ -109,21 +107,12 @@ impl SerialSvc {
     }
 
     pub async fn health(&self, service: &str) -> Option<ServingStatus> {
-        let mut client = HealthClient::new(self.channel().await);
-        let reply = client.check(HealthCheckRequest { service: service.to_owned() }).await.ok()?;
-        ServingStatus::try_from(reply.into_inner().status).ok()
+        shared::testing::health::health(self.channel().await, service).await
     }
 
     /// Polls health until it reports `status` (bounded: 30 s).
     pub async fn wait_for(&self, status: ServingStatus) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if self.health("").await == Some(status) {
-                return;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "serial-svc did not become {status:?}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        shared::testing::health::wait_for("serial-svc", status, || self.health("")).await;
     }
 
     /// Its database.

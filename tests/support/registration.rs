@@ -19,9 +19,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 use super::grpc::{Bearer, Clients};
 use super::{ALL_SCOPES, SECRET, SerialSvc};
@@ -121,27 +119,17 @@ impl RegistrationSvc {
     }
 
     pub async fn health(&self) -> Option<ServingStatus> {
-        let channel = Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect().await.ok()?;
-        let reply =
-            HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await.ok()?;
-        ServingStatus::try_from(reply.into_inner().status).ok()
+        shared::testing::health::health_at(self.addr).await
     }
 
     /// Polls health until it reports `status` (bounded: 30 s); fails early if serve() ended.
     pub async fn wait_for(&self, status: ServingStatus) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if self.health().await == Some(status) {
-                return;
-            }
-            if let Some(task) = &self.task
-                && task.is_finished()
-            {
-                panic!("registration-svc stopped before becoming {status:?}");
-            }
-            assert!(tokio::time::Instant::now() < deadline, "registration-svc did not become {status:?}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        shared::testing::health::wait_for("registration-svc", status, || async {
+            let stopped = self.task.as_ref().is_some_and(|task| task.is_finished());
+            assert!(!stopped, "registration-svc stopped before becoming {status:?}");
+            self.health().await
+        })
+        .await;
     }
 
     /// Graceful stop: shutdown signal, drain, clean exit.

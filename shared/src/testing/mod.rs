@@ -6,6 +6,7 @@
 //! skipped with a notice on stderr, unless `REGSERIAL_REQUIRE_POSTGRES=1` (as CI sets it), which
 //! makes them fail instead.
 
+pub mod health;
 mod otlp;
 mod per_backend;
 mod plans;
