@@ -170,11 +170,12 @@ where
                     Ok(serial) => batch.rows.push((record.line, serial)),
                     Err(error) => batch.failed.push(error),
                 }
-                if batch.rows_read >= BATCH_ROWS
-                    && queue.send(Message::Batch(std::mem::take(&mut batch))).await.is_err()
-                {
-                    // The runner stopped (cancelled, taken over, or the database failed).
-                    break None;
+                if batch.rows_read >= BATCH_ROWS {
+                    batch.sort();
+                    if queue.send(Message::Batch(std::mem::take(&mut batch))).await.is_err() {
+                        // The runner stopped (cancelled, taken over, or the database failed).
+                        break None;
+                    }
                 }
             }
             Next::Unreadable(err) => {
