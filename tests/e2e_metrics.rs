@@ -8,14 +8,21 @@
 
 mod support;
 
-use regserial::serial::v1::{GetSerialRequest, ValidateSerialRequest};
-use shared::testing::TestDb;
-use support::ORG;
+use regserial::serial::v1::{GetSerialRequest, ImportJobState, ValidateSerialRequest};
+use shared::testing::{ProxyMode, TestDb};
+use support::grpc::Clients;
+use support::import::*;
 use support::registration::*;
 use support::scrape::{Samples, scrape};
+use support::{ALL_SCOPES, ORG};
 use tonic::Code;
+use tonic::transport::Channel;
 
-shared::per_backend!(a_scrape_shows_the_exact_calls_by_method_and_code, pool_and_saga_gauges_are_served);
+shared::per_backend!(
+    a_scrape_shows_the_exact_calls_by_method_and_code,
+    pool_and_saga_gauges_are_served,
+    imported_rows_are_counted_once_by_outcome,
+);
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -146,5 +153,45 @@ async fn pool_and_saga_gauges_are_served(db: TestDb) {
         assert!(tokio::time::Instant::now() < deadline, "no registration_claim_attempts_open gauge");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    pair.stop().await;
+}
+
+/// `serial_import_rows_total` moves by each committed batch: an import cut off after its first
+/// batch and resumed, then sent again whole once it has succeeded, counts each row once.
+async fn imported_rows_are_counted_once_by_outcome(db: TestDb) {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let pair = start(db).await;
+    let mut c = pair.serials(ORG);
+    import_catalog(&mut c).await;
+    let (serial_metrics, _) = pair.metrics_addrs().await;
+    let (_, before) = scrape(serial_metrics).await;
+    // 25,000 valid rows over three batches, with a repeat in a later batch and two bad rows.
+    let file =
+        format!("{FULL_HEADER}{}SN-0000007,,,,,,\nbad one,,,,,,\nX-1,NOPE,,,,,\n", valid_rows(0, 25_000));
+    // Half the file through the proxy to serial-svc, which then cuts the connection.
+    let channel = Channel::from_shared(pair.proxy.endpoint()).unwrap().connect().await.unwrap();
+    let through_proxy = Clients::new(channel, Pair::token(ORG, ALL_SCOPES));
+    let (tx, call) = open_upload(&through_proxy, "counted-1");
+    for message in messages("", &file.as_bytes()[..file.len() / 2], 16 * 1024).into_iter().skip(1) {
+        tx.send(message).await.expect("the upload is open");
+    }
+    job_until(&mut c, "counted-1", "a committed batch", |j| j.rows_read > 0).await;
+    pair.proxy.set(ProxyMode::Refuse);
+    assert!(call.await.unwrap().is_err(), "the cut upload is not answered with success");
+    drop(tx);
+    let cut =
+        job_until(&mut c, "counted-1", "the cut job to stop", |j| j.state() != ImportJobState::Running).await;
+    assert_eq!(cut.state(), ImportJobState::Failed, "{cut:?}");
+    let job = import(&mut c, "counted-1", file.as_bytes(), 64 * 1024).await;
+    assert_eq!(job.state(), ImportJobState::Succeeded, "{job:?}");
+    assert_eq!((job.rows_read, job.rows_created, job.rows_failed), (25_003, 25_000, 3), "{job:?}");
+    let again =
+        upload(&mut c, "counted-1", file.as_bytes(), 64 * 1024).await.expect("a finished job answers");
+    assert_eq!(again.state(), ImportJobState::Succeeded, "a finished job is not run again");
+
+    let (_, after) = scrape(serial_metrics).await;
+    let rows = |outcome| delta(&before, &after, "serial_import_rows_total", &[("outcome", outcome)]);
+    assert_eq!(rows("created"), 25_000.0);
+    assert_eq!(rows("failed"), 3.0);
     pair.stop().await;
 }

@@ -27,6 +27,9 @@ pub enum Command {
     Registration(crate::registration::args::RegistrationCommand),
     /// `registration` on SQLite then PostgreSQL, as one Markdown table.
     RegistrationAll(crate::registration::args::RegistrationAllCommand),
+    /// 1,000,000 serials through `regserial import` against PostgreSQL's COPY of the same file,
+    /// BatchCreateSerials for as many, and serial-svc's peak memory after 1M and 5M rows.
+    Import(crate::import::ImportCommand),
     /// ValidateSerial with metrics and span export on (sampling 0.1, then every call) against
     /// the same binary with both off, alternately, each with its Health/Check.
     Telemetry(crate::telemetry::TelemetryCommand),

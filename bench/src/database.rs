@@ -64,7 +64,7 @@ impl FreshDatabase {
     }
 }
 
-async fn connect(admin_url: &str) -> anyhow::Result<PgConnection> {
+pub(crate) async fn connect(admin_url: &str) -> anyhow::Result<PgConnection> {
     let connecting = PgConnection::connect(admin_url);
     tokio::time::timeout(std::time::Duration::from_secs(10), connecting)
         .await

@@ -2,7 +2,8 @@
 //!
 //! `batch` times `BatchCreateSerials`, `grpc` drives unary calls with h2load and compares them with
 //! the same server's health check, `all` runs both on SQLite and PostgreSQL and prints the
-//! Markdown table that goes in the README. Figures are printed, never asserted: the bench fails
+//! Markdown table that goes in the README; `import` times `regserial import` against
+//! PostgreSQL's own COPY of the same file. Figures are printed, never asserted: the bench fails
 //! only when a call fails.
 
 mod all;
@@ -15,6 +16,7 @@ mod grpc;
 mod grpc_frame;
 mod h2load;
 mod harness;
+mod import;
 mod memory;
 mod registration;
 mod report;
@@ -60,6 +62,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             report::print(&registration::report::rows(&report), &notes);
         }
         Command::RegistrationAll(args) => registration::run_all(&args).await?,
+        Command::Import(args) => import::run(&args).await?,
         Command::Telemetry(args) => telemetry::run(&args).await?,
     }
     Ok(())

@@ -6,7 +6,6 @@ use crate::grpc::GrpcReport;
 use crate::memory::megabytes;
 use crate::rounds::{self, Compared};
 
-const MIN_SERIALS_PER_SEC: f64 = 100_000.0;
 const MAX_IDLE_MB: f64 = 30.0;
 const MAX_BATCH_PEAK_MB: f64 = 150.0;
 const MIN_RATIO_TO_HEALTH: f64 = 0.6;
@@ -37,8 +36,10 @@ pub fn batch_rows(report: &BatchReport) -> Vec<Row> {
                 args.concurrency
             ),
             value: format!("{} serials/s", thousands(rate.round() as u64)),
-            target: format!("≥ {} serials/s", thousands(MIN_SERIALS_PER_SEC as u64)),
-            met: Some(rate >= MIN_SERIALS_PER_SEC),
+            // An absolute rate moves with the machine: `regserial-bench import --backend
+            // postgres` holds it beside PostgreSQL's COPY of as many rows instead.
+            target: "— (÷ COPY: `import`)".to_owned(),
+            met: None,
         },
         Row {
             backend,

@@ -11,7 +11,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use futures::StreamExt as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use regserial::serial::v1::{ImportJob, ImportJobState, ImportSerialsRequest, WatchImportJobRequest};
+use regserial::serial::v1::{
+    GetImportJobRequest, ImportJob, ImportJobState, ImportSerialsRequest, WatchImportJobRequest,
+};
 use sha2::{Digest as _, Sha256};
 
 use crate::remote::{Client, RemoteArgs, failed};
@@ -48,19 +50,16 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<bool> {
     let bar = progress_bar(lines.saturating_sub(1), args.quiet);
     bar.set_message(format!("import {import_id}"));
     let mut upload = tokio::spawn(upload(client.clone(), file.clone(), import_id.clone()));
+    let mut follower = client.clone();
     let watch = follow(&mut client, &import_id, &bar);
     tokio::pin!(watch);
     // A refused upload (a bad header) never creates the job: stop following at once.
-    let job = tokio::select! {
-        uploaded = &mut upload => {
-            uploaded.context("the upload task stopped")??;
-            watch.await?
-        }
-        job = &mut watch => {
-            upload.await.context("the upload task stopped")??;
-            job?
-        }
+    let (resent, job) = tokio::select! {
+        uploaded = &mut upload => (uploaded.context("the upload task stopped")??, watch.await),
+        job = &mut watch => (upload.await.context("the upload task stopped")??, job),
     };
+    // The first watch may have ended on the job as a cut upload left it: follow the last run.
+    let job = if resent { follow(&mut follower, &import_id, &bar).await? } else { job? };
     bar.finish_and_clear();
     report(&job, file)?;
     Ok(job.state() == ImportJobState::Succeeded)
@@ -105,11 +104,38 @@ fn progress_bar(rows: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Sends the file: the id first, then chunks, each read when the upload is ready for it (the
-/// upload goes at the server's pace, and stops reading as soon as the server answers).
-async fn upload(mut client: Client, file: PathBuf, import_id: String) -> anyhow::Result<()> {
-    let input = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
-    let first = ImportSerialsRequest { import_id, csv_chunk: Vec::new() };
+/// Sends the file, and sends it again from its start each time the server cuts the upload
+/// (`CANCELLED` past its request timeout, 30 s, `UNAVAILABLE` when it stops) as long as the job
+/// committed more rows since the last try: the server skips the lines already committed.
+/// Whether the file was sent more than once.
+async fn upload(mut client: Client, file: PathBuf, import_id: String) -> anyhow::Result<bool> {
+    let mut committed = None;
+    loop {
+        let status = match send(&mut client, &file, &import_id).await? {
+            Ok(()) => return Ok(committed.is_some()),
+            Err(status) => status,
+        };
+        if !matches!(status.code(), tonic::Code::Cancelled | tonic::Code::Unavailable) {
+            return Err(failed("import refused", status));
+        }
+        let job = client.get_import_job(GetImportJobRequest { id: import_id.clone() }).await;
+        let now = job.ok().map(|job| job.into_inner().committed_line);
+        if now.is_none() || now == committed {
+            return Err(failed("import refused", status));
+        }
+        committed = now;
+    }
+}
+
+/// One upload of the file: the id first, then chunks, each read when the upload is ready for it
+/// (the upload goes at the server's pace, and stops reading as soon as the server answers).
+async fn send(
+    client: &mut Client,
+    file: &Path,
+    import_id: &str,
+) -> anyhow::Result<Result<(), tonic::Status>> {
+    let input = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let first = ImportSerialsRequest { import_id: import_id.to_owned(), csv_chunk: Vec::new() };
     let chunks = futures::stream::unfold(Some(input), |input| async move {
         let mut input = input?;
         let read = tokio::task::spawn_blocking(move || {
@@ -131,8 +157,7 @@ async fn upload(mut client: Client, file: PathBuf, import_id: String) -> anyhow:
         }
     });
     let messages = futures::stream::iter([first]).chain(chunks);
-    client.import_serials(messages).await.map_err(|status| failed("import refused", status))?;
-    Ok(())
+    Ok(client.import_serials(messages).await.map(drop))
 }
 
 /// Follows the job until it stops, moving the bar. The job may not exist for a moment while

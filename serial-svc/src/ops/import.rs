@@ -32,6 +32,9 @@ use crate::store::Store;
 pub const BATCH_ROWS: u64 = 10_000;
 /// Batches parsed ahead of the runner.
 pub const QUEUED_BATCHES: usize = 2;
+/// The counter of imported rows, labelled `outcome` (`created`, `failed`): moved by each
+/// committed batch, so a row is counted once whatever the runs and tries it took.
+pub const IMPORT_ROWS: &str = "serial_import_rows_total";
 /// Tries of a batch whose transaction rolled back, and the first pause between them (doubling).
 const COMMIT_ATTEMPTS: u32 = 5;
 const COMMIT_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
@@ -167,11 +170,12 @@ where
                     Ok(serial) => batch.rows.push((record.line, serial)),
                     Err(error) => batch.failed.push(error),
                 }
-                if batch.rows_read >= BATCH_ROWS
-                    && queue.send(Message::Batch(std::mem::take(&mut batch))).await.is_err()
-                {
-                    // The runner stopped (cancelled, taken over, or the database failed).
-                    break None;
+                if batch.rows_read >= BATCH_ROWS {
+                    batch.sort();
+                    if queue.send(Message::Batch(std::mem::take(&mut batch))).await.is_err() {
+                        // The runner stopped (cancelled, taken over, or the database failed).
+                        break None;
+                    }
                 }
             }
             Next::Unreadable(err) => {
@@ -257,7 +261,11 @@ async fn commit(store: &Store, ctx: &Ctx<'_>, id: &str, owner: &str, batch: &Imp
     let mut pause = COMMIT_RETRY_PAUSE;
     for attempt in 1..=COMMIT_ATTEMPTS {
         match store.commit_import_batch(ctx, id, owner, batch).await {
-            Ok(_) => return true,
+            Ok(committed) => {
+                metrics::counter!(IMPORT_ROWS, "outcome" => "created").increment(committed.created);
+                metrics::counter!(IMPORT_ROWS, "outcome" => "failed").increment(committed.failed);
+                return true;
+            }
             Err(ImportStoreError::Lost) => {
                 tracing::info!(import_id = id, "import stopped: cancelled or taken over");
                 return false;

@@ -45,13 +45,13 @@ pub(super) struct Catalog {
     plans: HashSet<String>,
 }
 
-pub(super) async fn catalog(
+pub(super) async fn catalog<'a>(
     tx: &mut Tx,
     org: &str,
-    items: &[(usize, NewSerial)],
+    serials: impl Iterator<Item = &'a NewSerial> + Clone,
 ) -> Result<Catalog, sqlx::Error> {
     let skus: HashSet<&str> =
-        items.iter().filter_map(|(_, s)| s.product_sku.as_ref().map(|p| p.as_str())).collect();
+        serials.clone().filter_map(|s| s.product_sku.as_ref().map(|p| p.as_str())).collect();
     let mut products = HashMap::new();
     if !skus.is_empty() {
         let sql = tx.pick(PRODUCTS_POSTGRES, PRODUCTS_SQLITE);
@@ -61,7 +61,7 @@ pub(super) async fn catalog(
         products.extend(rows);
     }
     let plan_ids: HashSet<&str> =
-        items.iter().filter_map(|(_, s)| s.warranty_plan_id.as_ref().map(|p| p.as_str())).collect();
+        serials.filter_map(|s| s.warranty_plan_id.as_ref().map(|p| p.as_str())).collect();
     let mut plans = HashSet::new();
     if !plan_ids.is_empty() {
         let sql = tx.pick(PLANS_POSTGRES, PLANS_SQLITE);
@@ -171,7 +171,7 @@ impl Store {
         // One global insert order, so concurrent overlapping batches wait on each other's keys
         // in the same order and cannot deadlock on PostgreSQL.
         items.sort_unstable_by(|(_, a), (_, b)| a.number.key().cmp(b.number.key()));
-        let catalog = catalog(&mut write.tx, ctx.org, &items).await?;
+        let catalog = catalog(&mut write.tx, ctx.org, items.iter().map(|(_, serial)| serial)).await?;
         let mut errors = Vec::new();
         let mut rows = Vec::with_capacity(items.len());
         for (index, serial) in &items {

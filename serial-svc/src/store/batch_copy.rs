@@ -17,6 +17,9 @@ const COPY: &str = "COPY serials (org_id, serial_number, serial_key, product_sku
      valid_from, valid_until, register_until, customer_tags, create_time, update_time, created_by, import_job) \
      FROM STDIN (FORMAT text)";
 
+/// Rows per message of the COPY (about 130 KB).
+const CHUNK_ROWS: usize = 1_000;
+
 /// Inserts `rows` (their customer tags as JSON text in `tags`), failing on any that exists.
 pub(super) async fn insert(
     conn: &mut PgConnection,
@@ -25,11 +28,13 @@ pub(super) async fn insert(
     tags: &[String],
     import_job: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    let data = encode(ctx, rows, tags, import_job);
     let mut copy = conn.copy_in_raw(COPY).await?;
     // Dropping `copy` before `finish` (an error, or the caller going away) sends CopyFail: the
-    // COPY and its transaction are given up, nothing is half-written.
-    copy.send(data).await?;
+    // COPY and its transaction are given up, nothing is half-written. Sent a slice at a time,
+    // so that PostgreSQL stores the first rows while the next are encoded.
+    for (rows, tags) in rows.chunks(CHUNK_ROWS).zip(tags.chunks(CHUNK_ROWS)) {
+        copy.send(encode(ctx, rows, tags, import_job)).await?;
+    }
     copy.finish().await?;
     Ok(())
 }

@@ -12,11 +12,19 @@ use super::batch::{Inserted, Row, catalog, insert, resolve};
 use super::rows::micros;
 use super::{Store, Tx, on_tx};
 use crate::domain::import::{ImportBatch, ImportStoreError, MAX_KEPT_ERRORS, RowError, RowReason};
-use crate::domain::{Ctx, ItemReason};
+use crate::domain::{Ctx, ItemReason, NewSerial};
 
 const PROGRESS: &str = "UPDATE import_jobs SET rows_read = rows_read + $4, rows_created = rows_created + $5, \
      rows_failed = rows_failed + $6, committed_line = $7, update_time = $8, heartbeat_time = $8 \
      WHERE org_id = $1 AND id = $2 AND owner = $3 AND state = 'running' RETURNING rows_failed";
+/// A batch's first statement on PostgreSQL. Imports of one org write one batch at a time (an
+/// advisory lock): two imports of overlapping serials then never wait on each other's serials
+/// in the middle of a batch. And the next batch need not wait for this one to reach the disk
+/// (`synchronous_commit` off for this transaction): its serials and the job's progress commit
+/// together, so a crash loses both and the resumed job imports them again; the job's end
+/// (`finish_import`) is flushed as usual, and with it the WAL of every batch before it.
+const BATCH_START_POSTGRES: &str = "SELECT pg_advisory_xact_lock(hashtextextended('import ' || $1, 0)), \
+     set_config('synchronous_commit', 'off', true)";
 const KEPT_POSTGRES: &str = "INSERT INTO import_job_errors (org_id, job_id, line, serial_number, reason, message) \
      SELECT $1, $2, x.line, x.serial_number, x.reason, x.message \
      FROM jsonb_to_recordset(CAST($3 AS TEXT)::jsonb) AS x(line BIGINT, serial_number TEXT, reason TEXT, message TEXT) \
@@ -94,40 +102,34 @@ async fn write_batch(
     let (rows_read, last_line) = (*rows_read, *last_line);
     let mut failed = failed.clone();
     if let Tx::Postgres(tx) = tx {
-        // Imports of one org write one batch at a time: two imports of overlapping serials
-        // then never wait on each other's serials in the middle of a batch.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('import ' || $1, 0))")
-            .bind(ctx.org)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(BATCH_START_POSTGRES).bind(ctx.org).execute(&mut **tx).await?;
     }
-    // Lines as indexes; one global key order so overlapping imports cannot deadlock.
-    let mut items: Vec<(usize, _)> = rows
-        .iter()
-        .map(|(line, serial)| (usize::try_from(*line).unwrap_or(usize::MAX), serial.clone()))
-        .collect();
+    // Lines as indexes; one global key order so overlapping imports cannot deadlock (the
+    // reader sorts full batches already, see [`ImportBatch::sort`], so this is mostly one pass).
+    let mut items: Vec<(usize, &NewSerial)> =
+        rows.iter().map(|(line, serial)| (usize::try_from(*line).unwrap_or(usize::MAX), serial)).collect();
     items.sort_unstable_by(|(la, a), (lb, b)| a.number.key().cmp(b.number.key()).then(la.cmp(lb)));
-    let catalog = catalog(tx, ctx.org, &items).await?;
+    let catalog = catalog(tx, ctx.org, items.iter().map(|(_, serial)| *serial)).await?;
     let mut to_insert = Vec::with_capacity(items.len());
     // Later rows of the batch with the serial of an earlier one: (line, serial, first's key).
     let mut repeats = Vec::new();
     let mut previous: Option<&str> = None;
-    for (line, serial) in &items {
+    for &(line, serial) in &items {
         if previous == Some(serial.number.key()) {
-            repeats.push((*line as u64, serial));
+            repeats.push((line as u64, serial));
             continue;
         }
-        match resolve(*line, serial, &catalog) {
+        match resolve(line, serial, &catalog) {
             Ok(plan) => {
                 previous = Some(serial.number.key());
-                to_insert.push(Row { index: *line, serial, plan });
+                to_insert.push(Row { index: line, serial, plan });
             }
             Err(error) => {
                 let reason = catalog_reason(error.reason);
                 let column =
                     if reason == RowReason::UnknownWarrantyPlan { "warrantyId" } else { "productId" };
                 let message = format!("{column}: not in the catalog");
-                failed.push(row_error(*line as u64, serial.number.as_str(), reason, message));
+                failed.push(row_error(line as u64, serial.number.as_str(), reason, message));
             }
         }
     }

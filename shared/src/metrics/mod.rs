@@ -13,7 +13,9 @@
 //!   seeing; filter them by `grpc_service` where they are noise.
 //! - [`pool`]: `db_pool_connections`, `db_pool_idle_connections` and
 //!   `db_pool_max_connections`, labelled `service` and `pool`, read at each scrape.
-//! - Gauges of a service's own, such as registration-svc's `registration_claim_attempts_open`.
+//! - Metrics of a service's own, from its background tasks: registration-svc's gauge
+//!   `registration_claim_attempts_open`, serial-svc's counter `serial_import_rows_total`
+//!   (labelled `outcome`), moved by the import runner as each batch commits.
 
 mod endpoint;
 pub mod grpc;

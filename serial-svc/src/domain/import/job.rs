@@ -121,6 +121,12 @@ impl ImportBatch {
     pub fn is_empty(&self) -> bool {
         self.rows_read == 0
     }
+
+    /// Orders the valid rows by serial key, then line: the order the store inserts them in.
+    /// Done by the reader, so that it is off the path of the batches' commits.
+    pub fn sort(&mut self) {
+        self.rows.sort_unstable_by(|(la, a), (lb, b)| a.number.key().cmp(b.number.key()).then(la.cmp(lb)));
+    }
 }
 
 /// How a run ends.
