@@ -309,14 +309,12 @@ fn classify(status: &Status, backoff: Duration) -> SerialCallError {
 }
 
 /// Whether the call failed on our side of the wire rather than in serial-svc: tonic reports
-/// its own deadline (`grpc-timeout`) as CANCELLED and a connection it could not make or lost as
-/// UNKNOWN with the transport error as the source. A status serial-svc sent has no source.
+/// its own deadline (`grpc-timeout`) as CANCELLED, a connection it could not make or lost as
+/// UNKNOWN, and an HTTP/2 error (a connection closing under a call as it reaches its maximum
+/// age) as INTERNAL, those two with the transport error as the source. A status serial-svc sent
+/// has no source.
 fn failed_in_transport(status: &Status) -> bool {
-    match status.code() {
-        Code::Cancelled => true,
-        Code::Unknown => std::error::Error::source(status).is_some(),
-        _ => false,
-    }
+    status.code() == Code::Cancelled || std::error::Error::source(status).is_some()
 }
 
 /// Warranty plans by org, then id (nested so that a lookup allocates nothing). Bounded: when
@@ -404,6 +402,9 @@ mod tests {
         assert!(matches!(classify(&ours, Duration::ZERO), SerialCallError::Unavailable { .. }));
         let sent = Status::unknown("serial-svc said so");
         assert!(matches!(classify(&sent, Duration::ZERO), SerialCallError::Rejected(_)));
+        let mut lost = Status::internal("h2 protocol error: http2 error");
+        lost.set_source(std::sync::Arc::new(std::io::Error::other("connection closed under the call")));
+        assert!(matches!(classify(&lost, Duration::ZERO), SerialCallError::Unavailable { .. }));
         let timeout = Status::deadline_exceeded("slow");
         assert!(matches!(
             classify(&timeout, Duration::from_millis(50)),
