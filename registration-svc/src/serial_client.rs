@@ -13,8 +13,6 @@
 //! ([`SerialCallError::OutOfTime`]). The recovery worker's calls, outside any served call,
 //! have the policy's deadline.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use regserial::serial::v1::catalog_service_client::CatalogServiceClient;
@@ -96,7 +94,7 @@ pub struct SerialClient {
     serials: SerialServiceClient<Traced>,
     catalog: CatalogServiceClient<Traced>,
     policy: CallPolicy,
-    plans: Arc<PlanCache>,
+    plans: PlanCache,
 }
 
 impl SerialClient {
@@ -133,7 +131,7 @@ impl SerialClient {
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
             policy,
-            plans: Arc::default(),
+            plans: PlanCache::new(MAX_PLANS),
         })
     }
 
@@ -199,7 +197,7 @@ impl SerialClient {
         org: &str,
         id: &str,
     ) -> Result<Option<WarrantyPlanTerms>, SerialCallError> {
-        if let Some(plan) = self.plans.get(org, id) {
+        if let Some(plan) = self.plans.get(&(org.to_owned(), id.to_owned())) {
             return Ok(Some(plan));
         }
         let message = GetWarrantyPlanRequest { id: id.to_owned() };
@@ -221,7 +219,7 @@ impl SerialClient {
             name: plan.name,
             duration_months: u32::try_from(plan.duration_months).unwrap_or(0),
         };
-        self.plans.insert(org, terms.clone());
+        self.plans.insert((org.to_owned(), terms.id.clone()), terms.clone());
         Ok(Some(terms))
     }
 
@@ -317,34 +315,12 @@ fn failed_in_transport(status: &Status) -> bool {
     status.code() == Code::Cancelled || std::error::Error::source(status).is_some()
 }
 
-/// Warranty plans by org, then id (nested so that a lookup allocates nothing). Bounded: when
-/// full it starts afresh, costing one fetch per plan, never unbounded memory.
-#[derive(Default)]
-struct PlanCache(Mutex<PlansByOrg>);
+/// Warranty plans remembered, by org and id: plans cannot change once created. Bounded, the
+/// least used going first when full.
+type PlanCache = moka::sync::Cache<(String, String), WarrantyPlanTerms>;
 
-#[derive(Default)]
-struct PlansByOrg {
-    orgs: HashMap<String, HashMap<String, WarrantyPlanTerms>>,
-    len: usize,
-}
-
-const MAX_PLANS: usize = 10_000;
-
-impl PlanCache {
-    fn get(&self, org: &str, id: &str) -> Option<WarrantyPlanTerms> {
-        let plans = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        plans.orgs.get(org)?.get(id).cloned()
-    }
-
-    fn insert(&self, org: &str, plan: WarrantyPlanTerms) {
-        let mut plans = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if plans.len >= MAX_PLANS {
-            *plans = PlansByOrg::default();
-        }
-        let added = plans.orgs.entry(org.to_owned()).or_default().insert(plan.id.clone(), plan).is_none();
-        plans.len += usize::from(added);
-    }
-}
+/// Most warranty plans remembered at once.
+const MAX_PLANS: u64 = 10_000;
 
 #[cfg(test)]
 mod tests {

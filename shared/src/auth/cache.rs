@@ -3,27 +3,28 @@
 //! share of a cheap read).
 //!
 //! Only successes are remembered, each until the token's `exp` (never past it, though
-//! verification would still accept it for [`super::jwt`]'s leeway), and the cache is bounded: it
-//! holds no serial state, only what the token itself says.
+//! verification would still accept it for [`super::jwt`]'s leeway). The cache is a bounded
+//! `moka` cache: it holds no serial state, only what the token itself says, and evicts what is
+//! least used when full.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::sync::Cache;
 
 use super::Principal;
 
-/// Most tokens remembered at once; when full, expired ones are dropped, and if none had expired
-/// the cache starts afresh (a burst of new tokens costs verifications, never unbounded memory).
-pub(crate) const MAX_TOKENS: usize = 4096;
+/// Most tokens remembered at once.
+pub(crate) const MAX_TOKENS: u64 = 4096;
 /// Longest token remembered, in bytes, so that the cache stays within a few megabytes whatever
 /// the tokens (typical ones are a few hundred bytes); longer ones are verified on every call.
 pub(crate) const MAX_TOKEN_LEN: usize = 2048;
 
-#[derive(Default)]
 pub(crate) struct TokenCache {
-    // std's hasher is keyed per process, so callers cannot aim tokens at one bucket.
-    entries: Mutex<HashMap<Box<str>, Entry>>,
+    entries: Cache<Box<str>, Entry>,
 }
 
+#[derive(Clone)]
 struct Entry {
     principal: Principal,
     /// The generation of the key set that verified it: an entry of another generation is not
@@ -31,15 +32,31 @@ struct Entry {
     generation: u64,
     /// The token's `exp`, in seconds since the epoch.
     expires: u64,
+    /// How long it is kept: until its `exp`.
+    lifetime: Duration,
+}
+
+/// Each entry leaves the cache at its token's `exp`.
+struct UntilExp;
+
+impl Expiry<Box<str>, Entry> for UntilExp {
+    fn expire_after_create(&self, _: &Box<str>, entry: &Entry, _: Instant) -> Option<Duration> {
+        Some(entry.lifetime)
+    }
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self { entries: Cache::builder().max_capacity(MAX_TOKENS).expire_after(UntilExp).build() }
+    }
 }
 
 impl TokenCache {
     /// The principal of `token` if it was verified before by keys of `generation` and `now`
     /// (seconds) is before its `exp`.
     pub(crate) fn get(&self, token: &str, now: u64, generation: u64) -> Option<Principal> {
-        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = entries.get(token).filter(|entry| now < entry.expires && entry.generation == generation);
-        entry.map(|entry| entry.principal.clone())
+        let entry = self.entries.get(token)?;
+        (now < entry.expires && entry.generation == generation).then_some(entry.principal)
     }
 
     /// Remembers the principal of a token just verified by keys of `generation`, valid until
@@ -48,19 +65,15 @@ impl TokenCache {
         if now >= expires || token.len() > MAX_TOKEN_LEN {
             return;
         }
-        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if entries.len() >= MAX_TOKENS && !entries.contains_key(token) {
-            entries.retain(|_, entry| now < entry.expires && entry.generation == generation);
-            if entries.len() >= MAX_TOKENS {
-                entries.clear();
-            }
-        }
-        entries.insert(token.into(), Entry { principal: principal.clone(), generation, expires });
+        let lifetime = Duration::from_secs(expires - now);
+        let entry = Entry { principal: principal.clone(), generation, expires, lifetime };
+        self.entries.insert(token.into(), entry);
     }
 
     #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.entries.lock().unwrap().len()
+    pub(crate) fn len(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
     }
 }
 
@@ -91,14 +104,9 @@ mod tests {
     #[test]
     fn the_cache_never_holds_more_than_its_bound() {
         let cache = TokenCache::default();
-        for i in 0..MAX_TOKENS {
-            cache.insert(&format!("old{i}"), &principal("acme"), 10, 1, 0);
-        }
-        cache.insert("fresh", &principal("acme"), 100, 20, 0);
-        assert_eq!(cache.len(), 1, "expired tokens make room first");
-        for i in 0..MAX_TOKENS + 10 {
+        for i in 0..MAX_TOKENS + 100 {
             cache.insert(&format!("live{i}"), &principal("acme"), 100, 20, 0);
-            assert!(cache.len() <= MAX_TOKENS);
         }
+        assert!(cache.len() <= MAX_TOKENS, "{} entries", cache.len());
     }
 }
