@@ -8,6 +8,7 @@ pub mod import;
 pub mod invariants;
 pub mod recorder;
 pub mod registration;
+pub mod registration_svc;
 pub mod scrape;
 pub mod seed;
 pub mod serials;
