@@ -1,7 +1,7 @@
 //! The global subscriber's layers: log lines (text or JSON) filtered by `RUST_LOG`, span
 //! export when a tracer is given, and the `trace_id` of a traced call on each of its lines.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use opentelemetry_sdk::trace::Tracer;
 use tracing::subscriber::Interest;
@@ -116,7 +116,7 @@ pub(super) fn keep_trace_id(span: &tracing::Span, trace_id: String) {
         let mut extensions = span.extensions_mut();
         if let Some(fields) = extensions.get_mut::<FormattedFields<DefaultFields>>() {
             let separator = if fields.fields.is_empty() { "" } else { " " };
-            fields.fields.push_str(&format!("{separator}{TRACE_ID_FIELD}={trace_id}"));
+            let _ = write!(fields.fields, "{separator}{TRACE_ID_FIELD}={trace_id}");
         }
         extensions.replace(TraceId(trace_id));
     });
