@@ -15,6 +15,7 @@
 
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
 use regserial::serial::v1::catalog_service_client::CatalogServiceClient;
 use regserial::serial::v1::serial_service_client::SerialServiceClient;
 use regserial::serial::v1::{ClaimSerialRequest, GetWarrantyPlanRequest, ReleaseSerialRequest};
@@ -39,8 +40,9 @@ pub struct CallPolicy {
     pub deadline: Duration,
     /// Tries per call, the first included.
     pub attempts: u32,
-    /// Wait before the second try; doubled before each further one (unless serial-svc asked
-    /// for longer with RetryInfo, capped at [`CallPolicy::max_backoff`]).
+    /// Wait before the second try, doubled before each further one, with jitter (backon's
+    /// exponential backoff); longer when serial-svc asked for it with RetryInfo. Both are
+    /// capped at [`CallPolicy::max_backoff`].
     pub backoff: Duration,
     pub max_backoff: Duration,
 }
@@ -240,39 +242,50 @@ impl SerialClient {
         let authorization = MetadataValue::try_from(format!("Bearer {bearer}")).map_err(|_| {
             SerialCallError::Rejected(Status::unauthenticated("the token cannot be forwarded"))
         })?;
-        let mut backoff = self.policy.backoff;
-        let mut tries = 0;
-        let mut last_error = None;
-        loop {
-            tries += 1;
+        let policy = self.policy;
+        // The error of the try before, answered if no time is left for the next one.
+        let last_error = std::sync::Mutex::new(None);
+        let try_once = || async {
             let Some(deadline) = self.try_deadline() else {
-                tracing::debug!(tries, "the caller's deadline leaves no time for a call to serial-svc");
-                return Err(last_error.unwrap_or(SerialCallError::OutOfTime));
+                tracing::debug!("the caller's deadline leaves no time for a call to serial-svc");
+                let last = last_error.lock().expect("never poisoned").take();
+                return Err(last.unwrap_or(SerialCallError::OutOfTime));
             };
             let mut request = Request::new(message.clone());
             request.set_timeout(deadline);
             request.metadata_mut().insert("authorization", authorization.clone());
-            let answer = tokio::time::timeout(deadline, send(client.clone(), request)).await;
-            let status = match answer {
+            let status = match tokio::time::timeout(deadline, send(client.clone(), request)).await {
                 Ok(Ok(response)) => return Ok(response.into_inner()),
                 Ok(Err(status)) => status,
                 Err(_) => Status::deadline_exceeded("serial-svc did not answer within the deadline"),
             };
-            let error = classify(&status, backoff);
-            let SerialCallError::Unavailable { retry_after, .. } = &error else { return Err(error) };
-            if tries >= self.policy.attempts.max(1) {
-                return Err(error);
-            }
-            let pause = (*retry_after).min(self.policy.max_backoff);
-            // No pause that would leave the caller no time for the next try.
-            let left_after = shared::server::deadline::remaining().map(|left| left.saturating_sub(pause));
-            if try_deadline(self.policy.deadline, left_after).is_none() {
-                return Err(error);
-            }
-            tokio::time::sleep(pause).await;
-            backoff = (backoff * 2).min(self.policy.max_backoff);
-            last_error = Some(error);
-        }
+            Err(classify(&status, policy.backoff))
+        };
+        let backoff = ExponentialBuilder::new()
+            .with_min_delay(policy.backoff)
+            .with_max_delay(policy.max_backoff)
+            .with_max_times(policy.attempts.saturating_sub(1) as usize)
+            .with_jitter();
+        try_once
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|error| matches!(error, SerialCallError::Unavailable { .. }))
+            .adjust(|error, next| {
+                // At least what serial-svc asked for (RetryInfo), capped; and no pause that
+                // would leave the caller no time for the next try.
+                let asked = match error {
+                    SerialCallError::Unavailable { retry_after, .. } => {
+                        (*retry_after).min(policy.max_backoff)
+                    }
+                    _ => Duration::ZERO,
+                };
+                let pause = next?.max(asked);
+                let left_after = shared::server::deadline::remaining().map(|left| left.saturating_sub(pause));
+                try_deadline(policy.deadline, left_after)?;
+                *last_error.lock().expect("never poisoned") = Some(error.clone());
+                Some(pause)
+            })
+            .await
     }
 
     /// The deadline of the next try: the policy's, shortened to the served call's remaining
