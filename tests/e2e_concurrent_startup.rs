@@ -124,13 +124,15 @@ async fn applied_migrations(url: &str) -> Vec<(i64, bool)> {
         .expect("read _sqlx_migrations")
 }
 
-/// The versions of a service's PostgreSQL migration files (`NNNN_name.sql`), in order.
+/// The versions of a service's PostgreSQL migration files (`NNNN_name.sql` and
+/// `NNNN_name.postgres.sql`), in order.
 fn migration_files(service: &str) -> Vec<(i64, bool)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(service).join("migrations/postgres");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(service).join("migrations");
     let mut versions: Vec<(i64, bool)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|err| panic!("read {}: {err}", dir.display()))
-        .map(|entry| {
-            let name = entry.unwrap().file_name().into_string().unwrap();
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| !name.ends_with(".sqlite.sql"))
+        .map(|name| {
             let version = name.split('_').next().unwrap().parse().expect("a numbered migration");
             (version, true)
         })

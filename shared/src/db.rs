@@ -5,6 +5,7 @@
 pub mod coalesce;
 mod errors;
 mod group;
+pub mod migrations;
 pub mod request_keys;
 mod tx;
 
@@ -117,6 +118,20 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
 }
 
 impl Db {
+    /// Applies `sources` (see [`migrations`]) for this backend; safe to run from many replicas
+    /// at once (sqlx takes an advisory lock on PostgreSQL).
+    pub async fn migrate(&self, sources: &[migrations::Source]) -> anyhow::Result<()> {
+        match self {
+            Db::Postgres(pool) => {
+                migrations::migrator(sources, migrations::Backend::Postgres)?.run(pool).await?
+            }
+            Db::Sqlite(pools) => {
+                migrations::migrator(sources, migrations::Backend::Sqlite)?.run(&pools.writer).await?
+            }
+        }
+        Ok(())
+    }
+
     /// One round trip to the database.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         match self {

@@ -25,6 +25,7 @@ mod batched;
 mod creation_sql;
 mod intents;
 mod load;
+mod migrations;
 #[cfg(test)]
 mod plans;
 mod reads;
@@ -85,13 +86,8 @@ impl Store {
         Ok(store)
     }
 
-    /// Applies the backend's migrations; safe to run from many replicas at once (sqlx takes an
-    /// advisory lock on PostgreSQL).
+    /// Applies the migrations; safe to run from many replicas at once.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        match &self.db {
-            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
-            Db::Sqlite(pools) => sqlx::migrate!("./migrations/sqlite").run(&pools.writer).await?,
-        }
-        Ok(())
+        self.db.migrate(migrations::MIGRATIONS).await
     }
 }

@@ -16,6 +16,7 @@ mod filtered_sql;
 mod import_batch;
 mod import_jobs;
 mod lookup;
+mod migrations;
 #[cfg(test)]
 mod plans;
 mod request_keys;
@@ -53,13 +54,8 @@ impl Store {
         Ok(store)
     }
 
-    /// Applies the backend's migrations; safe to run from many replicas at once (sqlx takes an
-    /// advisory lock on PostgreSQL).
+    /// Applies the migrations; safe to run from many replicas at once.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        match &self.db {
-            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
-            Db::Sqlite(pools) => sqlx::migrate!("./migrations/sqlite").run(&pools.writer).await?,
-        }
-        Ok(())
+        self.db.migrate(migrations::MIGRATIONS).await
     }
 }

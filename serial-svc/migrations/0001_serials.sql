@@ -25,7 +25,7 @@ CREATE TABLE products (
 CREATE INDEX products_by_parent ON products (org_id, parent_sku, sku);
 
 CREATE TABLE serials (
-    id               INTEGER PRIMARY KEY,
+    id               {{BIGSERIAL|INTEGER}} PRIMARY KEY,
     org_id           TEXT   NOT NULL,
     serial_number    TEXT   NOT NULL,
     -- lowercase serial_number: uniqueness and lookups are case-insensitive
@@ -53,7 +53,7 @@ CREATE INDEX serials_unallocated ON serials (org_id, id)
     WHERE claimant IS NULL AND revoke_time IS NULL AND allocate_time IS NULL;
 
 CREATE TABLE serial_events (
-    id         INTEGER PRIMARY KEY,
+    id         {{BIGSERIAL|INTEGER}} PRIMARY KEY,
     org_id     TEXT   NOT NULL,
     serial_id  BIGINT NOT NULL REFERENCES serials (id),
     kind       TEXT   NOT NULL,
@@ -69,7 +69,7 @@ CREATE INDEX serial_events_by_serial ON serial_events (serial_id, id);
 CREATE TABLE request_keys (
     org_id      TEXT   NOT NULL,
     request_id  TEXT   NOT NULL,
-    fingerprint BLOB   NOT NULL,
+    fingerprint {{BYTEA|BLOB }}  NOT NULL,
     response    TEXT,
     create_time BIGINT NOT NULL,
     PRIMARY KEY (org_id, request_id)

@@ -87,7 +87,7 @@ CREATE INDEX holdings_by_registration ON holdings (registration_id);
 
 -- The saga's steps: calls owed to serial-svc, written with the change that owes them.
 CREATE TABLE intents (
-    id                INTEGER   PRIMARY KEY,
+    id                {{BIGSERIAL|INTEGER  }} PRIMARY KEY,
     org_id            TEXT    NOT NULL,
     registration_id   TEXT    NOT NULL REFERENCES registrations (id),
     kind              TEXT    NOT NULL CHECK (kind IN ('claim', 'release')),
@@ -119,7 +119,7 @@ CREATE TABLE org_counters (
 CREATE TABLE request_keys (
     org_id      TEXT   NOT NULL,
     request_id  TEXT   NOT NULL,
-    fingerprint BLOB   NOT NULL,
+    fingerprint {{BYTEA|BLOB }}  NOT NULL,
     response    TEXT,
     create_time BIGINT NOT NULL,
     PRIMARY KEY (org_id, request_id)

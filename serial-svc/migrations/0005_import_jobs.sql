@@ -6,8 +6,8 @@
 -- writes at least every few seconds (`heartbeat_time`); a RUNNING job silent for longer is
 -- reported FAILED and resumed by the next upload.
 CREATE TABLE import_jobs (
-    org_id          TEXT NOT NULL,
-    id              TEXT NOT NULL,
+    org_id          TEXT {{COLLATE "C" |}}NOT NULL,
+    id              TEXT {{COLLATE "C" |}}NOT NULL,
     header          TEXT   NOT NULL,
     state           TEXT   NOT NULL,
     owner           TEXT   NOT NULL,
@@ -29,8 +29,8 @@ CREATE TABLE import_jobs (
 CREATE INDEX import_jobs_by_time ON import_jobs (org_id, create_time, id);
 
 CREATE TABLE import_job_errors (
-    org_id        TEXT NOT NULL,
-    job_id        TEXT NOT NULL,
+    org_id        TEXT {{COLLATE "C" |}}NOT NULL,
+    job_id        TEXT {{COLLATE "C" |}}NOT NULL,
     line          BIGINT NOT NULL,
     serial_number TEXT   NOT NULL,
     reason        TEXT   NOT NULL,
