@@ -6,17 +6,6 @@ use super::status::RegistrationStatus;
 /// The database failure and request id reuse are the same in both services.
 pub use shared::db::{RequestIdReused, StoreError};
 
-/// Database failures become the `Store` variant.
-macro_rules! database_conversions {
-    ($($name:ident),*) => {$(
-        impl From<sqlx::Error> for $name {
-            fn from(err: sqlx::Error) -> Self {
-                Self::Store(StoreError::Database(err))
-            }
-        }
-    )*};
-}
-
 /// Operations that take a `request_id`: reuse becomes the `RequestIdReused` variant.
 macro_rules! request_id_conversions {
     ($($name:ident),*) => {$(
@@ -185,17 +174,4 @@ pub enum ResetError {
     Store(#[from] StoreError),
 }
 
-database_conversions!(
-    BeginError,
-    CompleteError,
-    FailError,
-    IntentError,
-    UpdateError,
-    TransitionError,
-    SwapError,
-    CompleteSwapError,
-    AbortSwapError,
-    ResetError,
-    RestartError
-);
 request_id_conversions!(BeginError, UpdateError, TransitionError, SwapError, ResetError);

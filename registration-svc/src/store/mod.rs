@@ -23,6 +23,7 @@ mod attempts;
 mod backlog;
 mod batched;
 mod creation_sql;
+mod errors;
 mod intents;
 mod load;
 mod migrations;
