@@ -1,5 +1,4 @@
-//! The review workflow: approve, deny, cancel. Deny and cancel release the serials: the store
-//! writes the releases with the change, and the saga carries them out at once.
+//! The review workflow: approve, deny, cancel (the use cases are in `saga::review`).
 
 use regserial::registration::v1 as pb;
 use tonic::Status;
@@ -7,7 +6,7 @@ use tonic::Status;
 use super::fields::Violations;
 use super::request_key::request_key;
 use super::{Api, Caller, convert, errors};
-use crate::domain::{MAX_LONG_TEXT, Registration, RegistrationId, Text};
+use crate::domain::{MAX_LONG_TEXT, RegistrationId, Text};
 
 impl Api {
     pub async fn inner_approve_registration(
@@ -20,8 +19,8 @@ impl Api {
         let id = violations.check("id", RegistrationId::parse(&request.id));
         let (key, id) = violations.finish(key.zip(id))?;
         let approved = self
-            .store()
-            .approve_registration(&caller.ctx(), key.as_ref(), &id)
+            .saga
+            .approve(&caller.ctx(), key.as_ref(), &id)
             .await
             .map_err(|err| errors::transition(err, &id, "approve"))?;
         Ok(convert::registration(approved))
@@ -38,11 +37,11 @@ impl Api {
         let reason = violations.check("reason", Text::parse(&request.reason, MAX_LONG_TEXT));
         let ((key, id), reason) = violations.finish(key.zip(id).zip(reason))?;
         let denied = self
-            .store()
-            .deny_registration(&caller.ctx(), key.as_ref(), &id, reason.as_ref())
+            .saga
+            .deny(&caller.ctx(), caller.bearer(), key.as_ref(), &id, reason.as_ref())
             .await
             .map_err(|err| errors::transition(err, &id, "deny"))?;
-        Ok(self.released(caller, denied).await)
+        Ok(convert::registration(denied))
     }
 
     pub async fn inner_cancel_registration(
@@ -55,17 +54,10 @@ impl Api {
         let id = violations.check("id", RegistrationId::parse(&request.id));
         let (key, id) = violations.finish(key.zip(id))?;
         let canceled = self
-            .store()
-            .cancel_registration(&caller.ctx(), key.as_ref(), &id)
+            .saga
+            .cancel(&caller.ctx(), caller.bearer(), key.as_ref(), &id)
             .await
             .map_err(|err| errors::transition(err, &id, "cancel"))?;
-        Ok(self.released(caller, canceled).await)
-    }
-
-    /// `registration` (which just stopped holding its serials) once the saga released them,
-    /// best effort: what fails stays pending for the recovery worker, and the change stands.
-    pub(super) async fn released(&self, caller: &Caller, registration: Registration) -> pb::Registration {
-        self.saga.release_pending(&caller.ctx(), caller.bearer(), &registration.id).await;
-        convert::registration(registration)
+        Ok(convert::registration(canceled))
     }
 }

@@ -38,10 +38,10 @@ impl Api {
         let serial = violations.check("serial_number", SerialNumber::parse(&request.serial_number));
         let (key, serial) = violations.finish(key.zip(serial))?;
         let reset = self
-            .store()
-            .reset_serial(&caller.ctx(), key.as_ref(), &serial)
+            .saga
+            .reset(&caller.ctx(), caller.bearer(), key.as_ref(), &serial)
             .await
             .map_err(|err| errors::reset(err, &serial))?;
-        Ok(self.released(caller, reset).await)
+        Ok(convert::registration(reset))
     }
 }

@@ -12,6 +12,7 @@
 pub mod backlog;
 mod create;
 mod release;
+mod review;
 mod rollback;
 mod swap;
 pub mod worker;
