@@ -16,17 +16,7 @@ static ALLOCATOR: shared::Allocator = shared::Allocator;
 async fn main() -> ExitCode {
     shared::allocator::configure();
     let config = Config::parse();
-    // Held until the server has drained: dropping it then flushes the last spans.
-    let telemetry = match shared::telemetry::init(NAME, config.service.log_format) {
-        Ok(telemetry) => telemetry,
-        Err(err) => {
-            eprintln!("{NAME}: {err:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let code = shared::server::exit_code(NAME, run(config).await);
-    drop(telemetry);
-    code
+    shared::server::run_service(NAME, config.service.log_format, run(config)).await
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {

@@ -45,7 +45,7 @@ pub use serve::{
     server, server_with_timeout,
 };
 pub use signal::shutdown_signal;
-pub use startup::{STARTUP_RETRY_MAX, Startup, bind, connect_database, exit_code};
+pub use startup::{STARTUP_RETRY_MAX, Startup, bind, connect_database, run_service};
 pub use tls::{TLS_HANDSHAKE_TIMEOUT, TlsArgs};
 
 #[cfg(test)]

@@ -17,9 +17,23 @@ use tokio_util::sync::CancellationToken;
 use super::{Gate, Health, Listener, ServerBuilder, ServiceArgs, spawn_readiness};
 use crate::db::{self, Db};
 
-/// The process's exit code for the outcome of `run`, logging a failure with its whole chain.
-pub fn exit_code(service: &str, outcome: anyhow::Result<()>) -> ExitCode {
-    match outcome {
+/// A service binary's whole life: telemetry started (its log lines in `format`), `run` to the
+/// end, a failure logged with its whole chain, and the last spans flushed before the exit code
+/// is returned.
+pub async fn run_service(
+    service: &'static str,
+    format: crate::telemetry::LogFormat,
+    run: impl Future<Output = anyhow::Result<()>>,
+) -> ExitCode {
+    // Held until the server has drained: dropping it then flushes the last spans.
+    let _telemetry = match crate::telemetry::init(service, format) {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("{service}: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run.await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = format!("{err:#}"), "{service} failed");
