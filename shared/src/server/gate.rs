@@ -116,24 +116,7 @@ mod tests {
     use tonic::Code;
 
     use super::*;
-
-    /// A service answering every call with an empty 200.
-    #[derive(Clone)]
-    struct Echo;
-
-    impl Service<http::Request<tonic::body::Body>> for Echo {
-        type Response = http::Response<tonic::body::Body>;
-        type Error = Infallible;
-        type Future = Ready<Result<Self::Response, Infallible>>;
-
-        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-            Poll::Ready(Ok(()))
-        }
-
-        fn call(&mut self, _: http::Request<tonic::body::Body>) -> Self::Future {
-            ready(Ok(http::Response::new(tonic::body::Body::default())))
-        }
-    }
+    use crate::server::echo::Echo;
 
     async fn call(service: &mut Gated<Echo>) -> Option<tonic::Status> {
         let response = service.call(http::Request::new(tonic::body::Body::default())).await.unwrap();

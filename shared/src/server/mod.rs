@@ -20,6 +20,8 @@
 
 mod args;
 pub mod deadline;
+#[cfg(test)]
+mod echo;
 mod gate;
 mod health;
 mod health_listener;

@@ -3,36 +3,17 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::future::{Ready, ready};
 use tokio::sync::Semaphore;
 use tonic::Code;
 use tower::Service;
 
 use super::*;
 use crate::auth::{Principal, Scope};
+use crate::server::echo::Echo;
 
 const DOMAIN: &str = "test.regserial";
-
-/// A service answering every call with an empty 200.
-#[derive(Clone)]
-struct Echo;
-
-impl Service<http::Request<tonic::body::Body>> for Echo {
-    type Response = http::Response<tonic::body::Body>;
-    type Error = Infallible;
-    type Future = Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: http::Request<tonic::body::Body>) -> Self::Future {
-        ready(Ok(http::Response::new(tonic::body::Body::default())))
-    }
-}
 
 fn request(org: Option<&str>) -> http::Request<tonic::body::Body> {
     let mut request = http::Request::new(tonic::body::Body::default());
