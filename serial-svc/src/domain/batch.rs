@@ -1,6 +1,7 @@
-//! Per-item outcomes of `BatchCreateSerials`.
+//! Per-item outcomes of `BatchCreateSerials`, and the rules an item meets before it is
+//! inserted: no serial twice in one request, and references to the catalog that exist.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -76,19 +77,49 @@ pub fn drop_repeats(items: Vec<(usize, NewSerial)>) -> (Vec<(usize, NewSerial)>,
     (kept, errors)
 }
 
+impl ItemError {
+    /// Item `index`, `serial`, refused for `reason`; `message` starts with the field at fault.
+    pub fn new(index: usize, serial: &NewSerial, reason: ItemReason, message: String) -> Self {
+        Self { index, serial_number: serial.number.as_str().to_owned(), reason, message }
+    }
+}
+
+/// What the catalog holds of a batch's references: each known SKU with its default plan, and
+/// the known plans.
+#[derive(Debug, Default)]
+pub struct CatalogRefs {
+    pub products: HashMap<String, Option<String>>,
+    pub plans: HashSet<String>,
+}
+
+impl CatalogRefs {
+    /// The plan of `serial` (item `index`): its own, else its product's; refused when it names
+    /// a product or a plan the catalog does not have.
+    pub fn resolve<'a>(&'a self, index: usize, serial: &'a NewSerial) -> Result<Option<&'a str>, ItemError> {
+        let mut plan = serial.warranty_plan_id.as_ref().map(|p| p.as_str());
+        if let Some(sku) = &serial.product_sku {
+            let Some(default_plan) = self.products.get(sku.as_str()) else {
+                let message = format!("serials[{index}].product_sku: no product {sku} in the catalog");
+                return Err(ItemError::new(index, serial, ItemReason::UnknownProductSku, message));
+            };
+            plan = plan.or(default_plan.as_deref());
+        }
+        if let Some(id) = &serial.warranty_plan_id
+            && !self.plans.contains(id.as_str())
+        {
+            let message = format!("serials[{index}].warranty_plan_id: no warranty plan {id}");
+            return Err(ItemError::new(index, serial, ItemReason::UnknownWarrantyPlan, message));
+        }
+        Ok(plan)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CustomerTags, SerialNumber, ValidityWindow};
 
     fn item(number: &str) -> NewSerial {
-        NewSerial {
-            number: SerialNumber::parse(number).unwrap(),
-            product_sku: None,
-            warranty_plan_id: None,
-            window: ValidityWindow::default(),
-            customer_tags: CustomerTags::default(),
-        }
+        NewSerial::bare(number)
     }
 
     #[test]

@@ -1,26 +1,10 @@
 //! One error enum per operation. `Store` carries database failures, which the gRPC layer logs
-//! and answers as INTERNAL; every other variant is an answer for the caller.
+//! and answers as INTERNAL; every other variant is an answer for the caller. The store's
+//! conversions into them are in `store/errors.rs`.
 
 use super::serial::InvalidReason;
 /// The database failure and request id reuse are the same in both services.
 pub use shared::db::{RequestIdReused, StoreError};
-
-/// The conversions every operation error has: database failures and request id reuse.
-macro_rules! operation_error_conversions {
-    ($($name:ident),*) => {$(
-        impl From<sqlx::Error> for $name {
-            fn from(err: sqlx::Error) -> Self {
-                Self::Store(StoreError::Database(err))
-            }
-        }
-
-        impl From<RequestIdReused> for $name {
-            fn from(_: RequestIdReused) -> Self {
-                Self::RequestIdReused
-            }
-        }
-    )*};
-}
 
 /// `ClaimSerial`.
 #[derive(Debug, thiserror::Error)]
@@ -107,13 +91,3 @@ pub enum CreatePlanError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
-
-operation_error_conversions!(
-    ClaimError,
-    ReleaseError,
-    AllocateError,
-    RevokeError,
-    BatchCreateError,
-    CreateProductError,
-    CreatePlanError
-);

@@ -11,7 +11,7 @@ mod serial;
 
 use serde::{Deserialize, Serialize};
 
-pub use batch::{BatchOutcome, ItemError, ItemReason, MAX_BATCH, drop_repeats};
+pub use batch::{BatchOutcome, CatalogRefs, ItemError, ItemReason, MAX_BATCH, drop_repeats};
 pub use catalog::{
     DurationMonths, MAX_DURATION_MONTHS, Name, NameError, NewProduct, NewWarrantyPlan, Product, WarrantyPlan,
 };

@@ -106,6 +106,20 @@ pub struct NewSerial {
     pub customer_tags: CustomerTags,
 }
 
+#[cfg(test)]
+impl NewSerial {
+    /// `number` with nothing else set.
+    pub fn bare(number: &str) -> Self {
+        Self {
+            number: SerialNumber::parse(number).expect("a valid serial number"),
+            product_sku: None,
+            warranty_plan_id: None,
+            window: ValidityWindow::default(),
+            customer_tags: CustomerTags::default(),
+        }
+    }
+}
+
 /// A stored serial.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Serial {

@@ -260,7 +260,7 @@ async fn run(
 async fn commit(store: &Store, ctx: &Ctx<'_>, id: &str, owner: &str, batch: &ImportBatch) -> bool {
     let mut pause = COMMIT_RETRY_PAUSE;
     for attempt in 1..=COMMIT_ATTEMPTS {
-        match store.commit_import_batch(ctx, id, owner, batch).await {
+        match store.commit_import_batch(batch, ctx, id, owner).await {
             Ok(committed) => {
                 metrics::counter!(IMPORT_ROWS, "outcome" => "created").increment(committed.created);
                 metrics::counter!(IMPORT_ROWS, "outcome" => "failed").increment(committed.failed);

@@ -1,14 +1,15 @@
-//! Products and warranty plans. Catalog entries are never deleted, so a reference checked inside
-//! a write transaction stays valid until it commits (the foreign keys back that up).
+//! `products` and `warranty_plans`: the catalog. Catalog entries are never deleted, so a
+//! reference checked inside a write transaction stays valid until it commits (the foreign keys
+//! back that up).
 
-use super::{
-    Store, Tx, on_reader, on_tx,
-    request_keys::begin_write,
-    rows::{PlanRow, ProductRow, all, micros},
-};
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use super::{Store, Tx, all, micros, on_reader, on_tx, request_keys::begin_write, time};
 use crate::domain::{
-    CreatePlanError, CreateProductError, Ctx, NewProduct, NewWarrantyPlan, PlanId, Product, RequestKey, Sku,
-    StoreError, WarrantyPlan,
+    CatalogRefs, CreatePlanError, CreateProductError, Ctx, NewProduct, NewSerial, NewWarrantyPlan, PlanId,
+    Product, RequestKey, Sku, StoreError, WarrantyPlan,
 };
 
 const INSERT_PLAN: &str = "INSERT INTO warranty_plans (org_id, id, name, duration_months, create_time) \
@@ -26,8 +27,83 @@ const GET_PRODUCT: &str = "SELECT sku, name, parent_sku, warranty_plan_id, creat
 const LIST_PRODUCTS: &str = "SELECT sku, name, parent_sku, warranty_plan_id, create_time FROM products \
                              WHERE org_id = $1 AND (CAST($2 AS TEXT) IS NULL OR parent_sku = $2) AND sku > $3 \
                              ORDER BY sku LIMIT $4";
+/// The products and plans among a JSON list `$2`, for the serials of a batch.
+const REF_PRODUCTS_POSTGRES: &str = "SELECT sku, warranty_plan_id FROM products \
+     WHERE org_id = $1 AND sku IN (SELECT jsonb_array_elements_text(CAST($2 AS TEXT)::jsonb))";
+const REF_PRODUCTS_SQLITE: &str = "SELECT sku, warranty_plan_id FROM products WHERE org_id = $1 AND sku IN (SELECT value FROM json_each($2))";
+const REF_PLANS_POSTGRES: &str = "SELECT id FROM warranty_plans \
+     WHERE org_id = $1 AND id IN (SELECT jsonb_array_elements_text(CAST($2 AS TEXT)::jsonb))";
+const REF_PLANS_SQLITE: &str =
+    "SELECT id FROM warranty_plans WHERE org_id = $1 AND id IN (SELECT value FROM json_each($2))";
 const PRODUCT_EXISTS: &str = "SELECT 1 FROM products WHERE org_id = $1 AND sku = $2";
 const PLAN_EXISTS: &str = "SELECT 1 FROM warranty_plans WHERE org_id = $1 AND id = $2";
+
+#[derive(sqlx::FromRow)]
+struct ProductRow {
+    sku: String,
+    name: String,
+    parent_sku: Option<String>,
+    warranty_plan_id: Option<String>,
+    create_time: i64,
+}
+
+impl ProductRow {
+    fn into_domain(self) -> Result<Product, StoreError> {
+        Ok(Product {
+            sku: self.sku,
+            name: self.name,
+            parent_sku: self.parent_sku,
+            warranty_plan_id: self.warranty_plan_id,
+            create_time: time(self.create_time)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PlanRow {
+    id: String,
+    name: String,
+    duration_months: i32,
+    create_time: i64,
+}
+
+impl PlanRow {
+    fn into_domain(self) -> Result<WarrantyPlan, StoreError> {
+        Ok(WarrantyPlan {
+            id: self.id,
+            name: self.name,
+            duration_months: self.duration_months,
+            create_time: time(self.create_time)?,
+        })
+    }
+}
+
+/// What the catalog holds of the references of `serials`, read in `tx`.
+pub(super) async fn refs<'a>(
+    tx: &mut Tx,
+    org: &str,
+    serials: impl Iterator<Item = &'a NewSerial> + Clone,
+) -> Result<CatalogRefs, sqlx::Error> {
+    let mut refs = CatalogRefs::default();
+    let skus: HashSet<&str> =
+        serials.clone().filter_map(|s| s.product_sku.as_ref().map(|p| p.as_str())).collect();
+    if !skus.is_empty() {
+        let sql = tx.pick(REF_PRODUCTS_POSTGRES, REF_PRODUCTS_SQLITE);
+        let list = json!(skus).to_string();
+        let rows: Vec<(String, Option<String>)> =
+            on_tx!(tx, c => sqlx::query_as(sql).bind(org).bind(&list).fetch_all(c))?;
+        refs.products.extend(rows);
+    }
+    let plan_ids: HashSet<&str> =
+        serials.filter_map(|s| s.warranty_plan_id.as_ref().map(|p| p.as_str())).collect();
+    if !plan_ids.is_empty() {
+        let sql = tx.pick(REF_PLANS_POSTGRES, REF_PLANS_SQLITE);
+        let list = json!(plan_ids).to_string();
+        let rows: Vec<String> = on_tx!(tx, c => sqlx::query_scalar(sql).bind(org).bind(&list).fetch_all(c))?;
+        refs.plans.extend(rows);
+    }
+    Ok(refs)
+}
 
 async fn exists(tx: &mut Tx, sql: &'static str, org: &str, id: &str) -> Result<bool, sqlx::Error> {
     let found: Option<i32> = on_tx!(tx, c => sqlx::query_scalar(sql).bind(org).bind(id).fetch_optional(c))?;

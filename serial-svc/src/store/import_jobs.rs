@@ -1,12 +1,15 @@
 //! `import_jobs` and `import_job_errors`: starting or taking over a job, reading, listing,
-//! cancelling, and the runner's heartbeat and end. The batch commit is in
-//! [`super::import_batch`].
+//! cancelling, and the runner's heartbeat and end. The commit of a batch of rows is in
+//! [`commit`].
+
+mod commit;
 
 use chrono::{DateTime, Utc};
 use futures::TryFutureExt as _;
 
-use super::rows::micros;
-use super::{Store, on_reader, on_tx};
+pub use commit::BatchCommitted;
+
+use super::{Store, micros, on_reader, on_tx, time};
 use crate::domain::import::{
     CancelError, ImportJob, ImportStoreError, JobState, RowError, RowReason, Started,
 };
@@ -56,11 +59,6 @@ struct JobRow {
     run_start_rows: i64,
 }
 
-fn time(us: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_micros(us)
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {us} out of range")))
-}
-
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
@@ -89,30 +87,19 @@ impl JobRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ErrorRow {
-    line: i64,
-    serial_number: String,
-    reason: String,
-    message: String,
-}
+/// A kept error as stored: line, serial number, reason, message.
+type ErrorRow = (i64, String, String, String);
 
-impl ErrorRow {
-    fn into_domain(self) -> Result<RowError, StoreError> {
-        let reason = RowReason::parse(&self.reason)
-            .ok_or_else(|| StoreError::Corrupt(format!("import row error reason {:?}", self.reason)))?;
-        Ok(RowError {
-            line: count(self.line),
-            serial_number: self.serial_number,
-            reason,
-            message: self.message,
-        })
-    }
+fn row_error((line, serial_number, reason, message): ErrorRow) -> Result<RowError, StoreError> {
+    let reason = RowReason::parse(&reason)
+        .ok_or_else(|| StoreError::Corrupt(format!("import row error reason {reason:?}")))?;
+    Ok(RowError { line: count(line), serial_number, reason, message })
 }
 
 impl Store {
     /// Starts job `id` for an upload with `header`, run by `owner`: a new job, or an unfinished
     /// one taken over (whoever ran it before stops at its next write).
+    #[doc(alias = "ImportSerials")]
     pub async fn start_import(
         &self,
         ctx: &Ctx<'_>,
@@ -152,6 +139,7 @@ impl Store {
     }
 
     /// Job `id` of `org` with its kept errors.
+    #[doc(alias = "GetImportJob")]
     pub async fn get_import(&self, org: &str, id: &str) -> Result<Option<ImportJob>, StoreError> {
         let row: Option<JobRow> =
             on_reader!(&self.db, c => sqlx::query_as(GET).bind(org).bind(id).fetch_optional(c))?;
@@ -171,11 +159,12 @@ impl Store {
     async fn with_errors(&self, org: &str, mut job: ImportJob) -> Result<ImportJob, StoreError> {
         let rows: Vec<ErrorRow> =
             on_reader!(&self.db, c => sqlx::query_as(ERRORS).bind(org).bind(&job.id).fetch_all(c))?;
-        job.errors = rows.into_iter().map(ErrorRow::into_domain).collect::<Result<_, _>>()?;
+        job.errors = rows.into_iter().map(row_error).collect::<Result<_, _>>()?;
         Ok(job)
     }
 
     /// The org's jobs newest first, after the cursor `(create_time, id)`, without their errors.
+    #[doc(alias = "ListImportJobs")]
     pub async fn list_imports(
         &self,
         org: &str,
@@ -238,6 +227,7 @@ impl Store {
     }
 
     /// Cancels a running or failed job: its runner stops at its next batch.
+    #[doc(alias = "CancelImportJob")]
     pub async fn cancel_import(&self, ctx: &Ctx<'_>, id: &str) -> Result<ImportJob, CancelError> {
         let mut tx = self.db.begin_write().await?;
         on_tx!(&mut tx, c => sqlx::query(CANCEL).bind(ctx.org).bind(id).bind(micros(ctx.now)).execute(c).map_ok(|r| r.rows_affected()))?;

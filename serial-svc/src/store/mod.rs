@@ -6,32 +6,30 @@
 //! conditional `UPDATE … RETURNING`, allocation locks with `FOR UPDATE SKIP LOCKED` on
 //! PostgreSQL and runs in the single writer transaction on SQLite, and a mutation's request key
 //! is written in the same transaction as the mutation itself.
+//!
+//! Files are named by table (`serials`, `serial_events`, `catalog` for products and warranty
+//! plans, `import_jobs` for jobs and their kept errors, `request_keys`), each holding the SQL of
+//! both backends side by side, with the larger tables' parts in a folder of the same name;
+//! [`errors`] is the one place where a database error becomes an operation's error.
 
-mod batch;
-mod batch_copy;
-mod batch_sqlite;
 mod catalog;
-mod events;
-mod filtered_sql;
-mod import_batch;
+mod errors;
 mod import_jobs;
-mod lookup;
 mod migrations;
-#[cfg(test)]
-mod plans;
 mod request_keys;
-mod rows;
+mod serial_events;
 mod serials;
 
-use shared::db::Db;
+use chrono::{DateTime, Utc};
+use shared::db::{Db, StoreError};
 
-pub use import_batch::BatchCommitted;
+pub use import_jobs::BatchCommitted;
 
 /// Serial-svc's storage, on either backend. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     db: Db,
-    lookups: lookup::Lookups,
+    lookups: serials::Lookups,
 }
 
 pub(crate) use shared::on_reader;
@@ -40,7 +38,7 @@ pub(crate) use shared::{db::Tx, on_tx};
 
 impl Store {
     pub fn new(db: Db) -> Self {
-        Self { lookups: lookup::lookups(db.clone()), db }
+        Self { lookups: serials::lookups(db.clone()), db }
     }
 
     pub fn db(&self) -> &Db {
@@ -58,4 +56,24 @@ impl Store {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         self.db.migrate(migrations::MIGRATIONS).await
     }
+}
+
+/// A time as stored: microseconds since the epoch.
+pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// A stored time read back.
+fn time(us: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {us} out of range")))
+}
+
+fn opt_time(us: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    us.map(time).transpose()
+}
+
+/// Converts a batch of rows, failing on the first unreadable one.
+fn all<R, T>(rows: Vec<R>, convert: impl Fn(R) -> Result<T, StoreError>) -> Result<Vec<T>, StoreError> {
+    rows.into_iter().map(convert).collect()
 }

@@ -1,25 +1,79 @@
-//! Reading serials and the single-serial state changes: claim, release, allocate, revoke.
+//! `serials`: the row, and the single-serial state changes (claim, release, allocate, revoke),
+//! each a conditional `UPDATE … RETURNING` with its event in the same transaction. Reads are in
+//! [`reads`], the bulk insert in [`create`] and [`insert`].
 
-use chrono::{DateTime, Utc};
+mod create;
+mod filters;
+pub(super) mod insert;
+mod reads;
 
-use sqlx::AssertSqlSafe;
-
-use super::{
-    Store, Tx, events,
-    filtered_sql::{ALLOCATE_ANY, ALLOCATE_SKU, list_statement},
-    on_reader, on_tx,
-    request_keys::begin_write,
-    rows::{SerialRow, all, micros, serial_columns},
-};
+use super::{Store, Tx, micros, on_tx, opt_time, request_keys::begin_write, serial_events, time};
 use crate::domain::{
-    AllocateError, ClaimError, Claimant, Ctx, EventKind, ReleaseError, RequestKey, RevokeError, Serial,
-    SerialFilter, SerialNumber, Sku, StoreError,
+    AllocateError, ClaimError, Claimant, Ctx, EventKind, InvalidReason, ReleaseError, RequestKey,
+    RevokeError, Serial, SerialNumber, Sku, StoreError, ValidityWindow,
 };
+use filters::{ALLOCATE_ANY, ALLOCATE_SKU};
+pub(super) use reads::{Lookups, lookups};
+
+/// The columns of a `serials` row, in [`SerialRow`]'s order, for `concat!`.
+macro_rules! serial_columns {
+    () => {
+        "id, serial_number, product_sku, warranty_plan_id, valid_from, valid_until, register_until, \
+         customer_tags, claimant, claim_time, allocate_time, revoke_time, revoke_reason, create_time, update_time"
+    };
+}
+use serial_columns;
+
+#[derive(Clone, sqlx::FromRow)]
+pub(crate) struct SerialRow {
+    id: i64,
+    serial_number: String,
+    product_sku: Option<String>,
+    warranty_plan_id: Option<String>,
+    valid_from: Option<i64>,
+    valid_until: Option<i64>,
+    register_until: Option<i64>,
+    customer_tags: String,
+    claimant: Option<String>,
+    claim_time: Option<i64>,
+    allocate_time: Option<i64>,
+    revoke_time: Option<i64>,
+    revoke_reason: Option<String>,
+    create_time: i64,
+    update_time: i64,
+}
+
+impl SerialRow {
+    /// The row's id (the list cursor) and the serial.
+    fn into_domain(self) -> Result<(i64, Serial), StoreError> {
+        let customer_tags = serde_json::from_str(&self.customer_tags)
+            .map_err(|err| StoreError::Corrupt(format!("customer_tags of serial {}: {err}", self.id)))?;
+        let serial = Serial {
+            serial_number: self.serial_number,
+            product_sku: self.product_sku,
+            warranty_plan_id: self.warranty_plan_id,
+            window: ValidityWindow {
+                valid_from: opt_time(self.valid_from)?,
+                valid_until: opt_time(self.valid_until)?,
+                register_until: opt_time(self.register_until)?,
+            },
+            customer_tags,
+            claimant: self.claimant,
+            revoke_reason: self.revoke_reason,
+            create_time: time(self.create_time)?,
+            update_time: time(self.update_time)?,
+            claim_time: opt_time(self.claim_time)?,
+            revoke_time: opt_time(self.revoke_time)?,
+            allocate_time: opt_time(self.allocate_time)?,
+        };
+        Ok((self.id, serial))
+    }
+}
 
 /// How often a claim whose conditional update lost a race is re-tried before it is refused.
 const CLAIM_ATTEMPTS: usize = 3;
 
-pub(super) const BY_KEY: &str =
+const BY_KEY: &str =
     concat!("SELECT ", serial_columns!(), " FROM serials WHERE org_id = $1 AND serial_key = $2");
 
 const CLAIM: &str = concat!(
@@ -37,7 +91,7 @@ const RELEASE: &str = concat!(
 );
 
 const REVOKE: &str = concat!(
-    "UPDATE serials SET revoke_time = $3, revoke_reason = $4, update_time = $3 \
+    "UPDATE serials SET revoke_reason = $3, revoke_time = $4, update_time = $4 \
      WHERE org_id = $1 AND serial_key = $2 AND revoke_time IS NULL RETURNING ",
     serial_columns!()
 );
@@ -48,41 +102,25 @@ async fn by_key(tx: &mut Tx, org: &str, number: &SerialNumber) -> Result<Option<
     row.map(SerialRow::into_domain).transpose()
 }
 
+/// Runs `sql`, a conditional update of serial `number` taking `$3` (`text`) and `$4` (the time):
+/// the serial as updated, or `None` when the condition did not hold.
+async fn update(
+    tx: &mut Tx,
+    sql: &'static str,
+    ctx: &Ctx<'_>,
+    number: &SerialNumber,
+    text: &str,
+) -> Result<Option<(i64, Serial)>, StoreError> {
+    let row: Option<SerialRow> = on_tx!(tx, c => sqlx::query_as(sql)
+        .bind(ctx.org)
+        .bind(number.key())
+        .bind(text)
+        .bind(micros(ctx.now))
+        .fetch_optional(c))?;
+    row.map(SerialRow::into_domain).transpose()
+}
+
 impl Store {
-    /// One serial, read with the other lookups in flight (see [`super::lookup`]).
-    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "get_serial", otel.kind = "client", db.system = self.db.system(), db.operation = "get_serial"))]
-    pub async fn get_serial(&self, org: &str, number: &SerialNumber) -> Result<Option<Serial>, StoreError> {
-        let row = self.lookups.get(org, number.key()).await?;
-        Ok(row.map(SerialRow::into_domain).transpose()?.map(|(_, serial)| serial))
-    }
-
-    /// Serials after cursor `after_id` in creation order, with their cursors; `status` is the
-    /// status at `now`.
-    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "list_serials", otel.kind = "client", db.system = self.db.system(), db.operation = "list_serials"))]
-    pub async fn list_serials(
-        &self,
-        org: &str,
-        filter: &SerialFilter,
-        after_id: Option<i64>,
-        limit: u32,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<(i64, Serial)>, StoreError> {
-        let statement = list_statement(filter);
-        let sku = filter.product_sku.as_ref().map(Sku::as_str);
-        let now = Some(micros(now)).filter(|_| statement.now);
-        let rows: Vec<SerialRow> = on_reader!(&self.db, c => {
-            let mut query = sqlx::query_as(AssertSqlSafe(statement.sql)).bind(org).bind(after_id.unwrap_or(0));
-            if let Some(sku) = sku {
-                query = query.bind(sku);
-            }
-            if let Some(now) = now {
-                query = query.bind(now);
-            }
-            query.bind(i64::from(limit)).fetch_all(c)
-        })?;
-        all(rows, SerialRow::into_domain)
-    }
-
     /// ACTIVE -> REGISTERED for `claimant`, in one conditional update; the same claimant again
     /// gets the serial back unchanged.
     #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "claim_serial", otel.kind = "client", db.system = self.db.system(), db.operation = "claim_serial"))]
@@ -97,16 +135,16 @@ impl Store {
         let mut attempts = 0;
         let serial = loop {
             attempts += 1;
-            let claimed: Option<SerialRow> = on_tx!(&mut write.tx, c => sqlx::query_as(CLAIM)
-                .bind(ctx.org)
-                .bind(number.key())
-                .bind(claimant.as_str())
-                .bind(micros(ctx.now))
-                .fetch_optional(c))?;
-            if let Some(row) = claimed {
-                let (id, serial) = row.into_domain()?;
-                events::record(&mut write.tx, ctx, id, EventKind::Claimed, Some(claimant.as_str()), None)
-                    .await?;
+            if let Some((id, serial)) = update(&mut write.tx, CLAIM, ctx, number, claimant.as_str()).await? {
+                serial_events::record(
+                    &mut write.tx,
+                    ctx,
+                    id,
+                    EventKind::Claimed,
+                    Some(claimant.as_str()),
+                    None,
+                )
+                .await?;
                 break serial;
             }
             let (_, current) = by_key(&mut write.tx, ctx.org, number).await?.ok_or(ClaimError::NotFound)?;
@@ -115,7 +153,7 @@ impl Store {
                 None if current.claimant.as_deref() == Some(claimant.as_str()) => break current,
                 // Released between our update and our read (PostgreSQL, read committed): again.
                 None if attempts < CLAIM_ATTEMPTS => continue,
-                None => return Err(ClaimError::Refused(crate::domain::InvalidReason::AlreadyRegistered)),
+                None => return Err(ClaimError::Refused(InvalidReason::AlreadyRegistered)),
             }
         };
         write.commit(&serial).await?;
@@ -134,20 +172,13 @@ impl Store {
         replaced_by: Option<&SerialNumber>,
     ) -> Result<Serial, ReleaseError> {
         let mut write = begin_write!(&self.db, ctx, key);
-        let released: Option<SerialRow> = on_tx!(&mut write.tx, c => sqlx::query_as(RELEASE)
-            .bind(ctx.org)
-            .bind(number.key())
-            .bind(claimant.as_str())
-            .bind(micros(ctx.now))
-            .fetch_optional(c))?;
-        let serial = match released {
-            Some(row) => {
-                let (id, serial) = row.into_domain()?;
+        let serial = match update(&mut write.tx, RELEASE, ctx, number, claimant.as_str()).await? {
+            Some((id, serial)) => {
                 let (kind, detail) = match replaced_by {
                     Some(new) => (EventKind::Swapped, Some(new.as_str())),
                     None => (EventKind::Released, None),
                 };
-                events::record(&mut write.tx, ctx, id, kind, Some(claimant.as_str()), detail).await?;
+                serial_events::record(&mut write.tx, ctx, id, kind, Some(claimant.as_str()), detail).await?;
                 serial
             }
             None => {
@@ -185,9 +216,9 @@ impl Store {
             query.bind(micros(ctx.now)).bind(claimant).fetch_optional(c)
         })?;
         let (id, serial) = allocated.ok_or(AllocateError::NoneAvailable)?.into_domain()?;
-        events::record(&mut write.tx, ctx, id, EventKind::Allocated, claimant, None).await?;
+        serial_events::record(&mut write.tx, ctx, id, EventKind::Allocated, claimant, None).await?;
         if claimant.is_some() {
-            events::record(&mut write.tx, ctx, id, EventKind::Claimed, claimant, None).await?;
+            serial_events::record(&mut write.tx, ctx, id, EventKind::Claimed, claimant, None).await?;
         }
         write.commit(&serial).await?;
         Ok(serial)
@@ -203,17 +234,11 @@ impl Store {
         reason: &str,
     ) -> Result<Serial, RevokeError> {
         let mut write = begin_write!(&self.db, ctx, key);
-        let revoked: Option<SerialRow> = on_tx!(&mut write.tx, c => sqlx::query_as(REVOKE)
-            .bind(ctx.org)
-            .bind(number.key())
-            .bind(micros(ctx.now))
-            .bind(reason)
-            .fetch_optional(c))?;
-        let serial = match revoked {
-            Some(row) => {
-                let (id, serial) = row.into_domain()?;
+        let serial = match update(&mut write.tx, REVOKE, ctx, number, reason).await? {
+            Some((id, serial)) => {
                 let holder = serial.claimant.as_deref();
-                events::record(&mut write.tx, ctx, id, EventKind::Revoked, holder, Some(reason)).await?;
+                serial_events::record(&mut write.tx, ctx, id, EventKind::Revoked, holder, Some(reason))
+                    .await?;
                 serial
             }
             None => by_key(&mut write.tx, ctx.org, number).await?.ok_or(RevokeError::NotFound)?.1,

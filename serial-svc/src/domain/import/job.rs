@@ -164,12 +164,6 @@ pub enum ImportStoreError {
     CommitUnknown(StoreError),
 }
 
-impl From<sqlx::Error> for ImportStoreError {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Store(StoreError::Database(err))
-    }
-}
-
 /// `CancelImportJob`.
 #[derive(Debug, thiserror::Error)]
 pub enum CancelError {
@@ -179,10 +173,4 @@ pub enum CancelError {
     AlreadySucceeded,
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for CancelError {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Store(StoreError::Database(err))
-    }
 }

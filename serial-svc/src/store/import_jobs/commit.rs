@@ -1,18 +1,17 @@
 //! One batch of an import, committed whole: its serials (through the insert of
-//! `BatchCreateSerials`, [`super::batch::insert`]), its failed rows, and the job's progress, in
-//! one transaction that holds only if the runner still owns the running job. So the job row
-//! always says exactly which rows are committed.
+//! `BatchCreateSerials`, [`crate::store::serials::insert`]), its failed rows, and the job's
+//! progress, in one transaction that holds only if the runner still owns the running job. So the
+//! job row always says exactly which rows are committed.
 
 use std::collections::HashMap;
 
 use futures::TryFutureExt as _;
 use serde_json::json;
 
-use super::batch::{Inserted, Row, catalog, insert, resolve};
-use super::rows::micros;
-use super::{Store, Tx, on_tx};
 use crate::domain::import::{ImportBatch, ImportStoreError, MAX_KEPT_ERRORS, RowError, RowReason};
 use crate::domain::{Ctx, ItemReason, NewSerial};
+use crate::store::serials::insert::{Inserted, Row, insert};
+use crate::store::{Store, Tx, catalog, micros, on_tx};
 
 const PROGRESS: &str = "UPDATE import_jobs SET rows_read = rows_read + $4, rows_created = rows_created + $5, \
      rows_failed = rows_failed + $6, committed_line = $7, update_time = $8, heartbeat_time = $8 \
@@ -64,12 +63,13 @@ impl Store {
     /// written) when the job was cancelled or taken over meanwhile; [`ImportStoreError::Store`]
     /// when the transaction failed before its commit and was rolled back (the batch may be sent
     /// again); [`ImportStoreError::CommitUnknown`] when the commit itself failed.
+    #[doc(alias = "ImportSerials")]
     pub async fn commit_import_batch(
         &self,
+        batch: &ImportBatch,
         ctx: &Ctx<'_>,
         id: &str,
         owner: &str,
-        batch: &ImportBatch,
     ) -> Result<BatchCommitted, ImportStoreError> {
         let mut tx = self.db.begin_write().await?;
         match write_batch(&mut tx, ctx, id, owner, batch).await {
@@ -109,7 +109,7 @@ async fn write_batch(
     let mut items: Vec<(usize, &NewSerial)> =
         rows.iter().map(|(line, serial)| (usize::try_from(*line).unwrap_or(usize::MAX), serial)).collect();
     items.sort_unstable_by(|(la, a), (lb, b)| a.number.key().cmp(b.number.key()).then(la.cmp(lb)));
-    let catalog = catalog(tx, ctx.org, items.iter().map(|(_, serial)| *serial)).await?;
+    let refs = catalog::refs(tx, ctx.org, items.iter().map(|(_, serial)| *serial)).await?;
     let mut to_insert = Vec::with_capacity(items.len());
     // Later rows of the batch with the serial of an earlier one: (line, serial, first's key).
     let mut repeats = Vec::new();
@@ -119,7 +119,7 @@ async fn write_batch(
             repeats.push((line as u64, serial));
             continue;
         }
-        match resolve(line, serial, &catalog) {
+        match refs.resolve(line, serial) {
             Ok(plan) => {
                 previous = Some(serial.number.key());
                 to_insert.push(Row { index: line, serial, plan });

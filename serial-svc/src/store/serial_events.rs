@@ -1,11 +1,8 @@
-//! A serial's history: written in the transaction of the change it records.
+//! `serial_events`, a serial's history: written in the transaction of the change it records.
 
 use futures::TryFutureExt;
 
-use super::{
-    Store, Tx, on_reader, on_tx,
-    rows::{EventRow, all, micros},
-};
+use super::{Store, Tx, all, micros, on_reader, on_tx, time};
 use crate::domain::{Ctx, EventKind, SerialEvent, SerialNumber, StoreError};
 
 const INSERT: &str = "INSERT INTO serial_events (org_id, serial_id, kind, claimant, actor, detail, event_time) \
@@ -42,6 +39,31 @@ const LIST: &str = "SELECT CAST(0 AS BIGINT) AS id, 'created' AS kind, CAST(NULL
                     FROM serial_events e JOIN serials s ON s.id = e.serial_id \
                     WHERE s.org_id = $1 AND s.serial_key = $2 AND e.id > $3 ORDER BY id LIMIT $4";
 const EXISTS: &str = "SELECT id FROM serials WHERE org_id = $1 AND serial_key = $2";
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    kind: String,
+    claimant: Option<String>,
+    actor: String,
+    detail: Option<String>,
+    event_time: i64,
+}
+
+impl EventRow {
+    fn into_domain(self) -> Result<SerialEvent, StoreError> {
+        let kind = EventKind::from_db(&self.kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {:?}", self.kind)))?;
+        Ok(SerialEvent {
+            id: self.id,
+            kind,
+            time: time(self.event_time)?,
+            claimant: self.claimant,
+            actor: self.actor,
+            detail: self.detail,
+        })
+    }
+}
 
 impl Store {
     /// The serial's history, oldest first, after event `after_id` (from the start without one);

@@ -1,4 +1,4 @@
-//! SQLite's insert of a `BatchCreateSerials` batch (see [`super::batch`]).
+//! SQLite's bulk insert of serials (see [`super`]).
 //!
 //! The rows are bound as parameters of multi-row `INSERT … VALUES` statements: binding costs
 //! less than passing them as one JSON text that SQLite reads back field by field (a sixth of
@@ -15,9 +15,8 @@ use std::sync::{Arc, LazyLock};
 
 use sqlx::{AssertSqlSafe, SqliteConnection};
 
-use super::batch::{Inserted, Row};
-use super::rows::micros;
-use crate::domain::Ctx;
+use super::{Batch, Inserted};
+use crate::store::micros;
 
 /// Most rows per statement: 13 parameters each, well under SQLite's 32,766.
 const MAX_CHUNK: usize = 1024;
@@ -52,13 +51,8 @@ fn chunk_len(remaining: usize) -> usize {
 }
 
 /// Inserts the rows that do not exist yet, each its own `created` event (`created_by`).
-pub(super) async fn insert(
-    conn: &mut SqliteConnection,
-    ctx: &Ctx<'_>,
-    rows: &[Row<'_>],
-    tags: &[String],
-    import_job: Option<&str>,
-) -> Result<Inserted, sqlx::Error> {
+pub(super) async fn insert(conn: &mut SqliteConnection, batch: Batch<'_>) -> Result<Inserted, sqlx::Error> {
+    let Batch { ctx, rows, tags, import_job } = batch;
     let now = micros(ctx.now);
     let before: i64 = sqlx::query_scalar(MAX_ID).fetch_one(&mut *conn).await?;
     let mut inserted = 0;
