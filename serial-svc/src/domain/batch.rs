@@ -10,6 +10,24 @@ use super::serial::{NewSerial, Serial};
 /// Most serials in one `BatchCreateSerials` call.
 pub const MAX_BATCH: usize = 10_000;
 
+/// A batch with no item, or more than [`MAX_BATCH`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BatchSizeError {
+    #[error("must hold at least one serial")]
+    Empty,
+    #[error("at most {MAX_BATCH} serials per call, got {0}")]
+    TooLarge(usize),
+}
+
+/// Whether a batch of `count` items may be created.
+pub fn check_batch_size(count: usize) -> Result<(), BatchSizeError> {
+    match count {
+        0 => Err(BatchSizeError::Empty),
+        count if count > MAX_BATCH => Err(BatchSizeError::TooLarge(count)),
+        _ => Ok(()),
+    }
+}
+
 /// Why one item of a batch was not created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ItemReason {

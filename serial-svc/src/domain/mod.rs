@@ -11,7 +11,10 @@ mod serial;
 
 use serde::{Deserialize, Serialize};
 
-pub use batch::{BatchOutcome, CatalogRefs, ItemError, ItemReason, MAX_BATCH, drop_repeats};
+pub use batch::{
+    BatchOutcome, BatchSizeError, CatalogRefs, ItemError, ItemReason, MAX_BATCH, check_batch_size,
+    drop_repeats,
+};
 pub use catalog::{
     DurationMonths, MAX_DURATION_MONTHS, Name, NameError, NewProduct, NewWarrantyPlan, Product, WarrantyPlan,
 };
@@ -25,12 +28,9 @@ pub use identifier::{
     parse_identifier,
 };
 pub use serial::{
-    CustomerTags, InvalidReason, NewSerial, Serial, SerialStatus, TagError, ValidityWindow, WindowError,
-    optional,
+    CustomerTags, InvalidReason, MAX_REASON_LEN, NewSerial, ReasonError, Serial, SerialStatus, TagError,
+    ValidityWindow, WindowError, optional, parse_reason,
 };
-
-/// Longest revocation reason, in characters.
-pub const MAX_REASON_LEN: usize = 500;
 
 /// Who acts, for which organization, and when; the same in both services.
 pub use shared::auth::Ctx;

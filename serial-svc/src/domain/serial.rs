@@ -195,6 +195,31 @@ impl Serial {
     }
 }
 
+/// Longest revocation reason, in characters.
+pub const MAX_REASON_LEN: usize = 500;
+
+/// Why a revocation reason is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReasonError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {MAX_REASON_LEN} characters, got {0}")]
+    TooLong(usize),
+}
+
+/// A revocation reason: 1-500 characters once trimmed.
+pub fn parse_reason(raw: &str) -> Result<&str, ReasonError> {
+    let reason = raw.trim();
+    let len = reason.chars().count();
+    if len == 0 {
+        Err(ReasonError::Empty)
+    } else if len > MAX_REASON_LEN {
+        Err(ReasonError::TooLong(len))
+    } else {
+        Ok(reason)
+    }
+}
+
 /// Parses an optional identifier field: empty means absent.
 pub fn optional<T>(
     raw: &str,
@@ -262,6 +287,14 @@ mod tests {
         assert_eq!(s.status(t(10) + Duration::hours(1)), SerialStatus::Registered);
         s.revoke_time = Some(t(11));
         assert_eq!(s.status(t(9)), SerialStatus::Revoked);
+    }
+
+    #[test]
+    fn a_revocation_reason_is_trimmed_and_bounded() {
+        assert_eq!(parse_reason("  stolen "), Ok("stolen"));
+        assert_eq!(parse_reason("   "), Err(ReasonError::Empty));
+        assert!(parse_reason(&"r".repeat(500)).is_ok());
+        assert_eq!(parse_reason(&"r".repeat(501)), Err(ReasonError::TooLong(501)));
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! Proto messages <-> domain values: timestamps, serials, catalog entries, events and enums, and
-//! the parse of one `BatchCreateSerials` item into a [`NewSerial`].
+//! Proto messages <-> domain values: timestamps, serials, catalog entries, events, import jobs
+//! and enums, and the parse of one `BatchCreateSerials` item into a [`NewSerial`].
 
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
 use regserial::serial::v1 as pb;
 
+use crate::domain::import::{ImportJob, JobState, RowError};
 use crate::domain::{
     CustomerTags, EventKind, InvalidReason, ItemError, ItemReason, NewSerial, PlanId, Product, Serial,
     SerialEvent, SerialNumber, SerialStatus, Sku, ValidityWindow, WarrantyPlan, optional,
@@ -112,6 +113,44 @@ pub fn warranty_plan(plan: WarrantyPlan) -> pb::WarrantyPlan {
 pub fn item_error(error: ItemError) -> pb::BatchCreateSerialsError {
     pb::BatchCreateSerialsError {
         index: i32::try_from(error.index).unwrap_or(i32::MAX),
+        serial_number: error.serial_number,
+        reason: error.reason.as_str().to_owned(),
+        message: error.message,
+    }
+}
+
+/// A count as the API shows it.
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub fn import_job(job: ImportJob) -> pb::ImportJob {
+    let rows_per_second = job.rows_per_second();
+    let state = match job.state {
+        JobState::Running => pb::ImportJobState::Running,
+        JobState::Succeeded => pb::ImportJobState::Succeeded,
+        JobState::Failed => pb::ImportJobState::Failed,
+        JobState::Cancelled => pb::ImportJobState::Cancelled,
+    };
+    pb::ImportJob {
+        id: job.id,
+        state: state.into(),
+        rows_read: count(job.rows_read),
+        rows_created: count(job.rows_created),
+        rows_failed: count(job.rows_failed),
+        errors: job.errors.into_iter().map(row_error).collect(),
+        create_time: Some(timestamp(job.create_time)),
+        update_time: Some(timestamp(job.update_time)),
+        failure_reason: job.failure_reason.unwrap_or_default(),
+        failure_line: count(job.failure_line),
+        committed_line: count(job.committed_line),
+        rows_per_second,
+    }
+}
+
+fn row_error(error: RowError) -> pb::ImportRowError {
+    pb::ImportRowError {
+        line: count(error.line),
         serial_number: error.serial_number,
         reason: error.reason.as_str().to_owned(),
         message: error.message,

@@ -10,15 +10,18 @@ use tonic_types::{ErrorDetails, StatusExt};
 use super::DOMAIN;
 use super::convert;
 use super::fields::{invalid_field, invalid_fields};
+use crate::domain::import::{CancelError, ImportId, WatchError};
 use crate::domain::{
-    AllocateError, BatchCreateError, ClaimError, CreatePlanError, CreateProductError, InvalidReason,
-    ItemError, ItemReason, MAX_BATCH, PlanId, ReleaseError, RevokeError, SerialNumber, Sku, StoreError,
+    AllocateError, BatchCreateError, BatchSizeError, ClaimError, CreatePlanError, CreateProductError,
+    InvalidReason, ItemError, ItemReason, PlanId, ReleaseError, RevokeError, SerialNumber, Sku, StoreError,
 };
+use crate::ops::import_serials::UploadError;
 
 /// Serial errors name the serial by its field, so ErrorInfo metadata carries `serial_number`.
 const SERIAL_TYPE: &str = "serial_number";
 const PRODUCT_TYPE: &str = "regserial.serial.v1.Product";
 const PLAN_TYPE: &str = "regserial.serial.v1.WarrantyPlan";
+const JOB_TYPE: &str = "regserial.serial.v1.ImportJob";
 
 /// A database failure: UNAVAILABLE (with RetryInfo) while the database cannot be reached,
 /// otherwise logged with its cause and answered as INTERNAL without it (see
@@ -151,13 +154,15 @@ pub fn create_plan(err: CreatePlanError, id: &PlanId) -> Status {
     }
 }
 
-pub fn batch_empty() -> Status {
-    invalid_field("serials", "must hold at least one serial")
-}
-
-pub fn batch_too_large(count: usize) -> Status {
-    let description = format!("at most {MAX_BATCH} serials per call, got {count}");
-    status::invalid_argument(DOMAIN, "BATCH_TOO_LARGE", vec![FieldViolation::new("serials", description)])
+/// INVALID_FIELD for an empty batch, `BATCH_TOO_LARGE` for one over the limit.
+pub fn batch_size(err: BatchSizeError) -> Status {
+    match err {
+        BatchSizeError::Empty => invalid_field("serials", err.to_string()),
+        BatchSizeError::TooLarge(_) => {
+            let violation = FieldViolation::new("serials", err.to_string());
+            status::invalid_argument(DOMAIN, "BATCH_TOO_LARGE", vec![violation])
+        }
+    }
 }
 
 pub fn batch(err: BatchCreateError) -> Status {
@@ -199,6 +204,40 @@ fn duplicates(first: &str, count: usize) -> Status {
     );
     details.set_resource_info(SERIAL_TYPE, first, "", message.clone());
     Status::with_error_details(Code::AlreadyExists, message, details)
+}
+
+pub fn import_job_not_found(id: &str) -> Status {
+    status::not_found(DOMAIN, "IMPORT_JOB_NOT_FOUND", JOB_TYPE, id)
+}
+
+pub fn upload(err: UploadError) -> Status {
+    match err {
+        UploadError::Empty => invalid_field("csv_chunk", "the file is empty: a header is required"),
+        UploadError::HeaderUnreadable(err) => invalid_field("header", err.to_string()),
+        UploadError::Header(err) => invalid_field("header", err.to_string()),
+        err @ UploadError::HeaderMismatch { .. } => invalid_field("header", err.to_string()),
+        UploadError::Broken => Status::cancelled("the upload broke"),
+        UploadError::Store(err) => store(err),
+    }
+}
+
+pub fn watch(err: WatchError, id: &ImportId) -> Status {
+    match err {
+        WatchError::NotFound => import_job_not_found(id.as_str()),
+        WatchError::Store(err) => store(err),
+    }
+}
+
+pub fn cancel(err: CancelError, id: &ImportId) -> Status {
+    match err {
+        CancelError::NotFound => import_job_not_found(id.as_str()),
+        CancelError::AlreadySucceeded => {
+            let (subject, metadata) = (format!("importJobs/{}", id.as_str()), [("import_job", id.as_str())]);
+            let why = "the import job already succeeded";
+            status::failed_precondition(DOMAIN, "INVALID_STATE_TRANSITION", &subject, why, &metadata)
+        }
+        CancelError::Store(err) => store(err),
+    }
 }
 
 fn to_map(pairs: &[(&str, &str)]) -> HashMap<String, String> {

@@ -1,28 +1,27 @@
-//! gRPC adapters: take the caller's principal, parse the request into domain values, call the
-//! store, map the typed result to a response or a `Status` (in `errors`, the one place).
-//!
-//! Handlers in `serials` and `catalog` only authorize and delegate; the work sits in plain
-//! `inner_*` methods of [`Api`] that tests can call without a socket.
+//! gRPC adapters, one file per proto service ([`serial_service`], [`catalog_service`]) with one
+//! function per RPC: it parses the message into domain values, calls one use case (a
+//! [`crate::ops`] function, or the store method of its name), and maps the typed result to a
+//! response or a `Status` (in `errors`, the one place). The table below says which scopes each
+//! RPC takes and implements the services' traits with it. The other files are support:
+//! `convert` (domain values as proto messages), `fields` (INVALID_FIELD), `paging` (page sizes
+//! and tokens), `request_key` (the idempotent requests).
 
-mod batch;
-mod catalog;
+mod catalog_service;
 mod convert;
 mod errors;
 mod fields;
-mod imports;
 mod paging;
 mod request_key;
-mod serial_reads;
-mod serial_writes;
-mod serials;
+mod serial_service;
 
 use regserial::client::MAX_MESSAGE_SIZE;
-use regserial::serial::v1::catalog_service_server::CatalogServiceServer;
-use regserial::serial::v1::serial_service_server::SerialServiceServer;
+use regserial::serial::v1 as pb;
+use regserial::serial::v1::catalog_service_server::{CatalogService, CatalogServiceServer};
+use regserial::serial::v1::serial_service_server::{SerialService, SerialServiceServer};
 use shared::auth::Scope;
 use shared::clock::SharedClock;
 use shared::paging::PageTokens;
-use tonic::{Request, Status};
+use tonic::{Request, Response, Status, Streaming};
 
 use crate::store::Store;
 
@@ -49,6 +48,16 @@ pub struct Api {
 
 pub use shared::auth::Caller;
 
+/// One call of an RPC, as its adapter gets it: the service, the authorized caller, the message.
+pub struct Call<'a, M> {
+    pub api: &'a Api,
+    pub caller: Caller,
+    pub request: M,
+}
+
+/// What an RPC's adapter answers.
+pub type Answer<T> = Result<T, Status>;
+
 impl Api {
     pub fn new(store: Store, clock: SharedClock, tokens: PageTokens) -> Self {
         Self { store, clock, tokens }
@@ -71,5 +80,55 @@ impl Api {
         CatalogServiceServer::new(self.clone())
             .max_decoding_message_size(MAX_MESSAGE_SIZE)
             .max_encoding_message_size(MAX_MESSAGE_SIZE)
+    }
+}
+
+/// Implements each proto service's trait for [`Api`] from the table of its RPCs: an RPC takes
+/// the caller if the token holds one of its scopes, and hands the message to the function of
+/// its name in the service's module.
+macro_rules! rpcs {
+    ($(impl $service:ident in $module:ident {
+        $(type $assoc:ident = $assoc_ty:ty;)*
+        $(fn $rpc:ident($req:ty) -> $resp:ty, $scopes:expr;)*
+    })*) => {$(
+        #[tonic::async_trait]
+        impl $service for Api {
+            $(type $assoc = $assoc_ty;)*
+            $(
+                async fn $rpc(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
+                    let caller = self.caller(&request, $scopes)?;
+                    let call = Call { api: self, caller, request: request.into_inner() };
+                    $module::$rpc(call).await.map(Response::new)
+                }
+            )*
+        }
+    )*};
+}
+
+rpcs! {
+    impl SerialService in serial_service {
+        type WatchImportJobStream = serial_service::ImportJobStream;
+        fn import_serials(Streaming<pb::ImportSerialsRequest>) -> pb::ImportJob, WRITE_SCOPES;
+        fn batch_create_serials(pb::BatchCreateSerialsRequest) -> pb::BatchCreateSerialsResponse, WRITE_SCOPES;
+        fn get_serial(pb::GetSerialRequest) -> pb::Serial, READ_SCOPES;
+        fn list_serials(pb::ListSerialsRequest) -> pb::ListSerialsResponse, READ_SCOPES;
+        fn validate_serial(pb::ValidateSerialRequest) -> pb::ValidateSerialResponse, READ_SCOPES;
+        fn claim_serial(pb::ClaimSerialRequest) -> pb::Serial, CLAIM_SCOPES;
+        fn release_serial(pb::ReleaseSerialRequest) -> pb::Serial, CLAIM_SCOPES;
+        fn allocate_serial(pb::AllocateSerialRequest) -> pb::Serial, WRITE_SCOPES;
+        fn revoke_serial(pb::RevokeSerialRequest) -> pb::Serial, WRITE_SCOPES;
+        fn list_serial_events(pb::ListSerialEventsRequest) -> pb::ListSerialEventsResponse, READ_SCOPES;
+        fn get_import_job(pb::GetImportJobRequest) -> pb::ImportJob, IMPORT_READ_SCOPES;
+        fn list_import_jobs(pb::ListImportJobsRequest) -> pb::ListImportJobsResponse, IMPORT_READ_SCOPES;
+        fn watch_import_job(pb::WatchImportJobRequest) -> serial_service::ImportJobStream, IMPORT_READ_SCOPES;
+        fn cancel_import_job(pb::CancelImportJobRequest) -> pb::ImportJob, WRITE_SCOPES;
+    }
+    impl CatalogService in catalog_service {
+        fn create_product(pb::CreateProductRequest) -> pb::Product, WRITE_SCOPES;
+        fn get_product(pb::GetProductRequest) -> pb::Product, READ_SCOPES;
+        fn list_products(pb::ListProductsRequest) -> pb::ListProductsResponse, READ_SCOPES;
+        fn create_warranty_plan(pb::CreateWarrantyPlanRequest) -> pb::WarrantyPlan, WRITE_SCOPES;
+        fn get_warranty_plan(pb::GetWarrantyPlanRequest) -> pb::WarrantyPlan, READ_SCOPES;
+        fn list_warranty_plans(pb::ListWarrantyPlansRequest) -> pb::ListWarrantyPlansResponse, READ_SCOPES;
     }
 }

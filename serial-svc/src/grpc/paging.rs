@@ -14,6 +14,16 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 /// Default page of `ListSerialEvents`.
 pub const DEFAULT_EVENTS_PAGE_SIZE: u32 = 100;
 
+/// What a list's page token is bound to: the method, the org and the list's filters (a struct
+/// whose fields are written beside `method` and `org`, or `()` for none).
+#[derive(Serialize)]
+pub struct PageQuery<'a, F> {
+    pub method: &'static str,
+    pub org: &'a str,
+    #[serde(flatten)]
+    pub filters: F,
+}
+
 /// The page size asked for (`page_size`), with the default for 0.
 pub fn page_size(raw: i32, default: u32) -> Result<u32, Status> {
     shared::paging::page_size(raw, default, MAX_PAGE_SIZE)

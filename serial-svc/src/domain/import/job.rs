@@ -174,3 +174,12 @@ pub enum CancelError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// `WatchImportJob`.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("import job not found")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
