@@ -1,23 +1,13 @@
 //! The serial-svc binary: parse the configuration, bind, serve until SIGINT or SIGTERM.
 
-use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
 use serial_svc::app::{self, Config};
 use shared::clock::SystemClock;
 
 const NAME: &str = "serial-svc";
 
-#[global_allocator]
-static ALLOCATOR: shared::Allocator = shared::Allocator;
-
-#[tokio::main]
-async fn main() -> ExitCode {
-    shared::allocator::configure();
-    let config = Config::parse();
-    shared::server::run_service(NAME, config.service.log_format, run(config)).await
-}
+shared::service_main!(NAME, Config, run);
 
 async fn run(config: Config) -> anyhow::Result<()> {
     config.service.validate()?;

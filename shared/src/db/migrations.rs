@@ -57,6 +57,21 @@ pub fn migrator(sources: &[Source], backend: Backend) -> anyhow::Result<Migrator
     Ok(Migrator::with_migrations(migrations))
 }
 
+/// Panics unless `sources` render, on both backends, to exactly the migrations `shipped` lists
+/// (lines `backend version sha384`, the checksum sqlx keeps in `_sqlx_migrations`): a database
+/// migrated before refuses to start if a shipped migration changes, and a new migration adds
+/// its lines once it ships. For each service's tests.
+pub fn assert_shipped(sources: &[Source], shipped: &str) {
+    let mut rendered = Vec::new();
+    for (backend, name) in [(Backend::Postgres, "postgres"), (Backend::Sqlite, "sqlite")] {
+        for migration in migrator(sources, backend).expect("migrations render").iter() {
+            let sum: String = migration.checksum.iter().map(|b| format!("{b:02x}")).collect();
+            rendered.push(format!("{name} {} {sum}", migration.version));
+        }
+    }
+    assert_eq!(rendered, shipped.lines().collect::<Vec<_>>(), "migrations differ from those shipped");
+}
+
 /// `source`'s version, description (as sqlx derives it from the file name) and SQL for
 /// `backend`, or `None` when the file is the other backend's.
 pub fn render(source: &Source, backend: Backend) -> anyhow::Result<Option<(i64, String, String)>> {

@@ -17,6 +17,23 @@ use tokio_util::sync::CancellationToken;
 use super::{Gate, Health, Listener, ServerBuilder, ServiceArgs, spawn_readiness};
 use crate::db::{self, Db};
 
+/// A service binary's `main`: the process's allocator, then `Config` (a clap parser with a
+/// `service: ServiceArgs`) parsed and `$run(config)` served through [`run_service`].
+#[macro_export]
+macro_rules! service_main {
+    ($name:expr, $config:ty, $run:path) => {
+        #[global_allocator]
+        static ALLOCATOR: $crate::Allocator = $crate::Allocator;
+
+        #[tokio::main]
+        async fn main() -> std::process::ExitCode {
+            $crate::allocator::configure();
+            let config = <$config as clap::Parser>::parse();
+            $crate::server::run_service($name, config.service.log_format, $run(config)).await
+        }
+    };
+}
+
 /// A service binary's whole life: telemetry started (its log lines in `format`), `run` to the
 /// end, a failure logged with its whole chain, and the last spans flushed before the exit code
 /// is returned.
