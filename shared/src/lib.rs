@@ -25,6 +25,7 @@ pub mod auth;
 pub mod clock;
 pub mod convert;
 pub mod db;
+pub mod keyed;
 pub mod metrics;
 pub mod paging;
 pub mod request_id;

@@ -2,10 +2,6 @@
 //! serials it claims from serial-svc, so the two must agree on what a serial number is and on
 //! its case-insensitive key.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 /// Longest serial number (and, in serial-svc, SKU or plan id), in characters.
 pub const MAX_IDENTIFIER_LEN: usize = 64;
 
@@ -50,34 +46,16 @@ pub fn parse_identifier(raw: &str) -> Result<&str, IdentifierError> {
     Ok(trimmed)
 }
 
-/// A serial number as first written, with its case-insensitive key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SerialNumber {
-    display: String,
-    key: String,
-}
+crate::keyed!(
+    /// A serial number as first written, with its case-insensitive key.
+    SerialNumber
+);
 
 impl SerialNumber {
     pub fn parse(raw: &str) -> Result<Self, IdentifierError> {
         let display = parse_identifier(raw)?.to_owned();
         let key = display.to_ascii_lowercase();
-        Ok(Self { display, key })
-    }
-
-    /// The serial number as it was first written.
-    pub fn as_str(&self) -> &str {
-        &self.display
-    }
-
-    /// The lowercase form that uniqueness and lookups use.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-}
-
-impl fmt::Display for SerialNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.display)
+        Ok(Self(crate::keyed::Keyed::new(display, key)))
     }
 }
 

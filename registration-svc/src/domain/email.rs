@@ -1,9 +1,5 @@
 //! Customer email addresses.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 /// Longest email address, in characters (RFC 5321's path limit less the brackets).
 pub const MAX_EMAIL_LEN: usize = 254;
 /// Longest local part (before the `@`), in characters.
@@ -32,12 +28,10 @@ pub enum EmailError {
     Domain,
 }
 
-/// An email address as written (trimmed), with the lowercase key that filters match on.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Email {
-    display: String,
-    key: String,
-}
+shared::keyed!(
+    /// An email address as written (trimmed), with the lowercase key that filters match on.
+    Email
+);
 
 impl Email {
     /// A sane subset of RFC 5321: one `@`, a local part of 1-64 characters, a domain of
@@ -75,23 +69,7 @@ impl Email {
         if labels.len() < 2 || !labels.iter().all(label_ok) {
             return Err(EmailError::Domain);
         }
-        Ok(Self { display: email.to_owned(), key: email.to_lowercase() })
-    }
-
-    /// The address as written.
-    pub fn as_str(&self) -> &str {
-        &self.display
-    }
-
-    /// The lowercase form that filters match on.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.display)
+        Ok(Self(shared::keyed::Keyed::new(email.to_owned(), email.to_lowercase())))
     }
 }
 
