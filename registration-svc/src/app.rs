@@ -16,7 +16,7 @@ use shared::server::{Limits, Listener, ServerBuilder, ServiceArgs, Startup};
 
 use crate::domain::ReviewPeriod;
 use crate::grpc::{Api, DOMAIN};
-use crate::saga::{RecoveryWorker, Saga, WorkerConfig};
+use crate::ops::{RecoveryWorker, Saga, WorkerConfig};
 use crate::serial_client::{CallPolicy, SerialClient};
 use crate::store::Store;
 
@@ -180,7 +180,7 @@ pub async fn serve(
     // Stopping the worker mid-pass is safe: what it leased is due again when the lease ends.
     startup.spawn_when_ready(worker.run());
     if args.metrics_listen.is_some() {
-        startup.spawn_when_ready(crate::saga::backlog::report_open_attempts(store.clone()));
+        startup.spawn_when_ready(crate::ops::backlog::report_open_attempts(store.clone()));
     }
     let api = Api::new(saga, clock, tokens);
     let server = ServerBuilder::with_server(server, startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?

@@ -14,7 +14,7 @@ use crate::domain::{
     AttemptFailure, RegistrationId, RegistrationNumber, RegistrationStatus, ResetError, SerialNumber,
     StoreError, SwapError, TransitionError, UpdateError,
 };
-use crate::saga::SagaError;
+use crate::ops::SagaError;
 
 /// Errors name what they are about by its request field, which is also the ErrorInfo metadata
 /// key: `serial_number`, `registration_id`, `registration_number`.

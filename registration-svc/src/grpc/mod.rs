@@ -25,7 +25,7 @@ use shared::clock::SharedClock;
 use shared::paging::PageTokens;
 use tonic::{Request, Status};
 
-use crate::saga::Saga;
+use crate::ops::Saga;
 use crate::store::Store;
 
 /// The ErrorInfo domain of every error registration-svc returns.

@@ -1,4 +1,4 @@
-//! The review workflow: approve, deny, cancel (the use cases are in `saga::review`).
+//! The review workflow: approve, deny, cancel (the use cases are in `ops::review`).
 
 use regserial::registration::v1 as pb;
 use tonic::Status;

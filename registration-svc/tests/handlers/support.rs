@@ -10,7 +10,7 @@ use registration_svc::domain::{
     Ctx, LineItemDraft, NewRegistration, Registration, RegistrationDraft, SerialPlans,
 };
 use registration_svc::grpc::{Api, DOMAIN};
-use registration_svc::saga::Saga;
+use registration_svc::ops::Saga;
 use registration_svc::serial_client::{CallPolicy, SerialClient};
 use registration_svc::store::Store;
 use regserial::registration::v1 as pb;

@@ -1,5 +1,9 @@
-//! The claim saga (ARCHITECTURE.md): registration-svc cannot hold a transaction open across a
-//! gRPC call, so every claim and release of a serial is an intent row written in the same
+//! The use cases, one file each: `create`, `swap`, `review` (approve, deny, cancel), `reset`,
+//! and what carries them through: `release`, `rollback` and the recovery [`worker`]. The reads
+//! and `UpdateRegistration` are one store call each, made by the gRPC layer directly.
+//!
+//! They make up the claim saga (docs/design.md): registration-svc cannot hold a transaction
+//! open across a gRPC call, so every claim and release of a serial is recorded in the same
 //! transaction as the change it belongs to, carried out against serial-svc afterwards, and
 //! recorded done (or failed, to be retried) once serial-svc answered.
 //!
@@ -12,6 +16,7 @@
 pub mod backlog;
 mod create;
 mod release;
+mod reset;
 mod review;
 mod rollback;
 mod swap;

@@ -1,12 +1,10 @@
-//! The review workflow and reset: approve, deny, cancel, reset. Each is one store transition;
-//! deny, cancel and reset end the registration's hold on its serials, so the store writes
-//! their releases with the change, and they are carried out here at once, best effort: what
-//! fails stays pending for the recovery worker, and the change stands.
+//! `ApproveRegistration`, `DenyRegistration`, `CancelRegistration`: each one store transition.
+//! Deny and cancel end the registration's hold on its serials, so the store writes their
+//! releases with the change, and they are carried out here at once, best effort: what fails
+//! stays pending for the recovery worker, and the change stands.
 
 use super::Saga;
-use crate::domain::{
-    Ctx, Registration, RegistrationId, RequestKey, ResetError, SerialNumber, Text, TransitionError,
-};
+use crate::domain::{Ctx, Registration, RegistrationId, RequestKey, Text, TransitionError};
 
 impl Saga {
     /// PENDING -> APPROVED.
@@ -44,21 +42,13 @@ impl Saga {
         Ok(self.released(ctx, bearer, canceled).await)
     }
 
-    /// The registration holding `serial` canceled, its customer's data erased, and its serials
-    /// released with the caller's `bearer`.
-    pub async fn reset(
+    /// `registration`, which just stopped holding its serials, once they were released.
+    pub(super) async fn released(
         &self,
         ctx: &Ctx<'_>,
         bearer: &str,
-        key: Option<&RequestKey>,
-        serial: &SerialNumber,
-    ) -> Result<Registration, ResetError> {
-        let reset = self.store.reset_serial(ctx, key, serial).await?;
-        Ok(self.released(ctx, bearer, reset).await)
-    }
-
-    /// `registration`, which just stopped holding its serials, once they were released.
-    async fn released(&self, ctx: &Ctx<'_>, bearer: &str, registration: Registration) -> Registration {
+        registration: Registration,
+    ) -> Registration {
         self.release_pending(ctx, bearer, &registration.id).await;
         registration
     }
