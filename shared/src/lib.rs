@@ -29,6 +29,7 @@ pub mod keyed;
 pub mod metrics;
 pub mod paging;
 pub mod request_id;
+pub mod rpc;
 pub mod serial_number;
 pub mod server;
 pub mod status;

@@ -8,8 +8,8 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use super::DOMAIN;
 use super::convert;
-use super::create::MAX_BATCH;
 use super::fields::{invalid_field, path};
+use super::registration_service::MAX_BATCH;
 use crate::domain::{
     AttemptFailure, RegistrationId, RegistrationNumber, RegistrationStatus, ResetError, SerialNumber,
     StoreError, SwapError, TransitionError, UpdateError,

@@ -1,25 +1,22 @@
-//! gRPC adapters: take the caller's principal, parse the request into domain values, call the
-//! saga or the store, map the typed result to a response or a `Status` (in `errors`, the one
-//! place).
-//!
-//! Handlers in `service` only authorize and delegate; the work sits in plain `inner_*` methods
-//! of [`Api`] (in `create`, `reads`, `review`, `update` and `serials`) that tests can call
-//! without a socket.
+//! gRPC adapters, one file per proto service ([`registration_service`]) with one function per
+//! RPC: it parses the message into domain values, calls one use case, and maps the typed
+//! result to a response or a `Status` (in `errors`, the one place). The table below says which
+//! scopes each RPC takes and implements the service's trait with it. The other files are
+//! support: `convert` (domain values as proto messages), `fields` (INVALID_FIELD), `paging`
+//! (page sizes and tokens), `request_key` (the idempotent requests).
 
 mod convert;
-mod create;
 mod errors;
 mod fields;
 mod paging;
-mod reads;
+mod registration_service;
 mod request_key;
-mod review;
-mod serials;
-mod service;
-mod update;
 
 use regserial::client::MAX_MESSAGE_SIZE;
-use regserial::registration::v1::registration_service_server::RegistrationServiceServer;
+use regserial::registration::v1 as pb;
+use regserial::registration::v1::registration_service_server::{
+    RegistrationService, RegistrationServiceServer,
+};
 use shared::auth::Scope;
 use shared::clock::SharedClock;
 use shared::paging::PageTokens;
@@ -49,6 +46,10 @@ pub struct Api {
 
 pub use shared::auth::Caller;
 
+/// One call of an RPC, as its adapter gets it (see [`shared::rpc`]).
+pub type Call<'a, M> = shared::rpc::Call<'a, Api, M>;
+pub use shared::rpc::Answer;
+
 impl Api {
     pub fn new(saga: Saga, clock: SharedClock, tokens: PageTokens) -> Self {
         Self { saga, clock, tokens }
@@ -68,5 +69,22 @@ impl Api {
 
     fn store(&self) -> &Store {
         self.saga.store()
+    }
+}
+
+shared::rpcs! {
+    Api;
+    impl RegistrationService in registration_service {
+        fn create_registration(pb::CreateRegistrationRequest) -> pb::Registration, WRITE_SCOPES;
+        fn batch_create_registrations(pb::BatchCreateRegistrationsRequest) -> pb::BatchCreateRegistrationsResponse, WRITE_SCOPES;
+        fn get_registration(pb::GetRegistrationRequest) -> pb::Registration, READ_SCOPES;
+        fn lookup_registration(pb::LookupRegistrationRequest) -> pb::Registration, READ_SCOPES;
+        fn list_registrations(pb::ListRegistrationsRequest) -> pb::ListRegistrationsResponse, READ_SCOPES;
+        fn update_registration(pb::UpdateRegistrationRequest) -> pb::Registration, WRITE_SCOPES;
+        fn approve_registration(pb::ApproveRegistrationRequest) -> pb::Registration, REVIEW_SCOPES;
+        fn deny_registration(pb::DenyRegistrationRequest) -> pb::Registration, REVIEW_SCOPES;
+        fn cancel_registration(pb::CancelRegistrationRequest) -> pb::Registration, WRITE_SCOPES;
+        fn swap_serial(pb::SwapSerialRequest) -> pb::Registration, WRITE_SCOPES;
+        fn reset_serial(pb::ResetSerialRequest) -> pb::Registration, WRITE_SCOPES;
     }
 }

@@ -21,7 +21,7 @@ use regserial::serial::v1::serial_service_server::{SerialService, SerialServiceS
 use shared::auth::Scope;
 use shared::clock::SharedClock;
 use shared::paging::PageTokens;
-use tonic::{Request, Response, Status, Streaming};
+use tonic::{Request, Status, Streaming};
 
 use crate::store::Store;
 
@@ -48,15 +48,9 @@ pub struct Api {
 
 pub use shared::auth::Caller;
 
-/// One call of an RPC, as its adapter gets it: the service, the authorized caller, the message.
-pub struct Call<'a, M> {
-    pub api: &'a Api,
-    pub caller: Caller,
-    pub request: M,
-}
-
-/// What an RPC's adapter answers.
-pub type Answer<T> = Result<T, Status>;
+/// One call of an RPC, as its adapter gets it (see [`shared::rpc`]).
+pub type Call<'a, M> = shared::rpc::Call<'a, Api, M>;
+pub use shared::rpc::Answer;
 
 impl Api {
     pub fn new(store: Store, clock: SharedClock, tokens: PageTokens) -> Self {
@@ -83,29 +77,8 @@ impl Api {
     }
 }
 
-/// Implements each proto service's trait for [`Api`] from the table of its RPCs: an RPC takes
-/// the caller if the token holds one of its scopes, and hands the message to the function of
-/// its name in the service's module.
-macro_rules! rpcs {
-    ($(impl $service:ident in $module:ident {
-        $(type $assoc:ident = $assoc_ty:ty;)*
-        $(fn $rpc:ident($req:ty) -> $resp:ty, $scopes:expr;)*
-    })*) => {$(
-        #[tonic::async_trait]
-        impl $service for Api {
-            $(type $assoc = $assoc_ty;)*
-            $(
-                async fn $rpc(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
-                    let caller = self.caller(&request, $scopes)?;
-                    let call = Call { api: self, caller, request: request.into_inner() };
-                    $module::$rpc(call).await.map(Response::new)
-                }
-            )*
-        }
-    )*};
-}
-
-rpcs! {
+shared::rpcs! {
+    Api;
     impl SerialService in serial_service {
         type WatchImportJobStream = serial_service::ImportJobStream;
         fn import_serials(Streaming<pb::ImportSerialsRequest>) -> pb::ImportJob, WRITE_SCOPES;
