@@ -1,7 +1,9 @@
 //! The claim saga (ARCHITECTURE.md): registration-svc cannot hold a transaction open across a
-//! gRPC call, so every claim and release of a serial is an intent row written in the same
-//! transaction as the change it belongs to, carried out against serial-svc afterwards, and
-//! recorded done (or failed, to be retried) once serial-svc answered.
+//! gRPC call. A creation writes its attempt (the request) first, claims the serials with the
+//! attempt's id as claimant, and only then writes the registration, once ([`create`]). Every
+//! other claim and release of a serial is an intent row written in the same transaction as the
+//! change it belongs to, carried out against serial-svc afterwards, and recorded done (or
+//! failed, to be retried) once serial-svc answered.
 //!
 //! Request handlers drive their own intents at once with the caller's token; the recovery
 //! [`worker`] rolls back the creation attempts a crash, a timeout or an outage left open (see

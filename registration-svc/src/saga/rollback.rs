@@ -1,8 +1,8 @@
 //! UNAVAILABLE means nothing happened: an attempt left open (its caller answered UNAVAILABLE,
 //! or cut short by a crash) is only ever rolled back, its claims released and the attempt
 //! closed, by the recovery worker once its lease has passed. It is completed only while its
-//! caller waits, or when the caller retries with the same `request_id`: that retry re-drives it
-//! while it is still open, and restarts it once it was rolled back (UNAVAILABLE while the
+//! caller waits, or when the caller retries with the same `request_id`: that retry drives it
+//! again while it is still open, and restarts it once it was rolled back (UNAVAILABLE while the
 //! rollback's releases are still under way). A caller whose attempt was rolled back under it
 //! writes its releases again, since a claim of its own may have reached serial-svc after them.
 
@@ -25,13 +25,13 @@ impl Saga {
         bearer: &str,
         attempt: &Attempt,
     ) -> Result<(), SagaError> {
-        let id = &attempt.registration.id;
-        match self.store.fail_registration(ctx, id, &AttemptFailure::rolled_back(), &[]).await {
+        let id = &attempt.id;
+        match self.store.fail_attempt(ctx, id, &AttemptFailure::rolled_back(), &[]).await {
             Ok(_) => {
                 self.release_pending(ctx, bearer, id).await;
                 Ok(())
             }
-            Err(FailError::Completed { .. }) => Ok(()),
+            Err(FailError::Completed) => Ok(()),
             Err(FailError::NotFound) => Err(SagaError::Inconsistent(format!("attempt {id} vanished"))),
             Err(FailError::Store(err)) => Err(err.into()),
         }
@@ -39,7 +39,7 @@ impl Saga {
 
     /// A retry of rolled-back attempt `id` with its `request_id`: the rollback's releases still
     /// pending are tried now with the caller's `bearer`; once none is left, the attempt starts
-    /// again (CLAIMING, to be driven). The attempt as another retry left it, if one restarted it
+    /// again (open, to be driven). The attempt as another retry left it, if one restarted it
     /// first (or it ended since).
     pub(crate) async fn restart(
         &self,
@@ -48,7 +48,7 @@ impl Saga {
         id: &RegistrationId,
     ) -> Result<Attempt, SagaError> {
         self.release_pending(ctx, bearer, id).await;
-        match self.store.restart_registration(ctx, id).await {
+        match self.store.restart_attempt(ctx, id).await {
             Ok(attempt) => Ok(attempt),
             Err(RestartError::RollbackUnderWay) => Err(rollback_under_way()),
             Err(RestartError::NotRolledBack { .. }) => {
@@ -72,7 +72,7 @@ impl Saga {
         match self.store.release_again(ctx, id).await {
             Ok(Some(attempt)) => {
                 self.release_pending(ctx, bearer, id).await;
-                match attempt.registration.failure {
+                match attempt.failure {
                     Some(failure) if !failure.is_rolled_back() => SagaError::Refused(failure),
                     _ => rollback_under_way(),
                 }
@@ -85,7 +85,7 @@ impl Saga {
 }
 
 /// The answer while an attempt is (being) rolled back: nothing happened, retry.
-fn rollback_under_way() -> SagaError {
+pub(super) fn rollback_under_way() -> SagaError {
     let message = "the attempt was rolled back after serial-svc could not be reached".to_owned();
     SagaError::Unavailable { message, retry_after: ROLLBACK_RETRY }
 }
