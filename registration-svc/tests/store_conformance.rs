@@ -69,7 +69,7 @@ shared::per_backend!(
     a_retry_of_an_open_attempt_renews_its_lease,
     a_rolled_back_attempt_restarts_only_once_its_releases_are_done,
     a_refused_attempt_never_restarts,
-    releases_are_written_again_only_while_the_attempt_is_failed,
+    releases_are_written_again_only_while_the_attempt_is_failed_or_moved,
     // races
     concurrent_reviews_of_one_registration_leave_one_consistent_outcome,
     concurrent_completions_get_distinct_sequential_numbers,

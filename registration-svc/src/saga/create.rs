@@ -77,7 +77,7 @@ impl Saga {
         if let Some((serial, err)) = refused.first() {
             let failure = refusal(serial, err);
             let not_claimed: Vec<SerialNumber> = refused.iter().map(|(s, _)| (*s).clone()).collect();
-            return self.fail(ctx, bearer, id, failure, &not_claimed).await;
+            return self.fail(ctx, bearer, id, failure, &owned(&serials), &not_claimed).await;
         }
         if let Some(Err(err)) = answers.iter().find(|a| a.is_err()) {
             return Err(not_served(err.clone()));
@@ -96,7 +96,7 @@ impl Saga {
             if !sku_fits(sku, product) {
                 let (sku, product) = (sku.unwrap_or_default(), product.unwrap_or_default());
                 let failure = AttemptFailure::product_mismatch(serial.as_str(), sku, product);
-                return self.fail(ctx, bearer, id, failure, &[]).await;
+                return self.fail(ctx, bearer, id, failure, &owned(&serials), &[]).await;
             }
             item.customer_tags = claim.customer_tags.clone();
         }
@@ -112,38 +112,47 @@ impl Saga {
         }
         match self.store.complete_registration(ctx, &registration, &plans).await {
             Ok(registration) => Ok(registration),
-            Err(CompleteError::Failed) => Err(self.failed_under_us(ctx, bearer, id).await),
+            Err(CompleteError::Failed) => Err(self.failed_under_us(ctx, bearer, id, &owned(&serials)).await),
             Err(CompleteError::SerialHeld { serial_number }) => {
                 // serial-svc says we hold it, our books say another registration does: keep
                 // the older record and give this attempt up, releasing its claims.
                 let message = format!("serial {serial_number} is held by another registration");
                 let failure = AttemptFailure::new("SERIAL_ALREADY_REGISTERED", Some(&serial_number), message);
-                self.fail(ctx, bearer, id, failure, &[]).await
+                self.fail(ctx, bearer, id, failure, &owned(&serials), &[]).await
             }
-            Err(CompleteError::NotFound) => Err(SagaError::Inconsistent(format!("attempt {id} vanished"))),
+            // Rolled back and restarted under a new id by a retry meanwhile.
+            Err(CompleteError::NotFound) => {
+                Err(self.failed_under_us(ctx, bearer, id, &owned(&serials)).await)
+            }
             Err(CompleteError::Store(err)) => Err(err.into()),
         }
     }
 
-    /// Fails attempt `id` with `failure`, releases what may have been claimed, and answers the
-    /// refusal (or the registration, if another driver completed it first).
+    /// Fails attempt `id`, whose `serials` this driver claimed, with `failure`, releases what
+    /// may have been claimed, and answers the refusal (or the registration, if another driver
+    /// completed it first).
     async fn fail(
         &self,
         ctx: &Ctx<'_>,
         bearer: &str,
         id: &RegistrationId,
         failure: AttemptFailure,
+        serials: &[SerialNumber],
         not_claimed: &[SerialNumber],
     ) -> Result<Registration, SagaError> {
         match self.store.fail_attempt(ctx, id, &failure, not_claimed).await {
             // Rolled back before this driver's refusal: its claims may postdate the releases.
-            Ok(attempt) if attempt.is_rolled_back() => Err(self.failed_under_us(ctx, bearer, id).await),
+            Ok(attempt) if attempt.is_rolled_back() => {
+                Err(self.failed_under_us(ctx, bearer, id, serials).await)
+            }
             Ok(attempt) => {
                 self.release_pending(ctx, bearer, id).await;
                 Err(SagaError::Refused(failure_of(&attempt)))
             }
             Err(FailError::Completed) => self.created(ctx, id).await,
-            Err(FailError::NotFound) => Err(SagaError::Inconsistent(format!("attempt {id} vanished"))),
+            // Restarted under a new id after a rollback: this driver's claims may postdate the
+            // rollback's releases.
+            Err(FailError::NotFound) => Err(self.failed_under_us(ctx, bearer, id, serials).await),
             Err(FailError::Store(err)) => Err(err.into()),
         }
     }
@@ -153,6 +162,10 @@ impl Saga {
         let registration = self.store.get_registration(ctx.org, id).await?;
         registration.ok_or_else(|| SagaError::Inconsistent(format!("completed attempt {id} vanished")))
     }
+}
+
+fn owned(serials: &[&SerialNumber]) -> Vec<SerialNumber> {
+    serials.iter().map(|s| (*s).clone()).collect()
 }
 
 fn begin_error(err: BeginError) -> SagaError {

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use super::{Saga, SagaError};
-use crate::domain::{Attempt, AttemptFailure, Ctx, FailError, RegistrationId, RestartError};
+use crate::domain::{Attempt, AttemptFailure, Ctx, FailError, RegistrationId, RestartError, SerialNumber};
 
 /// How soon a retry may find the rollback of its attempt done.
 const ROLLBACK_RETRY: Duration = Duration::from_secs(1);
@@ -39,7 +39,7 @@ impl Saga {
 
     /// A retry of rolled-back attempt `id` with its `request_id`: the rollback's releases still
     /// pending are tried now with the caller's `bearer`; once none is left, the attempt starts
-    /// again (open, to be driven). The attempt as another retry left it, if one restarted it
+    /// again under a new id (open, to be driven). The attempt as another retry left it, if one restarted it
     /// first (or it ended since).
     pub(crate) async fn restart(
         &self,
@@ -55,29 +55,31 @@ impl Saga {
                 let attempt = self.store.get_attempt(ctx.org, id).await?;
                 attempt.ok_or_else(|| SagaError::Inconsistent(format!("attempt {id} vanished")))
             }
-            Err(RestartError::NotFound) => Err(SagaError::Inconsistent(format!("attempt {id} vanished"))),
+            // Another retry restarted it first, under a new id: a retry finds it there.
+            Err(RestartError::NotFound) => Err(rollback_under_way()),
             Err(RestartError::Store(err)) => Err(err.into()),
         }
     }
 
     /// Attempt `id` was failed (refused by another driver, or rolled back) while this driver
-    /// claimed its serials: its releases are written again and carried out, and the answer is
-    /// the refusal, or UNAVAILABLE for a rollback (a retry with the `request_id` restarts it).
+    /// claimed its `serials`: their releases are written again and carried out, and the answer
+    /// is the refusal, or UNAVAILABLE for a rollback (a retry with the `request_id` restarts
+    /// it).
     pub(crate) async fn failed_under_us(
         &self,
         ctx: &Ctx<'_>,
         bearer: &str,
         id: &RegistrationId,
+        serials: &[SerialNumber],
     ) -> SagaError {
-        match self.store.release_again(ctx, id).await {
-            Ok(Some(attempt)) => {
-                self.release_pending(ctx, bearer, id).await;
-                match attempt.failure {
-                    Some(failure) if !failure.is_rolled_back() => SagaError::Refused(failure),
-                    _ => rollback_under_way(),
-                }
-            }
-            // A retry restarted it meanwhile: that retry drives it now.
+        let released = self.store.release_again(ctx, id, serials).await;
+        self.release_pending(ctx, bearer, id).await;
+        match released {
+            Ok(Some(attempt)) => match attempt.failure {
+                Some(failure) if !failure.is_rolled_back() => SagaError::Refused(failure),
+                _ => rollback_under_way(),
+            },
+            // A retry restarted it meanwhile, under a new id: that retry drives it now.
             Ok(None) => rollback_under_way(),
             Err(err) => err.into(),
         }

@@ -2,8 +2,9 @@
 //! is rolled back (`fail_attempt` with `AttemptFailure::rolled_back`), and a retry with its
 //! `request_id` restarts it. Every step takes the attempt's row lock (SQLite's writer is alone
 //! anyway), so a restart never runs beside a rollback's releases: it waits until they are all
-//! done, and a driver that finds its attempt rolled back under it writes its releases again
-//! only while the attempt is still FAILED.
+//! done. A restarted attempt claims under a new id (the request moves to it), so that no
+//! release of the rolled-back one still in flight (a worker's, say) can undo its claims; a
+//! driver that finds its attempt failed under it writes its releases again, under its own id.
 
 use chrono::{DateTime, Utc};
 use futures::TryFutureExt;
@@ -15,11 +16,14 @@ use super::{
     release::release,
     rows::micros,
 };
-use crate::domain::{Attempt, AttemptState, Ctx, RegistrationId, RestartError, StoreError};
+use crate::domain::{
+    Attempt, AttemptState, Ctx, IntentKind, IntentState, RegistrationId, RestartError, SerialNumber,
+    StoreError,
+};
 
 /// By id alone: the caller holds the attempt's lock and checked its state (see `plans.rs`).
-const RESTART: &str = "UPDATE attempts SET state = 'open', failure = NULL, lease_until = $3, update_time = $4 \
-     WHERE org_id = $1 AND id = $2";
+const RESTART: &str = "UPDATE attempts SET id = $5, state = 'open', failure = NULL, lease_until = $3, \
+     update_time = $4 WHERE org_id = $1 AND id = $2";
 
 /// Picks open attempts whose lease has passed, most overdue first.
 macro_rules! lease_attempts_sql {
@@ -38,9 +42,11 @@ pub(super) const LEASE_ATTEMPTS_SQLITE: &str = lease_attempts_sql!("");
 
 impl Store {
     /// Restarts attempt `id`, which was left open and rolled back, for a retry with its
-    /// `request_id`: FAILED -> OPEN, leased to the caller. Refused while a release of the
-    /// rollback is still pending ([`RestartError::RollbackUnderWay`]: it could undo the new
-    /// claim), and for an attempt that is not a rolled-back one.
+    /// `request_id`: FAILED -> OPEN under a new id (the claimant from now on: a release of the
+    /// old id still in flight cannot undo its claims), leased to the caller. Refused while a
+    /// release of the rollback is still pending ([`RestartError::RollbackUnderWay`]: the serial
+    /// is not free yet), and for an attempt that is not a rolled-back one. The releases of the
+    /// old id stay with it.
     pub async fn restart_attempt(&self, ctx: &Ctx<'_>, id: &RegistrationId) -> Result<Attempt, RestartError> {
         let mut tx = self.db.begin_write().await?;
         let attempt = lock(&mut tx, ctx.org, id).await?.ok_or(RestartError::NotFound)?;
@@ -51,33 +57,43 @@ impl Store {
             return Err(RestartError::RollbackUnderWay);
         }
         let lease_until = later(ctx.now, self.lease);
+        let new_id = RegistrationId::generate();
         on_tx!(&mut tx, c => sqlx::query(RESTART)
             .bind(ctx.org)
             .bind(id.as_str())
             .bind(micros(lease_until))
             .bind(micros(ctx.now))
+            .bind(new_id.as_str())
             .execute(c).map_ok(drop))?;
-        let restarted = lock(&mut tx, ctx.org, id).await?;
+        let restarted = lock(&mut tx, ctx.org, &new_id).await?;
         tx.commit().await?;
-        restarted.ok_or_else(|| StoreError::Corrupt(format!("attempt {id} vanished")).into())
+        restarted.ok_or_else(|| StoreError::Corrupt(format!("attempt {new_id} vanished")).into())
     }
 
-    /// Attempt `id` ended FAILED while a driver was claiming its serials (a rollback, or a
+    /// Attempt `id` ended FAILED while a driver was claiming `serials` (a rollback, or a
     /// refusal another driver met), so a claim of that driver may have reached serial-svc after
-    /// the releases: a `release` of every serial without one pending, written only if the
-    /// attempt is still FAILED (a restart may have reopened it). Returns the attempt.
+    /// the releases: a `release` of each of them by `id` without one pending. Written while
+    /// the attempt is FAILED, or once a restart moved its request to a new id (`id` claims
+    /// nothing any more); not if it is open or completed under `id`. Returns the attempt if it
+    /// is still there under `id`.
     pub async fn release_again(
         &self,
         ctx: &Ctx<'_>,
         id: &RegistrationId,
+        serials: &[SerialNumber],
     ) -> Result<Option<Attempt>, StoreError> {
         let mut tx = self.db.begin_write().await?;
-        let Some(attempt) = lock(&mut tx, ctx.org, id).await? else { return Ok(None) };
-        if attempt.state != AttemptState::Failed {
+        let attempt = lock(&mut tx, ctx.org, id).await?;
+        if attempt.as_ref().is_some_and(|a| a.state != AttemptState::Failed) {
             return Ok(None);
         }
-        for serial in &attempt.serial_numbers {
-            let pending = attempt.pending_releases().any(|i| i.serial_number.key() == serial.key());
+        let intents = load::intents_of(&mut tx, ctx.org, id).await?;
+        for serial in serials {
+            let pending = intents.iter().any(|i| {
+                i.kind == IntentKind::Release
+                    && i.state == IntentState::Pending
+                    && i.serial_number.key() == serial.key()
+            });
             if !pending {
                 release(&mut tx, ctx.org, ctx.now, id, serial.as_str(), None).await?;
             }

@@ -27,17 +27,20 @@ pub async fn a_rolled_back_attempt_restarts_only_once_its_releases_are_done(stor
 
     release_all(&store, &id).await;
     let restarted = store.restart_attempt(&ctx(at(4)), &id).await.unwrap();
-    assert_eq!((restarted.state, restarted.failure.as_ref(), &restarted.id), (AttemptState::Open, None, &id));
+    assert_eq!((restarted.state, restarted.failure.as_ref()), (AttemptState::Open, None));
+    assert_ne!(restarted.id, id, "a new claimant: a late release of the old one cannot undo its claims");
+    assert_eq!(restarted.serial_numbers, [sn("SN-1"), sn("SN-2")]);
     assert!(restarted.lease_until.is_some_and(|until| until > at(4)), "leased to the retry");
-    let err = store.restart_attempt(&ctx(at(5)), &id).await.unwrap_err();
+    assert_eq!(store.get_attempt(ORG, &id).await.unwrap(), None, "the request moved to the new id");
+    let err = store.restart_attempt(&ctx(at(5)), &restarted.id).await.unwrap_err();
     assert!(matches!(err, RestartError::NotRolledBack { state: AttemptState::Open }), "{err:?}");
-    let done =
-        store.complete_registration(&ctx(at(6)), &begun.registration, &SerialPlans::new()).await.unwrap();
+    let requested = Registration { id: restarted.id.clone(), ..begun.registration };
+    let done = store.complete_registration(&ctx(at(6)), &requested, &SerialPlans::new()).await.unwrap();
     assert_eq!(
         (done.status, done.registration_number.as_deref()),
         (registration_svc::domain::RegistrationStatus::Pending, Some("ACME-REG-00001"))
     );
-    assert_eq!(holder(&store, "SN-2").await, Some(id));
+    assert_eq!(holder(&store, "SN-2").await, Some(restarted.id));
 }
 
 pub async fn a_refused_attempt_never_restarts(store: Store) {
@@ -49,21 +52,24 @@ pub async fn a_refused_attempt_never_restarts(store: Store) {
     assert!(matches!(err, RestartError::NotFound), "{err:?}");
 }
 
-pub async fn releases_are_written_again_only_while_the_attempt_is_failed(store: Store) {
+pub async fn releases_are_written_again_only_while_the_attempt_is_failed_or_moved(store: Store) {
     let id = begin(&store, &ctx(t0()), &new_registration(&["SN-1", "SN-2"])).await.attempt.id;
-    assert!(
-        store.release_again(&ctx(at(1)), &id).await.unwrap().is_none(),
-        "an open attempt releases nothing"
-    );
+    let serials = [sn("SN-1"), sn("SN-2")];
+    let again = store.release_again(&ctx(at(1)), &id, &serials).await.unwrap();
+    assert!(again.is_none() && intents(&store, &id).await.is_empty(), "an open attempt releases nothing");
     store.fail_attempt(&ctx(at(1)), &id, &AttemptFailure::rolled_back(), &[]).await.unwrap();
-    let again = store.release_again(&ctx(at(2)), &id).await.unwrap().unwrap();
+    let again = store.release_again(&ctx(at(2)), &id, &serials).await.unwrap().unwrap();
     assert_eq!(pending_releases(&again.intents), ["SN-1", "SN-2"], "no second release while one is pending");
     release_all(&store, &id).await;
-    let again = store.release_again(&ctx(at(4)), &id).await.unwrap().unwrap();
+    let again = store.release_again(&ctx(at(4)), &id, &serials).await.unwrap().unwrap();
     assert_eq!(pending_releases(&again.intents), ["SN-1", "SN-2"], "released again after the first ones");
     release_all(&store, &id).await;
-    store.restart_attempt(&ctx(at(5)), &id).await.unwrap();
-    assert!(store.release_again(&ctx(at(6)), &id).await.unwrap().is_none(), "restarted: nothing released");
+    let restarted = store.restart_attempt(&ctx(at(5)), &id).await.unwrap();
+    // A driver of the old id finds it gone: its claims are released, under the old id only.
+    assert!(store.release_again(&ctx(at(6)), &id, &serials).await.unwrap().is_none());
+    assert_eq!(pending_releases(&intents(&store, &id).await), ["SN-1", "SN-2"]);
+    assert!(store.release_again(&ctx(at(6)), &restarted.id, &serials).await.unwrap().is_none());
+    assert!(intents(&store, &restarted.id).await.is_empty(), "the open restarted attempt releases nothing");
 }
 
 pub async fn stale_attempts_are_leased_most_overdue_first_once_their_lease_passes(store: Store) {
