@@ -37,12 +37,12 @@ async fn retry_create(c: &mut Registrations, request: &CreateRegistrationRequest
 }
 
 /// Starts `call` with serial-svc's answers swallowed, waits until serial-svc shows `committed`
-/// (so the step reached it), then crashes registration-svc while it waits for the answer, and
-/// starts it again with the answers flowing.
+/// for each of `serials` (so the step reached it), then crashes registration-svc while it waits
+/// for the answer, and starts it again with the answers flowing.
 async fn crash_after_serial_svc_commits<T, Fut>(
     pair: &mut Pair,
     call: Fut,
-    serial: &str,
+    serials: &[&str],
     committed: impl Fn(SerialStatus) -> bool,
 ) where
     Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>> + Send + 'static,
@@ -50,10 +50,12 @@ async fn crash_after_serial_svc_commits<T, Fut>(
 {
     pair.set_proxy(ProxyMode::SwallowResponses);
     let call = tokio::spawn(call);
-    eventually("serial-svc to commit the step", || async {
-        committed(claim_of(pair, ORG, serial).await.0).then_some(())
-    })
-    .await;
+    for serial in serials {
+        eventually("serial-svc to commit the step", || async {
+            committed(claim_of(pair, ORG, serial).await.0).then_some(())
+        })
+        .await;
+    }
     pair.crash_registration();
     let answer =
         tokio::time::timeout(Duration::from_secs(15), call).await.expect("the call ends").expect("task");
@@ -104,7 +106,9 @@ async fn a_crash_between_the_attempt_and_its_completion_is_rolled_back(db: TestD
         let (mut c, request) = (c.clone(), request.clone());
         async move { c.create_registration(request).await }
     };
-    crash_after_serial_svc_commits(&mut pair, call, "CR-1", |s| s == SerialStatus::Registered).await;
+    // The attempt is written and both claims are done: the process dies before the completion.
+    crash_after_serial_svc_commits(&mut pair, call, &["CR-1", "CR-2"], |s| s == SerialStatus::Registered)
+        .await;
 
     // The caller never heard back: the attempt is rolled back, its claims released.
     for number in ["CR-1", "CR-2"] {
@@ -142,7 +146,7 @@ async fn a_crash_in_the_middle_of_a_swap_is_recovered(db: TestDb) {
         let (mut c, swap) = (c.clone(), swap.clone());
         async move { c.swap_serial(swap).await }
     };
-    crash_after_serial_svc_commits(&mut pair, call, "CS-NEW", |s| s == SerialStatus::Registered).await;
+    crash_after_serial_svc_commits(&mut pair, call, &["CS-NEW"], |s| s == SerialStatus::Registered).await;
 
     assert_invariants(&pair, ORG).await;
     let now = c.get_registration(GetRegistrationRequest { id: reg.id.clone() }).await.unwrap().into_inner();

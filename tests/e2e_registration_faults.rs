@@ -108,7 +108,7 @@ async fn a_claim_whose_answer_is_lost_is_recovered_and_replayed_once(db: TestDb)
     let status = c.create_registration(request.clone()).await.expect_err("the answers never arrive");
     assert_dependency_unavailable(&status);
     // serial-svc did the work: the claim is committed there, under some claimant.
-    let (claimed, claimant) = claim_of(&pair, ORG, "LOST-1").await;
+    let (claimed, _) = claim_of(&pair, ORG, "LOST-1").await;
     assert_eq!(claimed, SerialStatus::Registered, "the claim reached serial-svc");
     assert!(
         list_all(&mut c, ListRegistrationsRequest::default()).await.unwrap().is_empty(),
@@ -121,7 +121,8 @@ async fn a_claim_whose_answer_is_lost_is_recovered_and_replayed_once(db: TestDb)
     pair.set_proxy(ProxyMode::Pass);
     assert_invariants(&pair, ORG).await;
     let created = retry_create(&mut c, &request).await.expect("the retry answers the registration");
-    assert_eq!(created.id, claimant, "the serial is claimed by the registration the retry returns");
+    // The retry drives the attempt on (its id the claimant), or restarts it under a new id if
+    // recovery rolled it back first: either way the serial ends claimed by what it answers.
     let all = list_all(&mut c, ListRegistrationsRequest::default()).await.unwrap();
     assert_eq!(all.iter().filter(|r| r.customer_email == "ada@example.com").count(), 1, "one registration");
     assert_eq!(claim_of(&pair, ORG, "LOST-1").await, (SerialStatus::Registered, created.id.clone()));

@@ -17,7 +17,7 @@ async fn open(db: &TestDb) -> Store {
 shared::per_backend!(
     setup = open;
     // creation
-    begin_writes_a_hidden_claiming_attempt_with_a_claim_per_serial,
+    begin_writes_only_a_hidden_open_attempt_holding_the_request,
     complete_makes_the_attempt_pending_with_a_number_holdings_and_warranties,
     completing_twice_changes_nothing_and_uses_one_number,
     a_failed_attempt_burns_no_number_and_releases_what_may_be_claimed,
@@ -64,11 +64,12 @@ shared::per_backend!(
     due_releases_are_leased_once_until_the_lease_passes,
     failed_tries_back_off_and_keep_their_error,
     recording_done_closes_releases_but_not_swap_claims,
-    stale_attempts_are_leased_oldest_first_once_their_lease_passes,
     // attempts left open
+    stale_attempts_are_leased_most_overdue_first_once_their_lease_passes,
+    a_retry_of_an_open_attempt_renews_its_lease,
     a_rolled_back_attempt_restarts_only_once_its_releases_are_done,
     a_refused_attempt_never_restarts,
-    releases_are_written_again_only_while_the_attempt_is_failed,
+    releases_are_written_again_only_while_the_attempt_is_failed_or_moved,
     // races
     concurrent_reviews_of_one_registration_leave_one_consistent_outcome,
     concurrent_completions_get_distinct_sequential_numbers,

@@ -7,6 +7,8 @@
 //!    serial-svc, with the same closed-loop generator and concurrency ([`closed_loop`],
 //!    [`workload`]), in rounds ([`crate::rounds`]): claims, then creations and claims again in
 //!    every round.
+//!    Before them, on PostgreSQL, creations one at a time with the database's own count of
+//!    the commits and row writes each costs ([`writes`]).
 //! 3. `GetRegistration` and `LookupRegistration` (by number, by serial) under h2load, against
 //!    registration-svc's own `Health/Check`, in rounds the same way.
 //! 4. `ListRegistrations` pages of 50: the first page, and the page at the millionth row
@@ -21,6 +23,7 @@ pub mod report;
 mod seed;
 mod walk;
 mod workload;
+mod writes;
 
 use anyhow::anyhow;
 use std::sync::Arc;
@@ -59,6 +62,8 @@ pub struct RegistrationReport {
     pub claims: Vec<LoopRun>,
     /// One per round, as are the reads.
     pub creates: Vec<LoopRun>,
+    /// Commits and row writes per creation, one at a time (PostgreSQL only).
+    pub writes: Option<writes::Writes>,
     /// One more than the rounds, around the reads.
     pub health: Vec<Measured>,
     pub gets: Vec<Measured>,
@@ -147,9 +152,24 @@ async fn measure(
     }
     claim_pools.push(Arc::new(pool().await?));
     let target_pool = SerialPool::create(pair.serial.channel.clone(), &pair.token, 1).await?;
+    let writes_pool = match backend {
+        Backend::Postgres => {
+            Some(SerialPool::create(pair.serial.channel.clone(), &pair.token, writes::CREATIONS).await?)
+        }
+        Backend::Sqlite => None,
+    };
     for url in [&pair.serial_database_url, &pair.registration_database_url] {
         seed::settle(backend, url).await?;
     }
+    let writes = match &writes_pool {
+        Some(pool) => {
+            eprintln!("{name}: {} creations one at a time, counted in pg_stat", writes::CREATIONS);
+            let writes = writes::per_creation(&pair, pool).await?;
+            eprintln!("{name}: per creation {:.2} commits, {:.2} row writes", writes.commits, writes.rows);
+            Some(writes)
+        }
+        None => None,
+    };
 
     let mut claim_pools = claim_pools.into_iter();
     let mut claims = Vec::new();
@@ -197,6 +217,7 @@ async fn measure(
         seed_time,
         claims,
         creates,
+        writes,
         health: health_runs,
         gets,
         lookups_by_number,

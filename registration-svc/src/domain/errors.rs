@@ -2,6 +2,7 @@
 //! and answers as INTERNAL (or UNAVAILABLE, see [`StoreError::is_unavailable`]); every other
 //! variant is an answer for the caller.
 
+use super::attempt::AttemptState;
 use super::status::RegistrationStatus;
 /// The database failure and request id reuse are the same in both services.
 pub use shared::db::{RequestIdReused, StoreError};
@@ -17,7 +18,7 @@ macro_rules! request_id_conversions {
     )*};
 }
 
-/// `begin_registration`.
+/// `begin_attempt` and `register_without_serials`.
 #[derive(Debug, thiserror::Error)]
 pub enum BeginError {
     #[error("request_id was already used for a different request")]
@@ -29,6 +30,7 @@ pub enum BeginError {
 /// `complete_registration`.
 #[derive(Debug, thiserror::Error)]
 pub enum CompleteError {
+    /// No such attempt open, failed or completed.
     #[error("registration attempt not found")]
     NotFound,
     /// The attempt was failed before it could complete.
@@ -42,7 +44,7 @@ pub enum CompleteError {
     Store(#[from] StoreError),
 }
 
-/// `restart_registration`.
+/// `restart_attempt`.
 #[derive(Debug, thiserror::Error)]
 pub enum RestartError {
     #[error("registration attempt not found")]
@@ -51,20 +53,20 @@ pub enum RestartError {
     #[error("the rollback of the attempt is still under way")]
     RollbackUnderWay,
     /// The attempt is not a rolled-back one (it is open, completed, or was refused).
-    #[error("the attempt was not rolled back (now {status:?})")]
-    NotRolledBack { status: RegistrationStatus },
+    #[error("the attempt was not rolled back (now {state:?})")]
+    NotRolledBack { state: AttemptState },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// `fail_registration`.
+/// `fail_attempt`.
 #[derive(Debug, thiserror::Error)]
 pub enum FailError {
     #[error("registration attempt not found")]
     NotFound,
     /// The attempt completed before it could be failed.
-    #[error("registration attempt already completed (now {status:?})")]
-    Completed { status: RegistrationStatus },
+    #[error("registration attempt already completed")]
+    Completed,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -1,14 +1,14 @@
 //! The saga's steps: each call registration-svc owes serial-svc, written in the same
 //! transaction as the change that owes it, so that a crash cannot lose a claim or a release.
 //!
-//! - A creation attempt writes one `claim` per serial; they are closed (done) when the attempt
-//!   completes or fails. A stale attempt is re-driven as a whole (`lease_stale_attempts`).
+//! - A creation claims its serials without intents: its attempt row stands for them (see
+//!   [`Attempt`](super::Attempt)); a failed attempt writes `release` intents of its id.
 //! - A swap writes one `claim` of the new serial with `replaces` set; `complete_swap` or
 //!   `abort_swap` closes it.
 //! - Deny, expire, cancel, reset, a failed attempt and a completed swap write `release`
 //!   intents, due at once; whoever releases the serial records it done.
 //!
-//! The claimant in serial-svc is always the registration id.
+//! The claimant in serial-svc is always the registration id (the attempt's, for a creation).
 
 use chrono::{DateTime, Duration, Utc};
 

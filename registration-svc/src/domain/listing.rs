@@ -24,8 +24,7 @@ pub struct FilterDraft {
 /// Longest customer tag, in characters (serial-svc's limit).
 pub const MAX_CUSTOMER_TAG_LEN: usize = 64;
 
-/// `ListRegistrations` filters; every one that is set must match. Only the public states are
-/// ever listed, so a `status` of CLAIMING or FAILED matches nothing.
+/// `ListRegistrations` filters; every one that is set must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistrationFilter {
     /// Matched case-insensitively.

@@ -5,6 +5,7 @@
 //! layer fills from the proto messages; every problem is a [`FieldError`] naming its field
 //! (`registration.line_items[2].quantity`).
 
+mod attempt;
 mod email;
 mod errors;
 mod field;
@@ -20,6 +21,7 @@ mod status;
 mod text;
 mod warranty;
 
+pub use attempt::{Attempt, AttemptState};
 pub use email::{Email, EmailError, MAX_EMAIL_LEN};
 pub use errors::{
     AbortSwapError, BeginError, CompleteError, CompleteSwapError, FailError, IntentError, RequestIdReused,
@@ -40,8 +42,8 @@ pub use new_registration::{
 pub use number::{MAX_PREFIX_LEN, MIN_SEQUENCE_DIGITS, NumberError, RegistrationNumber};
 pub use patch::{RegistrationPatch, UpdatableField};
 pub use registration::{
-    Attempt, AttemptFailure, RegisteredLineItem, Registration, SERIAL_PRODUCT_MISMATCH, Started,
-    customer_tags, registration_warranty,
+    AttemptFailure, RegisteredLineItem, Registration, SERIAL_PRODUCT_MISMATCH, Started, customer_tags,
+    registration_warranty,
 };
 pub use status::{RegistrationStatus, ReviewPeriod, Transition};
 pub use text::{

@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::email::Email;
 use super::field::{FieldError, Fields, Problem};
+use super::identifier::{RegistrationId, SerialNumber};
 use super::line_item::{LineItem, LineItemDraft};
+use super::registration::{RegisteredLineItem, Registration};
+use super::status::RegistrationStatus;
 use super::text::{FormSlug, HttpUrl, MAX_LONG_TEXT, MAX_SHORT_TEXT, Text};
 
 /// Most line items in one registration.
@@ -150,6 +153,64 @@ impl NewRegistration {
     /// Whether any line item has a serial to claim: one without needs no saga.
     pub fn claims_serials(&self) -> bool {
         self.line_items.iter().any(|item| item.serial_number.is_some())
+    }
+
+    /// The serials to claim, in line item order.
+    pub fn serial_numbers(&self) -> impl Iterator<Item = &SerialNumber> {
+        self.line_items.iter().filter_map(|item| item.serial_number.as_ref())
+    }
+
+    /// The registration this asks for, as attempt `id` of `org` writes it at `now` once every
+    /// serial is claimed: PENDING, its number still to be assigned, no warranty and no customer
+    /// tags yet (the claimed serials bring them).
+    pub fn requested(&self, id: &RegistrationId, org: &str, now: DateTime<Utc>) -> Registration {
+        let owned = |value: &Option<Text>| value.as_ref().map(|t| t.as_str().to_owned());
+        let line_items = self
+            .line_items
+            .iter()
+            .map(|item| RegisteredLineItem {
+                sku: owned(&item.sku),
+                name: owned(&item.name),
+                quantity: item.quantity,
+                product_id: owned(&item.product_id),
+                variant_id: owned(&item.variant_id),
+                source_line_item_id: owned(&item.source_line_item_id),
+                image_url: item.image_url.as_ref().map(|u| u.as_str().to_owned()),
+                serial_number: item.serial_number.as_ref().map(|s| s.as_str().to_owned()),
+                warranty: None,
+                customer_tags: Vec::new(),
+            })
+            .collect();
+        Registration {
+            id: id.clone(),
+            org_id: org.to_owned(),
+            registration_number: None,
+            status: RegistrationStatus::Pending,
+            customer_email: self.customer_email.as_str().to_owned(),
+            customer_name: owned(&self.customer_name),
+            customer_phone: owned(&self.customer_phone),
+            channel_name: owned(&self.channel_name),
+            form_slug: self.form_slug.as_str().to_owned(),
+            line_items,
+            customer_provided_order_number: owned(&self.customer_provided_order_number),
+            purchase_date: self.purchase_date,
+            referrer: owned(&self.referrer),
+            email_marketing_consent: self.email_marketing_consent,
+            email_marketing_consent_time: self.email_marketing_consent_time,
+            custom_fields: self.custom_fields.as_map().clone(),
+            proof_of_purchase_urls: self
+                .proof_of_purchase_urls
+                .as_slice()
+                .iter()
+                .map(|u| u.as_str().to_owned())
+                .collect(),
+            warranty: None,
+            denial_reason: None,
+            create_time: now,
+            update_time: now,
+            review_time: None,
+            cancel_time: None,
+        }
     }
 
     /// Parses `draft`, reporting every invalid field (named `registration.…`).

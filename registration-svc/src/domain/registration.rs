@@ -1,4 +1,4 @@
-//! A stored registration, and the creation attempt that makes one.
+//! A stored registration, and why an attempt to make or change one failed.
 
 use std::collections::BTreeMap;
 
@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::identifier::RegistrationId;
-use super::intent::{Intent, IntentKind, IntentState};
 use super::status::RegistrationStatus;
 use super::warranty::Warranty;
 
@@ -36,7 +35,7 @@ pub struct RegisteredLineItem {
 pub struct Registration {
     pub id: RegistrationId,
     pub org_id: String,
-    /// Assigned when it becomes PENDING: `None` while CLAIMING or FAILED.
+    /// Assigned when it is written; `None` only before (see [`NewRegistration::requested`](super::NewRegistration::requested)).
     pub registration_number: Option<String>,
     pub status: RegistrationStatus,
     /// Empty once a reset erased the customer's data.
@@ -57,10 +56,7 @@ pub struct Registration {
     /// The first serialized line item's warranty.
     pub warranty: Option<Warranty>,
     pub denial_reason: Option<String>,
-    /// Why the attempt failed (FAILED only).
-    pub failure: Option<AttemptFailure>,
-    /// When the attempt began; when it became PENDING, from then on (list order and the start
-    /// of the review period).
+    /// When it was written PENDING (list order and the start of the review period).
     pub create_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,
     /// When it was approved or denied.
@@ -150,38 +146,6 @@ impl AttemptFailure {
             metadata: metadata.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
             ..Self::new(SERIAL_PRODUCT_MISMATCH, Some(serial), message)
         }
-    }
-}
-
-/// A creation attempt: the registration in whatever state it is, and every intent written for
-/// it so far (its `claim`s, one per line item, and after a failure the `release`s of the
-/// claims that may have succeeded), oldest first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attempt {
-    pub registration: Registration,
-    pub intents: Vec<Intent>,
-}
-
-impl Attempt {
-    /// Whether the attempt was left open and rolled back (FAILED, not refused).
-    pub fn is_rolled_back(&self) -> bool {
-        self.registration.status == super::status::RegistrationStatus::Failed
-            && self.registration.failure.as_ref().is_some_and(AttemptFailure::is_rolled_back)
-    }
-
-    /// The claims still open: while CLAIMING, every serial's (claims are idempotent by
-    /// claimant, so a re-drive claims each again).
-    pub fn pending_claims(&self) -> impl Iterator<Item = &Intent> {
-        self.pending(IntentKind::Claim)
-    }
-
-    /// The releases still owed.
-    pub fn pending_releases(&self) -> impl Iterator<Item = &Intent> {
-        self.pending(IntentKind::Release)
-    }
-
-    fn pending(&self, kind: IntentKind) -> impl Iterator<Item = &Intent> {
-        self.intents.iter().filter(move |i| i.kind == kind && i.state == IntentState::Pending)
     }
 }
 

@@ -1,24 +1,18 @@
 //! A registration's life.
 //!
 //! ```text
-//!              complete                approve
-//!  CLAIMING ------------> PENDING ------------------> APPROVED
-//!     |                   |  |  \ deny                   |
-//!   ^ | fail              |  |   `---------> DENIED      | cancel, reset
-//!   | v                   |  | expire                    v
-//!   FAILED                |  `-------------> EXPIRED   CANCELED
-//!   restart (rolled back only)
-//!                         `--- cancel, reset ----------> CANCELED
+//!              approve
+//!  PENDING ------------------> APPROVED
+//!   |  |  \ deny                   |
+//!   |  |   `---------> DENIED      | cancel, reset
+//!   |  | expire                    v
+//!   |  `-------------> EXPIRED   CANCELED
+//!   `--- cancel, reset ----------> CANCELED
 //! ```
 //!
-//! CLAIMING and FAILED are internal: CLAIMING is an attempt whose serials are being claimed
-//! from serial-svc, FAILED one that was refused or rolled back (its claims are being
-//! released). An attempt left open (its caller answered UNAVAILABLE, or cut short by a crash)
-//! is only ever rolled back, never completed behind its caller's back; a retry with its
-//! `request_id` restarts it, FAILED -> CLAIMING, once the rollback's releases are done. Neither is
-//! ever shown: reads by id, number or serial answer "not found" for them and lists skip them;
-//! only the saga's own calls (`begin_registration`, `get_attempt`, …) see them. The five
-//! public states map one to one onto `REGISTRATION_STATUS_*`.
+//! A registration is written PENDING, once its serials are claimed: before that, and if it
+//! never gets there, it is only a creation attempt (see [`Attempt`](super::Attempt)). The five
+//! states map one to one onto `REGISTRATION_STATUS_*`.
 //!
 //! A registration holds its serials while PENDING or APPROVED; every transition out of those
 //! (deny, expire, cancel, reset) releases them.
@@ -29,42 +23,30 @@ use serde::{Deserialize, Serialize};
 /// Where a registration is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RegistrationStatus {
-    /// Internal: the attempt is claiming its serials.
-    Claiming,
     Pending,
     Approved,
     Denied,
     Expired,
     Canceled,
-    /// Internal: the attempt was refused; nothing of it is shown.
-    Failed,
 }
 
 impl RegistrationStatus {
-    /// The states the API shows.
-    pub const PUBLIC: [Self; 5] =
-        [Self::Pending, Self::Approved, Self::Denied, Self::Expired, Self::Canceled];
+    /// Every state.
+    pub const ALL: [Self; 5] = [Self::Pending, Self::Approved, Self::Denied, Self::Expired, Self::Canceled];
 
     /// The value stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Claiming => "claiming",
             Self::Pending => "pending",
             Self::Approved => "approved",
             Self::Denied => "denied",
             Self::Expired => "expired",
             Self::Canceled => "canceled",
-            Self::Failed => "failed",
         }
     }
 
     pub fn from_db(value: &str) -> Option<Self> {
-        [Self::Claiming, Self::Failed].into_iter().chain(Self::PUBLIC).find(|s| s.as_str() == value)
-    }
-
-    /// Whether the API shows registrations in this state.
-    pub fn is_public(self) -> bool {
-        !matches!(self, Self::Claiming | Self::Failed)
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
     }
 
     /// Whether a registration in this state holds (has claimed) its serials.
@@ -77,12 +59,6 @@ impl RegistrationStatus {
 /// conditional `UPDATE` that makes the change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transition {
-    /// Every serial is claimed: CLAIMING -> PENDING, a number is assigned.
-    Complete,
-    /// A claim was refused, or the attempt was rolled back: CLAIMING -> FAILED.
-    Fail,
-    /// A rolled-back attempt retried with its `request_id`: FAILED -> CLAIMING.
-    Restart,
     /// PENDING -> APPROVED.
     Approve,
     /// PENDING -> DENIED.
@@ -100,8 +76,6 @@ impl Transition {
     pub fn allowed_from(self) -> &'static [RegistrationStatus] {
         use RegistrationStatus::*;
         match self {
-            Self::Complete | Self::Fail => &[Claiming],
-            Self::Restart => &[Failed],
             Self::Approve | Self::Deny | Self::Expire => &[Pending],
             Self::Cancel | Self::Reset => &[Pending, Approved],
         }
@@ -111,9 +85,6 @@ impl Transition {
     pub fn target(self) -> RegistrationStatus {
         use RegistrationStatus::*;
         match self {
-            Self::Complete => Pending,
-            Self::Fail => Failed,
-            Self::Restart => Claiming,
             Self::Approve => Approved,
             Self::Deny => Denied,
             Self::Expire => Expired,
@@ -127,8 +98,7 @@ impl Transition {
     }
 
     /// Whether the transition gives back the serials the registration holds (a `release` intent
-    /// per serial, written with it). A failed attempt holds nothing, but the store still writes
-    /// `release` intents for the claims that may have succeeded before the refusal.
+    /// per serial, written with it).
     pub fn releases_serials(self) -> bool {
         let from_holding = self.allowed_from().iter().any(|s| s.holds_serials());
         from_holding && !self.target().holds_serials()
@@ -173,21 +143,15 @@ mod tests {
     fn review_moves_only_from_pending_and_cancel_also_from_approved() {
         for t in [Transition::Approve, Transition::Deny, Transition::Expire] {
             assert!(t.allows(Pending));
-            assert!(!t.allows(Approved) && !t.allows(Canceled) && !t.allows(Claiming));
+            assert!(!t.allows(Approved) && !t.allows(Canceled));
         }
         assert!(Transition::Cancel.allows(Pending) && Transition::Cancel.allows(Approved));
         assert!(!Transition::Cancel.allows(Denied) && !Transition::Cancel.allows(Canceled));
-        assert!(Transition::Complete.allows(Claiming) && !Transition::Complete.allows(Failed));
-        assert!(Transition::Restart.allows(Failed) && !Transition::Restart.allows(Pending));
-        assert_eq!(Transition::Restart.target(), Claiming);
     }
 
     #[test]
     fn only_leaving_pending_or_approved_releases_serials() {
         let releasing: Vec<_> = [
-            Transition::Complete,
-            Transition::Fail,
-            Transition::Restart,
             Transition::Approve,
             Transition::Deny,
             Transition::Cancel,
@@ -201,13 +165,12 @@ mod tests {
     }
 
     #[test]
-    fn internal_states_are_not_public_and_round_trip_through_the_database() {
-        assert!(!Claiming.is_public() && !Failed.is_public());
-        assert!(RegistrationStatus::PUBLIC.iter().all(|s| s.is_public()));
-        for s in [Claiming, Pending, Approved, Denied, Expired, Canceled, Failed] {
+    fn states_round_trip_through_the_database() {
+        for s in [Pending, Approved, Denied, Expired, Canceled] {
             assert_eq!(RegistrationStatus::from_db(s.as_str()), Some(s));
         }
         assert_eq!(RegistrationStatus::from_db("PENDING"), None);
+        assert_eq!(RegistrationStatus::from_db("claiming"), None, "attempts are not registrations");
     }
 
     #[test]

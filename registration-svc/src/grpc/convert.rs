@@ -113,9 +113,6 @@ pub fn status(status: RegistrationStatus) -> pb::RegistrationStatus {
         RegistrationStatus::Denied => pb::RegistrationStatus::Denied,
         RegistrationStatus::Expired => pb::RegistrationStatus::Expired,
         RegistrationStatus::Canceled => pb::RegistrationStatus::Canceled,
-        // The store never returns the internal states to reads; were one to slip through, it
-        // shows as no status rather than as a state the registration is not in.
-        RegistrationStatus::Claiming | RegistrationStatus::Failed => pb::RegistrationStatus::Unspecified,
     }
 }
 

@@ -3,7 +3,9 @@
 //! and `UpdateRegistration` are one store call each, made by the gRPC layer directly.
 //!
 //! They make up the claim saga (docs/design.md): registration-svc cannot hold a transaction
-//! open across a gRPC call, so every claim and release of a serial is recorded in the same
+//! open across a gRPC call. A creation writes its attempt (the request) first, claims the
+//! serials with the attempt's id as claimant, and only then writes the registration, once
+//! ([`create`]). Every other claim and release of a serial is an intent row written in the same
 //! transaction as the change it belongs to, carried out against serial-svc afterwards, and
 //! recorded done (or failed, to be retried) once serial-svc answered.
 //!

@@ -3,23 +3,23 @@
 use futures::{StreamExt, stream};
 
 use super::{CLAIM_CONCURRENCY, Saga, SagaError};
-use crate::domain::{Ctx, Intent, IntentError, RegistrationId};
+use crate::domain::{Ctx, Intent, IntentError, IntentKind, IntentState, RegistrationId};
 use crate::serial_client::SerialCallError;
 
 impl Saga {
-    /// Carries out registration `id`'s pending releases now with the caller's `bearer` token,
+    /// Carries out the pending releases of registration (or failed attempt) `id` now with the caller's `bearer` token,
     /// best effort: what fails stays pending for the recovery worker.
     pub async fn release_pending(&self, ctx: &Ctx<'_>, bearer: &str, id: &RegistrationId) {
-        let attempt = match self.store.get_attempt(ctx.org, id).await {
-            Ok(Some(attempt)) => attempt,
-            Ok(None) => return,
+        let pending = match self.store.intents_of(ctx.org, id).await {
+            Ok(intents) => intents,
             Err(err) => {
                 tracing::warn!(registration = %id.as_str(), error = %err, "cannot read releases; the worker will retry");
                 return;
             }
         };
-        let releases: Vec<_> = attempt
-            .pending_releases()
+        let releases: Vec<_> = pending
+            .iter()
+            .filter(|intent| intent.kind == IntentKind::Release && intent.state == IntentState::Pending)
             .map(|intent| async move { (intent.id, self.release(ctx, bearer, intent).await) })
             .collect();
         let mut done = stream::iter(releases).buffer_unordered(CLAIM_CONCURRENCY);
@@ -58,15 +58,20 @@ impl Saga {
         if let Err(store_err) = self.store.record_intent_failure(ctx, intent.id, &err.to_string()).await {
             tracing::warn!(intent = intent.id, error = %store_err, "cannot record a failed try");
         }
-        match err {
-            SerialCallError::Unavailable { message, retry_after } => {
-                SagaError::Unavailable { message, retry_after }
-            }
-            SerialCallError::Rejected(status) => SagaError::Rejected(status),
-            SerialCallError::OutOfTime => SagaError::OutOfTime,
-            SerialCallError::Refused { code, reason, message } => {
-                SagaError::Rejected(tonic::Status::new(code, format!("{reason}: {message}")))
-            }
+        not_served(err)
+    }
+}
+
+/// The answer when serial-svc could not serve a call now (nothing recorded).
+pub(crate) fn not_served(err: SerialCallError) -> SagaError {
+    match err {
+        SerialCallError::Unavailable { message, retry_after } => {
+            SagaError::Unavailable { message, retry_after }
+        }
+        SerialCallError::Rejected(status) => SagaError::Rejected(status),
+        SerialCallError::OutOfTime => SagaError::OutOfTime,
+        SerialCallError::Refused { code, reason, message } => {
+            SagaError::Rejected(tonic::Status::new(code, format!("{reason}: {message}")))
         }
     }
 }

@@ -127,8 +127,8 @@ impl RecoveryWorker {
     }
 
     async fn drive_attempt(&self, attempt: Attempt) {
-        let org = attempt.registration.org_id.clone();
-        let id = attempt.registration.id.clone();
+        let org = attempt.org_id.clone();
+        let id = attempt.id.clone();
         let result = match self.tokens.for_org(&org) {
             Ok(token) => {
                 let ctx = Ctx { org: &org, actor: WORKER_SUBJECT, now: self.clock.now() };

@@ -23,7 +23,7 @@ use sqlx::PgPool;
 use super::creation_sql::{COMPLETE_POSTGRES, Completion};
 use crate::domain::RegistrationNumber;
 
-/// Each completion's number, or `None` if the attempt was not CLAIMING.
+/// Each completion's number, or `None` if the attempt was not open.
 pub(super) type Completed = Result<Option<String>, sqlx::Error>;
 
 /// The completion queue of one store.

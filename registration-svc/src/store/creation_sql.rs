@@ -1,63 +1,61 @@
-//! The two writes of a creation, each one atomic round ([`shared::atomically!`]): on PostgreSQL
-//! one statement of data-modifying CTEs, on SQLite one script under a savepoint in the writer's
-//! group commit. Each creation used to run about twenty statements on the single SQLite writer
-//! (and as many PostgreSQL round trips), one hand-off each. PostgreSQL completes all the
-//! attempts waiting at the moment in one statement ([`super::batched`]).
+//! The completion of a creation, one atomic round: on PostgreSQL one statement of
+//! data-modifying CTEs (for every completion waiting at the moment, see [`super::batched`]), on
+//! SQLite one script under a savepoint. It inserts the registration and everything of it, and
+//! closes the attempt, only if the attempt is still open: exactly one completion of an attempt
+//! writes anything.
 //!
-//! Line items travel as one JSON array parameter, each element an [`ItemJson`] (begin) or a
-//! [`Hold`] (complete), so one statement text serves any number of them; PostgreSQL's
-//! completions travel the same way, each a [`Completion`].
+//! A completion travels as one JSON parameter, a [`Completion`]: the registration's columns,
+//! its line items and its tags, so that one statement text serves any number of line items.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::rows::intent_columns;
-use crate::domain::StoreError;
-use crate::domain::{RegisteredLineItem, Registration, Warranty, customer_tags};
+use super::rows::{micros, to_json};
+use crate::domain::{Registration, StoreError, Warranty, customer_tags};
 
-/// A line item as the begin statements read it: as the answer shows it, with its serial's key
-/// (none without a serial: such an item gets no claim).
+/// A line item as the completion writes it (JSON text for its warranty and customer tags,
+/// `None` for none).
 #[derive(Serialize)]
-struct ItemJson<'a> {
-    #[serde(flatten)]
-    item: &'a RegisteredLineItem,
-    serial_key: Option<String>,
-}
-
-/// `items` as the begin statements' `$18`.
-pub(super) fn items_json(items: &[RegisteredLineItem]) -> Result<String, StoreError> {
-    let items: Vec<ItemJson<'_>> = items
-        .iter()
-        .map(|item| ItemJson {
-            item,
-            serial_key: item.serial_number.as_ref().map(|s| s.to_ascii_lowercase()),
-        })
-        .collect();
-    super::rows::to_json(&items)
-}
-
-/// A line item as the complete statements read it: its holding, its warranty and its serial's
-/// customer tags (JSON text each, `None` for none).
-#[derive(Serialize)]
-pub(super) struct Hold {
+struct Item {
     position: i32,
-    serial_number: String,
-    serial_key: String,
+    sku: Option<String>,
+    name: Option<String>,
+    quantity: i32,
+    product_id: Option<String>,
+    variant_id: Option<String>,
+    source_line_item_id: Option<String>,
+    image_url: Option<String>,
+    serial_number: Option<String>,
+    serial_key: Option<String>,
     warranty: Option<String>,
     customer_tags: Option<String>,
 }
 
 /// One completion, as PostgreSQL's batched statement reads it (an element of its `$2`) and
-/// SQLite's script binds it.
+/// SQLite's script its `$5`.
 #[derive(Serialize)]
 pub(super) struct Completion {
     pub(super) id: String,
-    /// When it completes (microseconds).
+    /// When it completes (microseconds): the registration's `create_time`.
     pub(super) now: i64,
-    /// The serialized line items, in line item order; the first one's warranty is the
-    /// registration's.
-    pub(super) holds: Vec<Hold>,
+    customer_email: String,
+    customer_email_key: String,
+    customer_name: Option<String>,
+    customer_phone: Option<String>,
+    channel_name: Option<String>,
+    form_slug: String,
+    order_number: Option<String>,
+    purchase_date: Option<i64>,
+    referrer: Option<String>,
+    email_marketing_consent: bool,
+    email_marketing_consent_time: Option<i64>,
+    custom_fields: String,
+    proof_urls: String,
+    /// The registration's warranty: its first serialized line item's.
+    warranty: Option<String>,
+    items: Vec<Item>,
     /// The registration's customer tags (see [`customer_tags`]), for `registration_tags`.
-    pub(super) tags: Vec<String>,
+    tags: Vec<String>,
 }
 
 impl Completion {
@@ -65,176 +63,161 @@ impl Completion {
     pub(super) fn new(
         registration: &Registration,
         warranties: &[Option<Warranty>],
-        now: i64,
+        now: DateTime<Utc>,
     ) -> Result<Self, StoreError> {
-        let mut holds = Vec::with_capacity(registration.line_items.len());
-        for (position, (item, warranty)) in registration.line_items.iter().zip(warranties).enumerate() {
-            let Some(serial_number) = &item.serial_number else { continue };
-            holds.push(Hold {
+        let mut items = Vec::with_capacity(registration.line_items.len());
+        let mut warranty = None;
+        let mut serialized = false;
+        for (position, (item, item_warranty)) in registration.line_items.iter().zip(warranties).enumerate() {
+            let item_warranty = item_warranty.as_ref().map(to_json).transpose()?;
+            if item.serial_number.is_some() && !serialized {
+                serialized = true;
+                warranty = item_warranty.clone();
+            }
+            items.push(Item {
                 position: i32::try_from(position)
                     .map_err(|_| StoreError::Corrupt(format!("line item {position}")))?,
-                serial_number: serial_number.clone(),
-                serial_key: serial_number.to_ascii_lowercase(),
-                warranty: warranty.as_ref().map(super::rows::to_json).transpose()?,
+                sku: item.sku.clone(),
+                name: item.name.clone(),
+                quantity: item.quantity,
+                product_id: item.product_id.clone(),
+                variant_id: item.variant_id.clone(),
+                source_line_item_id: item.source_line_item_id.clone(),
+                image_url: item.image_url.clone(),
+                serial_number: item.serial_number.clone(),
+                serial_key: item.serial_number.as_ref().map(|s| s.to_ascii_lowercase()),
+                warranty: item_warranty,
                 customer_tags: Some(&item.customer_tags)
                     .filter(|tags| !tags.is_empty())
-                    .map(super::rows::to_json)
+                    .map(to_json)
                     .transpose()?,
             });
         }
-        let tags = customer_tags(&registration.line_items);
-        Ok(Self { id: registration.id.as_str().to_owned(), now, holds, tags })
-    }
-
-    /// The registration's warranty (JSON text): its first line item's.
-    pub(super) fn warranty(&self) -> Option<&str> {
-        self.holds.first().and_then(|hold| hold.warranty.as_deref())
+        Ok(Self {
+            id: registration.id.as_str().to_owned(),
+            now: micros(now),
+            customer_email: registration.customer_email.clone(),
+            customer_email_key: registration.customer_email.to_lowercase(),
+            customer_name: registration.customer_name.clone(),
+            customer_phone: registration.customer_phone.clone(),
+            channel_name: registration.channel_name.clone(),
+            form_slug: registration.form_slug.clone(),
+            order_number: registration.customer_provided_order_number.clone(),
+            purchase_date: registration.purchase_date.map(micros),
+            referrer: registration.referrer.clone(),
+            email_marketing_consent: registration.email_marketing_consent,
+            email_marketing_consent_time: registration.email_marketing_consent_time.map(micros),
+            custom_fields: to_json(&registration.custom_fields)?,
+            proof_urls: to_json(&registration.proof_of_purchase_urls)?,
+            warranty,
+            items,
+            tags: customer_tags(&registration.line_items),
+        })
     }
 }
 
-/// The registration's columns and their parameters, the same on both backends: `$1` org, `$2`
-/// id, `$3`-`$15` the fields, `$16` lease until, `$17` now.
+/// The registration's columns, the same on both backends.
 macro_rules! insert_registration {
     () => {
         "INSERT INTO registrations (id, org_id, registration_number, status, customer_email, customer_email_key, \
          customer_name, customer_phone, channel_name, form_slug, order_number, purchase_date, referrer, \
-         email_marketing_consent, email_marketing_consent_time, custom_fields, proof_urls, lease_until, \
-         create_time, update_time) \
-         VALUES ($2, $1, NULL, 'claiming', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)"
+         email_marketing_consent, email_marketing_consent_time, custom_fields, proof_urls, warranty, \
+         create_time, update_time) "
     };
 }
-
-/// The request key `$19` with fingerprint `$20` and answer `$21`, if `$19` is not NULL. Written
-/// first, so a key taken already fails the write (a unique violation) before anything else.
-macro_rules! insert_request_key {
-    () => {
-        "INSERT INTO request_keys (org_id, request_id, fingerprint, response, create_time) \
-         SELECT $1, $19, $20, $21, $17 WHERE $19 IS NOT NULL"
-    };
-}
-
-macro_rules! line_item_columns {
+macro_rules! insert_line_items {
     () => {
         "INSERT INTO line_items (registration_id, position, org_id, sku, name, quantity, product_id, \
-         variant_id, source_line_item_id, image_url, serial_number, serial_key) "
+         variant_id, source_line_item_id, image_url, serial_number, serial_key, warranty, customer_tags) "
     };
 }
-
-macro_rules! claim_columns {
-    () => {
-        "INSERT INTO intents (org_id, registration_id, kind, serial_number, state, attempts, \
-         next_attempt_time, create_time, update_time) "
-    };
-}
-
-/// Begins an attempt: the request key, the registration in CLAIMING, its line items (`$18`) and
-/// a pending claim per serial (line items without one claim nothing), due at `$16`; returns the
-/// claims in line item order.
-pub(super) const BEGIN_POSTGRES: &str = concat!(
-    "WITH request_key AS (",
-    insert_request_key!(),
-    "), registration AS (",
-    insert_registration!(),
-    "), items AS (SELECT (ordinality - 1)::int AS position, value AS item \
-     FROM jsonb_array_elements($18::jsonb) WITH ORDINALITY), line_item AS (",
-    line_item_columns!(),
-    "SELECT $2, position, $1, item ->> 'sku', item ->> 'name', (item ->> 'quantity')::int, \
-     item ->> 'product_id', item ->> 'variant_id', item ->> 'source_line_item_id', item ->> 'image_url', \
-     item ->> 'serial_number', item ->> 'serial_key' FROM items) ",
-    claim_columns!(),
-    "SELECT $1, $2, 'claim', item ->> 'serial_number', 'pending', 0, $16, $17, $17 FROM items \
-     WHERE item ->> 'serial_number' IS NOT NULL ORDER BY position RETURNING ",
-    intent_columns!()
-);
-pub(super) const BEGIN_SQLITE: &str = shared::sqlite_savepoint!(
-    insert_request_key!(),
-    "; ",
-    insert_registration!(),
-    "; ",
-    line_item_columns!(),
-    "SELECT $2, CAST(key AS INTEGER), $1, value ->> 'sku', value ->> 'name', value ->> 'quantity', \
-     value ->> 'product_id', value ->> 'variant_id', value ->> 'source_line_item_id', value ->> 'image_url', \
-     value ->> 'serial_number', value ->> 'serial_key' FROM json_each($18); ",
-    claim_columns!(),
-    "SELECT $1, $2, 'claim', value ->> 'serial_number', 'pending', 0, $16, $17, $17 FROM json_each($18) \
-     WHERE value ->> 'serial_number' IS NOT NULL ORDER BY CAST(key AS INTEGER) RETURNING ",
-    intent_columns!()
-);
 
 /// Completes the attempts `$2` (a JSON array of [`Completion`]s) of org `$1` that are still
-/// CLAIMING, in one statement: a holding per serialized line item (a serial held by another
-/// registration fails the whole statement with a unique violation), each item's warranty and
-/// customer tags, the registration's tags (`registration_tags`), the claims closed,
-/// the org's next numbers in the array's order (`$3` is the org's prefix), and PENDING with the
-/// first item's warranty, created and updated at the completion's `now`. Returns `(id, number)`
-/// of each attempt it completed. One statement for many: the org's counter row is locked until
-/// the commit, so completions one at a time would queue behind each other's commits. The
-/// attempts are locked by primary key and their status checked after (`locked` is materialized
-/// so that the check stays there): a status in the lookup would let the plan read them through
-/// `registrations_claiming`, every CLAIMING row of it (see `plans.rs`).
-pub(super) const COMPLETE_POSTGRES: &str = "WITH jobs AS (SELECT n, job ->> 'id' AS id, \
-     (job ->> 'now')::bigint AS now, job -> 'holds' -> 0 ->> 'warranty' AS warranty, job -> 'holds' AS holds, \
-     job -> 'tags' AS tags \
+/// open, in one statement: each attempt closed, the org's next numbers in the array's order
+/// (`$3` is the org's prefix), each registration PENDING with its line items, a holding per
+/// serialized line item (a serial held by another registration fails the whole statement with
+/// a unique violation) and its tags. Returns `(id, number)` of each registration it wrote. One
+/// statement for many: the org's counter row is locked until the commit, so completions one at
+/// a time would queue behind each other's commits. The attempts are locked by primary key and
+/// their state checked after (`locked` is materialized so that the check stays there): a state
+/// in the lookup would let the plan read them through `attempts_open` (see `plans.rs`).
+pub(super) const COMPLETE_POSTGRES: &str = concat!(
+    "WITH jobs AS (SELECT n, job, job ->> 'id' AS id, (job ->> 'now')::bigint AS now \
      FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS j(job, n)), \
-     locked AS MATERIALIZED (SELECT id, status FROM registrations WHERE org_id = $1 \
+     locked AS MATERIALIZED (SELECT id, state FROM attempts WHERE org_id = $1 \
      AND id IN (SELECT id FROM jobs) ORDER BY id FOR UPDATE), \
+     closed AS (UPDATE attempts SET state = 'completed', lease_until = NULL, update_time = jobs.now \
+     FROM jobs JOIN locked USING (id) WHERE attempts.org_id = $1 AND attempts.id = jobs.id \
+     AND locked.state = 'open' RETURNING attempts.id), \
      numbered AS (SELECT jobs.*, row_number() OVER (ORDER BY jobs.n) AS k, count(*) OVER () AS total \
-     FROM jobs JOIN locked USING (id) WHERE locked.status = 'claiming'), \
-     items AS (SELECT numbered.id, numbered.now, x.* FROM numbered, jsonb_to_recordset(numbered.holds) \
-     AS x(position int, serial_number text, serial_key text, warranty text, customer_tags text)), \
-     held AS (INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
-     SELECT $1, serial_key, id, serial_number FROM items), \
-     warranted AS (UPDATE line_items SET warranty = items.warranty, customer_tags = items.customer_tags \
-     FROM items WHERE line_items.registration_id = items.id AND line_items.position = items.position \
-     AND (items.warranty IS NOT NULL OR items.customer_tags IS NOT NULL)), \
-     tagged AS (INSERT INTO registration_tags (org_id, tag, create_time, registration_id) \
-     SELECT $1, tag, numbered.now, numbered.id FROM numbered, jsonb_array_elements_text(numbered.tags) AS tag), \
-     closed AS (UPDATE intents SET state = 'done', update_time = numbered.now FROM numbered \
-     WHERE intents.org_id = $1 AND intents.registration_id = numbered.id AND intents.kind = 'claim' \
-     AND intents.replaces IS NULL AND intents.state = 'pending'), \
+     FROM jobs JOIN closed USING (id)), \
      counter AS (INSERT INTO org_counters (org_id, last_number) SELECT $1, count(*) FROM numbered \
      HAVING count(*) > 0 ON CONFLICT (org_id) \
      DO UPDATE SET last_number = org_counters.last_number + excluded.last_number RETURNING last_number), \
      assigned AS (SELECT numbered.*, counter.last_number - numbered.total + numbered.k AS number \
-     FROM numbered, counter) \
-     UPDATE registrations SET status = 'pending', registration_number = $3 || '-REG-' || \
-     CASE WHEN assigned.number < 100000 THEN lpad(assigned.number::text, 5, '0') \
-     ELSE assigned.number::text END, \
-     warranty = assigned.warranty, create_time = assigned.now, update_time = assigned.now, lease_until = NULL \
-     FROM assigned WHERE registrations.org_id = $1 AND registrations.id = assigned.id \
-     RETURNING registrations.id, registrations.registration_number";
-/// SQLite's guard on each statement of the completion: attempt `$2` is still CLAIMING. (The
+     FROM numbered, counter), \
+     registration AS (",
+    insert_registration!(),
+    "SELECT id, $1, $3 || '-REG-' || CASE WHEN number < 100000 THEN lpad(number::text, 5, '0') \
+     ELSE number::text END, 'pending', job ->> 'customer_email', job ->> 'customer_email_key', \
+     job ->> 'customer_name', job ->> 'customer_phone', job ->> 'channel_name', job ->> 'form_slug', \
+     job ->> 'order_number', (job ->> 'purchase_date')::bigint, job ->> 'referrer', \
+     (job ->> 'email_marketing_consent')::boolean, (job ->> 'email_marketing_consent_time')::bigint, \
+     job ->> 'custom_fields', job ->> 'proof_urls', job ->> 'warranty', now, now FROM assigned \
+     RETURNING id, registration_number), \
+     items AS (SELECT assigned.id, assigned.now, x.* FROM assigned, jsonb_to_recordset(assigned.job -> 'items') \
+     AS x(position int, sku text, name text, quantity int, product_id text, variant_id text, \
+     source_line_item_id text, image_url text, serial_number text, serial_key text, warranty text, \
+     customer_tags text)), \
+     line_item AS (",
+    insert_line_items!(),
+    "SELECT id, position, $1, sku, name, quantity, product_id, variant_id, source_line_item_id, image_url, \
+     serial_number, serial_key, warranty, customer_tags FROM items), \
+     held AS (INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
+     SELECT $1, serial_key, id, serial_number FROM items WHERE serial_key IS NOT NULL), \
+     tagged AS (INSERT INTO registration_tags (org_id, tag, create_time, registration_id) \
+     SELECT $1, tag, assigned.now, assigned.id FROM assigned, jsonb_array_elements_text(assigned.job -> 'tags') AS tag) \
+     SELECT id, registration_number FROM registration"
+);
+
+/// SQLite's guard on each statement of the completion: attempt `$2` is still open. (The
 /// script runs alone on the one writer, so no statement of it can change that but the last.)
-macro_rules! still_claiming {
+macro_rules! still_open {
     () => {
-        "EXISTS (SELECT 1 FROM registrations WHERE org_id = $1 AND id = $2 AND status = 'claiming')"
+        "EXISTS (SELECT 1 FROM attempts WHERE org_id = $1 AND id = $2 AND state = 'open')"
     };
 }
-/// SQLite's completion of attempt `$2` of org `$1` if it is still CLAIMING, one at a time (the
-/// writer's group commit shares the commit): at `$3`, with prefix `$4`, the first item's
-/// warranty `$5`, the holdings `$6` and the tags `$7` (a [`Completion`]'s); returns the number,
-/// or no row.
+/// SQLite's completion of attempt `$2` of org `$1` if it is still open: at `$3`, with prefix
+/// `$4`, the [`Completion`] `$5`; returns the number, or no row.
 pub(super) const COMPLETE_SQLITE: &str = shared::sqlite_savepoint!(
-    "INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
-     SELECT $1, value ->> 'serial_key', $2, value ->> 'serial_number' FROM json_each($6) WHERE ",
-    still_claiming!(),
-    "; UPDATE line_items SET warranty = (SELECT value ->> 'warranty' FROM json_each($6) \
-     WHERE value ->> 'position' = line_items.position), customer_tags = (SELECT value ->> 'customer_tags' \
-     FROM json_each($6) WHERE value ->> 'position' = line_items.position) WHERE registration_id = $2 AND ",
-    still_claiming!(),
+    "INSERT INTO org_counters (org_id, last_number) SELECT $1, 1 WHERE ",
+    still_open!(),
+    " ON CONFLICT (org_id) DO UPDATE SET last_number = org_counters.last_number + 1; ",
+    insert_registration!(),
+    "SELECT $2, $1, printf('%s-REG-%05d', $4, (SELECT last_number FROM org_counters WHERE org_id = $1)), \
+     'pending', $5 ->> 'customer_email', $5 ->> 'customer_email_key', $5 ->> 'customer_name', \
+     $5 ->> 'customer_phone', $5 ->> 'channel_name', $5 ->> 'form_slug', $5 ->> 'order_number', \
+     $5 ->> 'purchase_date', $5 ->> 'referrer', $5 ->> 'email_marketing_consent', \
+     $5 ->> 'email_marketing_consent_time', $5 ->> 'custom_fields', $5 ->> 'proof_urls', $5 ->> 'warranty', \
+     $3, $3 WHERE ",
+    still_open!(),
+    "; ",
+    insert_line_items!(),
+    "SELECT $2, value ->> 'position', $1, value ->> 'sku', value ->> 'name', value ->> 'quantity', \
+     value ->> 'product_id', value ->> 'variant_id', value ->> 'source_line_item_id', value ->> 'image_url', \
+     value ->> 'serial_number', value ->> 'serial_key', value ->> 'warranty', value ->> 'customer_tags' \
+     FROM json_each($5 -> 'items') WHERE ",
+    still_open!(),
+    "; INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
+     SELECT $1, value ->> 'serial_key', $2, value ->> 'serial_number' FROM json_each($5 -> 'items') \
+     WHERE value ->> 'serial_key' IS NOT NULL AND ",
+    still_open!(),
     "; INSERT INTO registration_tags (org_id, tag, create_time, registration_id) \
-     SELECT $1, value, $3, $2 FROM json_each($7) WHERE ",
-    still_claiming!(),
-    "; UPDATE intents SET state = 'done', update_time = $3 WHERE org_id = $1 AND registration_id = $2 \
-     AND kind = 'claim' AND replaces IS NULL AND state = 'pending' AND ",
-    still_claiming!(),
-    "; INSERT INTO org_counters (org_id, last_number) SELECT $1, 1 WHERE ",
-    still_claiming!(),
-    " ON CONFLICT (org_id) DO UPDATE SET last_number = org_counters.last_number + 1; \
-     UPDATE registrations SET status = 'pending', registration_number = printf('%s-REG-%05d', $4, \
-     (SELECT last_number FROM org_counters WHERE org_id = $1)), \
-     warranty = $5, create_time = $3, update_time = $3, lease_until = NULL \
-     WHERE org_id = $1 AND id = $2 AND status = 'claiming' RETURNING registration_number"
+     SELECT $1, value, $3, $2 FROM json_each($5 -> 'tags') WHERE ",
+    still_open!(),
+    "; UPDATE attempts SET state = 'completed', lease_until = NULL, update_time = $3 \
+     WHERE org_id = $1 AND id = $2 AND state = 'open'; \
+     SELECT registration_number FROM registrations WHERE org_id = $1 AND id = $2 AND changes() > 0"
 );
 
 /// Which of `$2` (serial keys) org `$1` holds for a registration other than `$3` (its key):

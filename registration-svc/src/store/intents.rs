@@ -1,6 +1,7 @@
-//! Intent outcomes, and the recovery worker's leases.
+//! Intent outcomes, and the recovery worker's lease of due intents.
 //!
-//! The worker serves every org: its two lease calls are the only ones not scoped by org (each
+//! The worker serves every org: its two lease calls (this one and
+//! `lease_stale_attempts`) are the only ones not scoped by org (each
 //! item carries its `org_id` for the calls that follow). A lease moves the item's due time
 //! forward by the store's lease in the transaction that picks it (`FOR UPDATE SKIP LOCKED` on
 //! PostgreSQL, so replicas picking at once get disjoint batches), and nobody else picks it
@@ -13,11 +14,9 @@ use super::{
     Store,
     attempts::later,
     load, on_tx,
-    rows::{IntentRow, all, intent_columns, micros, registration_id},
+    rows::{IntentRow, all, intent_columns, micros},
 };
-use crate::domain::{
-    Attempt, Ctx, Intent, IntentError, IntentKind, RegistrationStatus, StoreError, retry_delay,
-};
+use crate::domain::{Ctx, Intent, IntentError, RegistrationId, StoreError, retry_delay};
 
 /// Longest `last_error` kept, in characters.
 const MAX_ERROR_LEN: usize = 1000;
@@ -33,11 +32,6 @@ const FAILED_TRY: &str = concat!(
     intent_columns!()
 );
 const RETRY_AT: &str = "UPDATE intents SET next_attempt_time = $2 WHERE id = $1";
-/// `$4` is CLAIMING, bound rather than written: a literal would let the plan read the attempt
-/// through `registrations_claiming`, every CLAIMING row of it (see `plans.rs`).
-pub(super) const ATTEMPT_RETRY_AT: &str =
-    "UPDATE registrations SET lease_until = $3 WHERE org_id = $1 AND id = $2 AND status = $4";
-
 /// Picks due intents that are not an attempt's claims (those are re-driven with their attempt).
 macro_rules! lease_intents_sql {
     ($lock:literal) => {
@@ -53,20 +47,6 @@ macro_rules! lease_intents_sql {
 }
 pub(super) const LEASE_INTENTS_POSTGRES: &str = lease_intents_sql!(" FOR UPDATE SKIP LOCKED");
 pub(super) const LEASE_INTENTS_SQLITE: &str = lease_intents_sql!("");
-
-/// Picks attempts still CLAIMING whose lease has passed, oldest first.
-macro_rules! lease_attempts_sql {
-    ($lock:literal) => {
-        concat!(
-            "UPDATE registrations SET lease_until = $2 WHERE id IN (SELECT id FROM registrations \
-             WHERE status = 'claiming' AND lease_until <= $1 ORDER BY create_time, id LIMIT $3",
-            $lock,
-            ") RETURNING org_id, id, create_time"
-        )
-    };
-}
-pub(super) const LEASE_ATTEMPTS_POSTGRES: &str = lease_attempts_sql!(" FOR UPDATE SKIP LOCKED");
-pub(super) const LEASE_ATTEMPTS_SQLITE: &str = lease_attempts_sql!("");
 
 impl Store {
     /// Records that intent `id` was carried out (a release serial-svc acknowledged, or refused
@@ -86,9 +66,8 @@ impl Store {
     }
 
     /// Records a failed try of intent `id` (serial-svc unreachable, say): one more attempt,
-    /// `error` kept, and the next try not before now + [`retry_delay`]. For an attempt's claim
-    /// the attempt itself waits that long before the worker re-drives it. An intent already
-    /// done is returned unchanged.
+    /// `error` kept, and the next try not before now + [`retry_delay`]. An intent already done
+    /// is returned unchanged.
     pub async fn record_intent_failure(
         &self,
         ctx: &Ctx<'_>,
@@ -110,11 +89,6 @@ impl Store {
         intent.next_attempt_time = later(ctx.now, retry_delay(intent.attempts));
         let retry_at = micros(intent.next_attempt_time);
         on_tx!(&mut tx, c => sqlx::query(RETRY_AT).bind(id).bind(retry_at).execute(c).map_ok(drop))?;
-        if intent.kind == IntentKind::Claim && intent.replaces.is_none() {
-            let registration = intent.registration_id.as_str();
-            let claiming = RegistrationStatus::Claiming.as_str();
-            on_tx!(&mut tx, c => sqlx::query(ATTEMPT_RETRY_AT).bind(ctx.org).bind(registration).bind(retry_at).bind(claiming).execute(c).map_ok(drop))?;
-        }
         tx.commit().await?;
         Ok(intent)
     }
@@ -135,31 +109,11 @@ impl Store {
         Ok(intents)
     }
 
-    /// For the recovery worker, across orgs: up to `limit` attempts still CLAIMING whose lease
-    /// has passed (their request died, or serial-svc was unreachable), oldest first, leased
-    /// until now + the store's lease, to be rolled back (never completed: its caller was told
-    /// nothing happened).
-    pub async fn lease_stale_attempts(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Attempt>, StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        let sql = tx.pick(LEASE_ATTEMPTS_POSTGRES, LEASE_ATTEMPTS_SQLITE);
-        let mut leased: Vec<(String, String, i64)> = on_tx!(&mut tx, c => sqlx::query_as(sql)
-            .bind(micros(now))
-            .bind(micros(later(now, self.lease)))
-            .bind(i64::from(limit))
-            .fetch_all(c))?;
-        leased.sort_unstable_by(|a, b| (a.2, &a.1).cmp(&(b.2, &b.1)));
-        let mut attempts = Vec::with_capacity(leased.len());
-        for (org, id, _) in leased {
-            let id = registration_id(&id)?;
-            let registration = load::existing(&mut tx, &org, &id).await?;
-            let intents = load::intents_of(&mut tx, &org, &id).await?;
-            attempts.push(Attempt { registration, intents });
-        }
+    /// Every intent of registration (or attempt) `id` of `org`, oldest first.
+    pub async fn intents_of(&self, org: &str, id: &RegistrationId) -> Result<Vec<Intent>, StoreError> {
+        let mut tx = self.db.begin_read().await?;
+        let intents = load::intents_of(&mut tx, org, id).await?;
         tx.commit().await?;
-        Ok(attempts)
+        Ok(intents)
     }
 }

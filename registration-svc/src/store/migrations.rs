@@ -10,6 +10,8 @@ pub const MIGRATIONS: &[Source] = shared::migrations!("migrations":
     "0003_line_items_without_serial.postgres.sql",
     "0003_line_items_without_serial.sqlite.sql",
     "0004_customer_tags.sql",
+    "0005_attempts.postgres.sql",
+    "0005_attempts.sqlite.sql",
 );
 
 /// Each backend's migrations as they shipped (see [`shared::db::migrations::assert_shipped`]).

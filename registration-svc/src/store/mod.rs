@@ -14,13 +14,13 @@
 //! Reads run in a read-only transaction (REPEATABLE READ on PostgreSQL, SQLite's read pool), so
 //! a registration and its line items come from one snapshot.
 //!
-//! Operations, by file: [`attempts`](self) (the creation saga), `intents` (outcomes and the
-//! recovery worker's leases), `reads`, `review` (approve, deny, cancel, expire), `update`,
-//! `swap`, `reset`, `request_keys`, `rollback` (attempts left open: restart, release again),
-//! `backlog` (the saga's open attempts, for metrics).
+//! Operations, by file: `attempts` (a creation's attempt: begin, fail, its backlog),
+//! `registrations` (a creation's completion: the registration written once), `intents`
+//! (outcomes and the recovery worker's leases), `reads`, `review` (approve, deny, cancel,
+//! expire), `update`, `swap`, `reset`, `request_keys`, `rollback` (attempts left open: the
+//! worker's lease, restart, release again).
 
 mod attempts;
-mod backlog;
 mod batched;
 mod creation_sql;
 mod errors;
@@ -30,6 +30,7 @@ mod migrations;
 #[cfg(test)]
 mod plans;
 mod reads;
+mod registrations;
 mod release;
 mod request_keys;
 mod reset;
@@ -40,7 +41,7 @@ mod swap;
 mod update;
 
 use chrono::Duration;
-use shared::db::Db;
+use shared::db::{Db, StoreError};
 
 /// How long a lease keeps an attempt or intent from the recovery worker, by default: longer
 /// than a request handler's deadline, so the worker never races a live request.
@@ -57,7 +58,16 @@ pub struct Store {
 
 /// Transactions are [`shared::db`]'s, the same for both services: writes in
 /// [`Db::begin_write`], reads in a snapshot from [`Db::begin_read`].
-pub(crate) use shared::{atomically, db::Tx, on_reader, on_tx};
+pub(crate) use shared::{db::Tx, on_reader, on_tx};
+
+/// Runs `script` (made with [`shared::sqlite_savepoint!`]) on SQLite's writer, in the writer's
+/// next group commit; its rows.
+async fn sqlite_write(
+    pools: &shared::db::SqlitePools,
+    script: shared::db::Script,
+) -> Result<Vec<sqlx::sqlite::SqliteRow>, StoreError> {
+    pools.group.run(script).await
+}
 
 impl Store {
     /// A store whose leases last [`DEFAULT_LEASE_SECS`].

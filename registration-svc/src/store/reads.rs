@@ -1,5 +1,6 @@
 //! Reading registrations the API shows: by id, by number, by held serial, and listed with
-//! filters and keyset cursors both ways. CLAIMING and FAILED attempts are never returned.
+//! filters and keyset cursors both ways. An attempt in flight is not a registration yet: reads
+//! do not see it.
 
 use std::fmt::Write as _;
 
@@ -226,12 +227,8 @@ pub(super) fn list_statement<'f>(
     (sql, values)
 }
 
-fn public(registration: Option<Registration>) -> Option<Registration> {
-    registration.filter(|r| r.status.is_public())
-}
-
 impl Store {
-    /// Registration `id` of `org`, unless it is an attempt (CLAIMING or FAILED).
+    /// Registration `id` of `org` (none for an attempt not completed).
     #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "get_registration", otel.kind = "client", db.system = self.db.system(), db.operation = "get_registration"))]
     pub async fn get_registration(
         &self,
@@ -269,7 +266,7 @@ impl Store {
         key: &str,
     ) -> Result<Option<Registration>, StoreError> {
         let row = reads.get(org, key).await?;
-        Ok(public(row.map(RegistrationWithItems::into_domain).transpose()?))
+        row.map(RegistrationWithItems::into_domain).transpose()
     }
 
     /// One page of `org`'s registrations matching `filter`, in `order` (by create time, then

@@ -1,18 +1,38 @@
 //! `request_id` replay: the machinery is [`shared::db::request_keys`], shared with the other
-//! service; this service's migrations define its `request_keys` table.
+//! service; this service's migrations define its `request_keys` table. A creation keeps its
+//! `request_id` in its attempt instead (`attempts.rs`), and each side refuses a key the other
+//! took: the same `request_id` for another method is another request.
 
-pub(crate) use shared::begin_write;
 pub(crate) use shared::db::request_keys::{Begun, Write};
 
-use super::Store;
-use crate::domain::StoreError;
+use super::{Tx, on_tx};
+use crate::domain::{RequestKey, StoreError};
 
-impl Store {
-    /// Forgets request keys created before `created_before`; returns how many.
-    pub async fn purge_request_keys(
-        &self,
-        created_before: chrono::DateTime<chrono::Utc>,
-    ) -> Result<u64, StoreError> {
-        shared::db::request_keys::purge(&self.db, created_before).await
-    }
+const TAKEN_BY_A_CREATION: &str = "SELECT COUNT(*) FROM attempts WHERE org_id = $1 AND request_id = $2";
+
+/// Whether `key` is a creation's (inside the transaction that just reserved it for another
+/// method).
+pub(crate) async fn taken_by_a_creation(
+    tx: &mut Tx,
+    org: &str,
+    key: Option<&RequestKey>,
+) -> Result<bool, StoreError> {
+    let Some(key) = key else { return Ok(false) };
+    let request_id = key.request_id.to_string();
+    let count: i64 =
+        on_tx!(tx, c => sqlx::query_scalar(TAKEN_BY_A_CREATION).bind(org).bind(&request_id).fetch_one(c))?;
+    Ok(count > 0)
 }
+
+/// Opens a [`Write`] on `$db` (a `&Db`) for `$ctx.org` at `$ctx.now` under `$key` (see
+/// [`shared::begin_write!`]), refused as reused if a creation holds the key.
+macro_rules! begin_write {
+    ($db:expr, $ctx:expr, $key:expr) => {{
+        let mut write = shared::begin_write!($db, $ctx, $key);
+        if $crate::store::request_keys::taken_by_a_creation(&mut write.tx, $ctx.org, $key).await? {
+            return Err($crate::domain::RequestIdReused.into());
+        }
+        write
+    }};
+}
+pub(crate) use begin_write;

@@ -142,8 +142,7 @@ impl Store {
         let mut write = begin_write!(&self.db, ctx, key);
         if !apply(&mut write.tx, ctx.org, id.as_str(), review, ctx.now).await? {
             let current = load::registration(&mut write.tx, ctx.org, id).await?;
-            let from =
-                current.map(|r| r.status).filter(|s| s.is_public()).ok_or(TransitionError::NotFound)?;
+            let from = current.map(|r| r.status).ok_or(TransitionError::NotFound)?;
             return Err(match review {
                 Review::Expire(_) if from == RegistrationStatus::Pending => TransitionError::NotDue,
                 _ => TransitionError::InvalidTransition { from },

@@ -13,8 +13,8 @@ macro_rules! registration_columns {
     () => {
         "id, org_id, registration_number, status, customer_email, customer_name, customer_phone, \
          channel_name, form_slug, order_number, purchase_date, referrer, email_marketing_consent, \
-         email_marketing_consent_time, custom_fields, proof_urls, warranty, denial_reason, failure_reason, \
-         create_time, update_time, review_time, cancel_time"
+         email_marketing_consent_time, custom_fields, proof_urls, warranty, denial_reason, create_time, \
+         update_time, review_time, cancel_time"
     };
 }
 
@@ -88,7 +88,7 @@ pub(crate) fn time(us: i64) -> Result<DateTime<Utc>, StoreError> {
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {us} out of range")))
 }
 
-fn opt_time(us: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub(crate) fn opt_time(us: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
     us.map(time).transpose()
 }
 
@@ -99,7 +99,10 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreE
 
 /// The value of a JSON text column; `what` names it in the error (built only on an error: a
 /// read decodes several columns per row).
-fn from_json<T: DeserializeOwned>(text: &str, what: impl FnOnce() -> String) -> Result<T, StoreError> {
+pub(crate) fn from_json<T: DeserializeOwned>(
+    text: &str,
+    what: impl FnOnce() -> String,
+) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("{}: {err}", what())))
 }
 
@@ -138,7 +141,6 @@ pub(crate) struct RegistrationRow {
     proof_urls: String,
     warranty: Option<String>,
     denial_reason: Option<String>,
-    failure_reason: Option<String>,
     create_time: i64,
     update_time: i64,
     review_time: Option<i64>,
@@ -171,7 +173,6 @@ impl RegistrationRow {
             proof_of_purchase_urls: from_json(&self.proof_urls, what("proof_urls"))?,
             warranty: opt_json(self.warranty.as_deref(), what("warranty"))?,
             denial_reason: self.denial_reason,
-            failure: opt_json(self.failure_reason.as_deref(), what("failure_reason"))?,
             create_time: time(self.create_time)?,
             update_time: time(self.update_time)?,
             review_time: opt_time(self.review_time)?,

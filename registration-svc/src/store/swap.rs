@@ -16,7 +16,7 @@ use super::{
     attempts::later,
     load, on_tx,
     release::{NewIntent, holder, insert_intent, lock, release},
-    request_keys::{Begun, Write},
+    request_keys::{Begun, Write, taken_by_a_creation},
     rows::{micros, to_json},
 };
 use crate::domain::{
@@ -68,6 +68,9 @@ impl Store {
             }
             Begun::Fresh(write) => write,
         };
+        if taken_by_a_creation(&mut write.tx, ctx.org, key).await? {
+            return Err(SwapError::RequestIdReused);
+        }
         let tx = &mut write.tx;
         let id = holder(tx, ctx.org, old).await?.ok_or(SwapError::NotHeld)?;
         lock(tx, ctx.org, &id).await?;

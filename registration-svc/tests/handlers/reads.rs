@@ -129,7 +129,11 @@ pub async fn malformed_ids_and_attempts_in_progress_are_refused(h: Harness) {
     }
     let new = registration_svc::domain::NewRegistration::parse(&draft(&["SN-1"])).unwrap();
     let ctx = registration_svc::domain::Ctx { org: ORG, actor: "alice", now: at(1) };
-    let attempt = h.store.begin_registration(&ctx, None, &new).await.unwrap().into_inner();
-    let status = h.api.get_registration(reader(get(attempt.registration.id.as_str()))).await.unwrap_err();
-    assert_eq!(reason(&status, Code::NotFound), "REGISTRATION_NOT_FOUND", "a CLAIMING attempt is not shown");
+    let attempt = h.store.begin_attempt(&ctx, None, &new).await.unwrap().into_inner();
+    let status = h.api.get_registration(reader(get(attempt.id.as_str()))).await.unwrap_err();
+    assert_eq!(
+        reason(&status, Code::NotFound),
+        "REGISTRATION_NOT_FOUND",
+        "an attempt in flight is not shown"
+    );
 }

@@ -121,8 +121,9 @@ pub async fn register_draft(
 ) -> Registration {
     let ctx = Ctx { org, actor: "alice", now };
     let new = NewRegistration::parse(draft).expect("a valid registration");
-    let attempt = store.begin_registration(&ctx, None, &new).await.expect("begin").into_inner();
-    store.complete_registration(&ctx, &attempt.registration, plans).await.expect("complete")
+    let attempt = store.begin_attempt(&ctx, None, &new).await.expect("begin").into_inner();
+    let requested = new.requested(&attempt.id, org, now);
+    store.complete_registration(&ctx, &requested, plans).await.expect("complete")
 }
 
 /// Registers `serials` in [`ORG`] at `now`.

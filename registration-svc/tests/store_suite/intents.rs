@@ -1,14 +1,9 @@
 //! Intent outcomes and the recovery worker's leases.
 
-use chrono::Duration;
 use registration_svc::domain::{IntentError, IntentKind, IntentState};
-use registration_svc::store::{DEFAULT_LEASE_SECS, Store};
+use registration_svc::store::Store;
 
 use super::*;
-
-fn lease() -> Duration {
-    Duration::seconds(DEFAULT_LEASE_SECS)
-}
 
 fn serials(intents: &[Intent]) -> Vec<&str> {
     intents.iter().map(|i| i.serial_number.as_str()).collect()
@@ -38,10 +33,7 @@ pub async fn due_releases_are_leased_once_until_the_lease_passes(store: Store) {
         ["R-3"],
         "a leased intent is not handed out again"
     );
-    assert!(
-        store.lease_due_intents(now, 2).await.unwrap().is_empty(),
-        "an attempt's claims are not due intents"
-    );
+    assert!(store.lease_due_intents(now, 2).await.unwrap().is_empty(), "an open attempt owes no intent");
 
     store.record_intent_done(&ctx(now), first[0].id).await.unwrap();
     let later = store.lease_due_intents(at(5) + lease() + lease(), 10).await.unwrap();
@@ -84,40 +76,4 @@ pub async fn recording_done_closes_releases_but_not_swap_claims(store: Store) {
     assert!(matches!(err, IntentError::SwapClaim), "{err:?}");
     let err = store.record_intent_done(&ctx(at(5)), 999_999).await.unwrap_err();
     assert!(matches!(err, IntentError::NotFound), "{err:?}");
-}
-
-pub async fn stale_attempts_are_leased_oldest_first_once_their_lease_passes(store: Store) {
-    let mut attempts = Vec::new();
-    for (i, serial) in ["A-1", "A-2", "A-3"].into_iter().enumerate() {
-        attempts.push(begin(&store, &ctx(at(i as i64)), &new_registration(&[serial])).await.registration);
-    }
-    let ids: Vec<_> = attempts.iter().map(|a| a.id.clone()).collect();
-    register(&store, t0(), &["DONE-1"]).await;
-    assert!(
-        store.lease_stale_attempts(at(30), 10).await.unwrap().is_empty(),
-        "still leased to their requests"
-    );
-    let now = at(2) + lease();
-    let first = store.lease_stale_attempts(now, 2).await.unwrap();
-    let first_ids: Vec<_> = first.iter().map(|a| a.registration.id.clone()).collect();
-    assert_eq!(first_ids, ids[..2], "oldest first, bounded");
-    assert_eq!(first[0].pending_claims().count(), 1, "with the claims to re-drive");
-    let second = store.lease_stale_attempts(now, 2).await.unwrap();
-    assert_eq!(second.iter().map(|a| &a.registration.id).collect::<Vec<_>>(), [&ids[2]]);
-    assert!(
-        store.lease_stale_attempts(now, 2).await.unwrap().is_empty(),
-        "completed or leased: nothing left"
-    );
-
-    // A failed claim makes its attempt due after the backoff, not the whole lease.
-    let claim = second[0].pending_claims().next().unwrap().id;
-    let retry = store.record_intent_failure(&ctx(now), claim, "serial-svc unavailable").await.unwrap();
-    let due = store.lease_stale_attempts(retry.next_attempt_time, 10).await.unwrap();
-    assert_eq!(due.iter().map(|a| &a.registration.id).collect::<Vec<_>>(), [&ids[2]]);
-    store.complete_registration(&ctx(now), &attempts[2], &SerialPlans::new()).await.unwrap();
-    assert_eq!(
-        store.lease_stale_attempts(now + lease() * 10, 10).await.unwrap().len(),
-        2,
-        "completed attempts are never stale"
-    );
 }

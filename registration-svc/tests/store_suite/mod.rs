@@ -45,6 +45,11 @@ pub fn at(secs: i64) -> DateTime<Utc> {
     t0() + Duration::seconds(secs)
 }
 
+/// The store's default lease.
+pub fn lease() -> Duration {
+    Duration::seconds(registration_svc::store::DEFAULT_LEASE_SECS)
+}
+
 pub fn ctx(now: DateTime<Utc>) -> Ctx<'static> {
     Ctx { org: ORG, actor: "alice", now }
 }
@@ -92,17 +97,26 @@ pub fn plans(serials: &[&str], months: u32) -> SerialPlans {
     plans
 }
 
-/// Begins an attempt for `new` and returns it (fresh).
-pub async fn begin(store: &Store, ctx: &Ctx<'_>, new: &NewRegistration) -> Attempt {
-    let started = store.begin_registration(ctx, None, new).await.unwrap();
+/// A fresh attempt, and the registration its completion writes.
+pub struct Begun {
+    pub attempt: Attempt,
+    /// As [`NewRegistration::requested`] makes it for the attempt: what a completion takes.
+    pub registration: Registration,
+}
+
+/// Begins an attempt for `new` (fresh).
+pub async fn begin(store: &Store, ctx: &Ctx<'_>, new: &NewRegistration) -> Begun {
+    let started = store.begin_attempt(ctx, None, new).await.unwrap();
     assert!(!started.is_replay());
-    started.into_inner()
+    let attempt = started.into_inner();
+    let registration = new.requested(&attempt.id, ctx.org, ctx.now);
+    Begun { attempt, registration }
 }
 
 /// Registers `serials` at `now` as if serial-svc granted every claim: begin, then complete.
 pub async fn register_at(store: &Store, ctx: &Ctx<'_>, new: &NewRegistration) -> Registration {
-    let attempt = begin(store, ctx, new).await;
-    store.complete_registration(ctx, &attempt.registration, &SerialPlans::new()).await.unwrap()
+    let begun = begin(store, ctx, new).await;
+    store.complete_registration(ctx, &begun.registration, &SerialPlans::new()).await.unwrap()
 }
 
 /// Registers `serials` in [`ORG`] at `now`.
@@ -110,9 +124,9 @@ pub async fn register(store: &Store, now: DateTime<Utc>, serials: &[&str]) -> Re
     register_at(store, &ctx(now), &new_registration(serials)).await
 }
 
-/// Every intent of registration `id` of [`ORG`].
+/// Every intent of registration (or attempt) `id` of [`ORG`].
 pub async fn intents(store: &Store, id: &RegistrationId) -> Vec<Intent> {
-    store.get_attempt(ORG, id).await.unwrap().unwrap().intents
+    store.intents_of(ORG, id).await.unwrap()
 }
 
 /// The serials of the pending `release` intents among `intents`, sorted.

@@ -4,7 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use futures::future::join_all;
 use registration_svc::domain::{
-    CompleteError, CompleteSwapError, RegistrationNumber, RegistrationStatus, TransitionError,
+    AttemptState, CompleteError, CompleteSwapError, FailError, RegistrationNumber, RegistrationStatus,
+    TransitionError,
 };
 use registration_svc::store::Store;
 
@@ -130,17 +131,15 @@ pub async fn concurrent_completions_of_two_orgs_number_each_org_and_refuse_only_
     }
 }
 
-/// Begins in flight together (which PostgreSQL writes in shared statements), pairs of them
-/// with one request key: each key begins one attempt, which its twin replays; the rest begin
-/// their own, each with its claim.
+/// Begins in flight together, pairs of them with one request key: each key begins one
+/// attempt, which its twin replays; the rest begin their own.
 pub async fn concurrent_begins_sharing_request_keys_begin_each_key_once(store: Store) {
     let tasks = (0..24u128).map(|i| {
         let store = store.clone();
         tokio::spawn(async move {
             let k = (i < 16).then(|| key(100 + i / 2, 5));
             let serial = format!("SN-{}", if i < 16 { i / 2 } else { i });
-            let begun =
-                store.begin_registration(&ctx(at(1)), k.as_ref(), &new_registration(&[&serial])).await;
+            let begun = store.begin_attempt(&ctx(at(1)), k.as_ref(), &new_registration(&[&serial])).await;
             (i, serial, begun.expect("every begin is answered"))
         })
     });
@@ -148,19 +147,19 @@ pub async fn concurrent_begins_sharing_request_keys_begin_each_key_once(store: S
     let mut fresh = HashSet::new();
     for (i, serial, begun) in &results {
         let attempt = begun.get();
-        assert_eq!(attempt.registration.serial_numbers().collect::<Vec<_>>(), [serial.as_str()]);
+        assert_eq!(attempt.serial_numbers, [sn(serial)], "{i}");
+        assert_eq!(attempt.state, AttemptState::Open, "{i}");
         if !begun.is_replay() {
-            assert!(fresh.insert(attempt.registration.id.clone()), "{i}: a fresh attempt is new");
-            let claims: Vec<_> = attempt.intents.iter().map(|intent| intent.serial_number.as_str()).collect();
-            assert_eq!(claims, [serial.as_str()], "{i}: one claim per serial");
+            assert!(fresh.insert(attempt.id.clone()), "{i}: a fresh attempt is new");
         }
     }
     assert_eq!(fresh.len(), 16, "8 keys begin once each, 8 keyless begins");
     for pair in results.chunks(2).take(8) {
         let [(_, _, a), (_, _, b)] = pair else { unreachable!() };
-        assert_eq!(a.get().registration.id, b.get().registration.id, "twins share one attempt");
+        assert_eq!(a.get().id, b.get().id, "twins share one attempt");
         assert!(a.is_replay() != b.is_replay(), "one began it, the other replays it");
     }
+    assert_eq!(store.count_open_attempts().await.unwrap(), 16);
 }
 
 pub async fn concurrent_complete_and_fail_of_one_attempt_have_one_winner(store: Store) {
@@ -175,36 +174,37 @@ pub async fn concurrent_complete_and_fail_of_one_attempt_have_one_winner(store: 
                 store
                     .complete_registration(&c, &attempt, &SerialPlans::new())
                     .await
-                    .map(|r| r.status)
+                    .map(|_| AttemptState::Completed)
                     .map_err(|e| format!("{e:?}"))
             } else {
                 let why = failure("SERIAL_REVOKED", "SN-1");
-                store
-                    .fail_registration(&c, &id, &why, &[])
-                    .await
-                    .map(|a| a.registration.status)
-                    .map_err(|e| format!("{e:?}"))
+                store.fail_attempt(&c, &id, &why, &[]).await.map(|a| a.state).map_err(|e| format!("{e:?}"))
             }
         })
     });
     let results: Vec<_> = join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
-    let end = store.get_attempt(ORG, &id).await.unwrap().unwrap().registration.status;
+    let end = store.get_attempt(ORG, &id).await.unwrap().unwrap().state;
     for result in &results {
         match (end, result) {
-            (RegistrationStatus::Pending, Ok(status)) => assert_eq!(*status, RegistrationStatus::Pending),
-            (RegistrationStatus::Pending, Err(err)) => assert!(err.starts_with("Completed"), "{err}"),
-            (RegistrationStatus::Failed, Ok(status)) => assert_eq!(*status, RegistrationStatus::Failed),
-            (RegistrationStatus::Failed, Err(err)) => {
-                assert_eq!(err, &format!("{:?}", CompleteError::Failed))
-            }
+            (AttemptState::Completed, Ok(state)) => assert_eq!(*state, AttemptState::Completed),
+            (AttemptState::Completed, Err(err)) => assert_eq!(err, &format!("{:?}", FailError::Completed)),
+            (AttemptState::Failed, Ok(state)) => assert_eq!(*state, AttemptState::Failed),
+            (AttemptState::Failed, Err(err)) => assert_eq!(err, &format!("{:?}", CompleteError::Failed)),
             (other, _) => panic!("ended {other:?}"),
         }
     }
     let releases = pending_releases(&intents(&store, &id).await);
     let held = holder(&store, "SN-1").await;
+    let written = store.get_registration(ORG, &id).await.unwrap();
     match end {
-        RegistrationStatus::Pending => assert!(releases.is_empty() && held == Some(id)),
-        _ => assert!(releases == ["SN-1"] && held.is_none(), "released once, held by nobody"),
+        AttemptState::Completed => {
+            assert!(releases.is_empty() && held == Some(id));
+            assert_eq!(written.map(|r| r.status), Some(RegistrationStatus::Pending));
+        }
+        _ => {
+            assert!(releases == ["SN-1"] && held.is_none(), "released once, held by nobody");
+            assert_eq!(written, None, "no registration was written");
+        }
     }
 }
 

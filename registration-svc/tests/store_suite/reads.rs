@@ -94,7 +94,8 @@ pub async fn another_org_gets_nothing(store: Store) {
     assert!(matches!(err, SwapError::NotHeld), "{err:?}");
     let err = store.reset_serial(&other, None, &sn("SN-1")).await.unwrap_err();
     assert!(matches!(err, ResetError::NotHeld), "{err:?}");
-    let claim_id = intents(&store, &r.id).await[0].id;
+    let swap = store.begin_swap(&ctx(at(1)), None, &sn("SN-1"), &sn("SN-2")).await.unwrap().into_inner();
+    let claim_id = swap.claim.id;
     let err = store.record_intent_done(&other, claim_id).await.unwrap_err();
     assert!(matches!(err, IntentError::NotFound), "{err:?}");
     let why = AttemptFailure::new("X", None, "x".into());
