@@ -165,7 +165,8 @@ async fn measure(
         Some(pool) => {
             eprintln!("{name}: {} creations one at a time, counted in pg_stat", writes::CREATIONS);
             let writes = writes::per_creation(&pair, pool).await?;
-            eprintln!("{name}: per creation {:.2} commits, {:.2} row writes", writes.commits, writes.rows);
+            let (commits, rows, tags) = (writes.commits, writes.rows, writes.tag_rows);
+            eprintln!("{name}: per creation {commits:.2} commits, {rows:.2} row writes ({tags:.2} of tags)");
             Some(writes)
         }
         None => None,

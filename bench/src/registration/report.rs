@@ -70,11 +70,19 @@ pub fn rows(report: &RegistrationReport) -> Vec<Row> {
             "CreateRegistration one at a time ({} calls): registration-svc's database commits / row writes per creation (pg_stat_database, pg_stat_user_tables), registrations updated",
             thousands(w.creations)
         ),
-        value: format!("{:.2} / {:.2}, {} updated", w.commits, w.rows, w.registrations_updated),
+        value: format!(
+            "{:.2} / {:.2} (+ {:.2} for the serial's customer tag), {} updated",
+            w.commits,
+            w.rows - w.tag_rows,
+            w.tag_rows,
+            w.registrations_updated
+        ),
         target: format!("≤ {MAX_COMMITS} / ≤ {MAX_ROW_WRITES}, 0"),
         // Counts per creation are whole numbers; what is left is the background's noise.
         met: Some(
-            w.commits.round() <= MAX_COMMITS && w.rows.round() <= MAX_ROW_WRITES && w.registrations_updated == 0,
+            w.commits.round() <= MAX_COMMITS
+                && (w.rows - w.tag_rows).round() <= MAX_ROW_WRITES
+                && w.registrations_updated == 0,
         ),
     });
     let mut rows = vec![

@@ -29,6 +29,9 @@ pub struct Writes {
     pub creations: u64,
     pub commits: f64,
     pub rows: f64,
+    /// Of `rows`, the `registration_tags` rows: one per customer tag of the serial (the bench's
+    /// serials carry one), not part of the bare creation.
+    pub tag_rows: f64,
     /// Rows of `registrations` updated during the whole run (not per creation).
     pub registrations_updated: i64,
 }
@@ -37,6 +40,7 @@ pub struct Writes {
 struct Counters {
     commits: i64,
     rows: i64,
+    tag_rows: i64,
     registrations_updated: i64,
 }
 
@@ -47,21 +51,24 @@ impl std::ops::Sub for Counters {
         Counters {
             commits: self.commits - before.commits,
             rows: self.rows - before.rows,
+            tag_rows: self.tag_rows - before.tag_rows,
             registrations_updated: self.registrations_updated - before.registrations_updated,
         }
     }
 }
 
 async fn read(conn: &mut PgConnection) -> anyhow::Result<Counters> {
-    let (commits, rows, registrations_updated): (i64, i64, i64) = sqlx::query_as(
+    let (commits, rows, tag_rows, registrations_updated): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()), \
          (SELECT COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint FROM pg_stat_user_tables), \
+         (SELECT COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint FROM pg_stat_user_tables \
+         WHERE relname = 'registration_tags'), \
          (SELECT COALESCE(sum(n_tup_upd), 0)::bigint FROM pg_stat_user_tables WHERE relname = 'registrations')",
     )
     .fetch_one(&mut *conn)
     .await
     .context("cannot read pg_stat")?;
-    Ok(Counters { commits, rows, registrations_updated })
+    Ok(Counters { commits, rows, tag_rows, registrations_updated })
 }
 
 /// [`CREATIONS`] creations one at a time on serials of `pool`, counted as the module says.
@@ -89,6 +96,7 @@ pub async fn per_creation(pair: &Pair, pool: &SerialPool) -> anyhow::Result<Writ
         creations: CREATIONS,
         commits: (run.commits - background.commits) as f64 / n,
         rows: (run.rows - background.rows) as f64 / n,
+        tag_rows: (run.tag_rows - background.tag_rows) as f64 / n,
         registrations_updated: run.registrations_updated,
     })
 }
