@@ -11,15 +11,6 @@ pub async fn run(args: &AllCommand) -> anyhow::Result<()> {
         rows.extend(report::batch_rows(&batch::run(&args.server, backend, &args.batch).await?));
         rows.extend(report::grpc_rows(&grpc::run(&args.server, backend, &args.grpc).await?));
     }
-    report::print(&rows, &notes(&args.server.server_rust_log, Some(&h2load_version)));
+    report::print(&rows, &report::notes(&args.server.server_rust_log, Some(&h2load_version)));
     Ok(())
-}
-
-/// What the figures depend on besides the code.
-pub fn notes(rust_log: &str, h2load_version: Option<&str>) -> Vec<String> {
-    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
-    let h2load = h2load_version.map(|version| format!(", {version}")).unwrap_or_default();
-    vec![format!(
-        "serial-svc release build with RUST_LOG={rust_log}{h2load}; {cpus} CPUs shared by the bench, serial-svc and the database."
-    )]
 }

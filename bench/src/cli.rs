@@ -16,7 +16,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// BatchCreateSerials throughput and serial-svc resident memory.
+    /// BatchCreateSerials throughput, one call at a time, and serial-svc resident memory.
     Batch(BatchCommand),
     /// GetSerial and ValidateSerial throughput under h2load, as a ratio to Health/Check.
     Grpc(GrpcCommand),
@@ -32,7 +32,7 @@ pub enum Command {
     Import(crate::import::ImportCommand),
     /// ValidateSerial with metrics and span export on (sampling 0.1, then every call) against
     /// the same binary with both off, alternately, each with its Health/Check.
-    Telemetry(crate::telemetry::TelemetryCommand),
+    Telemetry(GrpcCommand),
 }
 
 #[derive(Debug, Args)]
@@ -93,9 +93,6 @@ pub struct BatchArgs {
     /// Serials per call (the API accepts 1..10,000).
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub batch_size: u32,
-    /// Calls in flight at once (1: one after the other).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub concurrency: u32,
 }
 
 #[derive(Debug, Clone, Args)]

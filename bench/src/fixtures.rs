@@ -43,6 +43,19 @@ pub async fn create_catalog(channel: Channel, token: &str) -> anyhow::Result<()>
     Ok(())
 }
 
+/// The catalog and `count` serials of a new prefix, 10,000 per call; returns the number of the
+/// serial in the middle, the one the read benches look up.
+pub async fn seed(channel: Channel, token: &str, count: u32) -> anyhow::Result<String> {
+    eprintln!("seeding {count} serials");
+    create_catalog(channel.clone(), token).await?;
+    let prefix = run_prefix();
+    let mut client = regserial::client::serial_service(channel);
+    for request in batch_requests(&prefix, u64::from(count), 10_000) {
+        create_batch(&mut client, token, request).await?;
+    }
+    Ok(serial_number(&prefix, u64::from(count) / 2))
+}
+
 /// A prefix that no earlier run used, so that serial numbers are unique across runs too.
 pub fn run_prefix() -> String {
     format!("BENCH-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])

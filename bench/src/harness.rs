@@ -32,14 +32,62 @@ where
     Fut: Future<Output = anyhow::Result<T>>,
 {
     let bin = server::resolve_bin(args.serial_svc_bin.as_deref(), "serial-svc")?;
+    with_database(args, backend, |url, work_dir| async move {
+        eprintln!("{}: starting {} on a fresh database", backend.name(), bin.display());
+        let secret = token::random_secret();
+        let token = token::mint(&secret)?;
+        let log_path = work_dir.join("serial-svc.log");
+        let mut server = start_serial_svc(args, &bin, &url, &secret, log_path, &[], &[]).await?;
+        let bench =
+            Bench { addr: server.addr(), pid: server.pid(), channel: server.channel(), token, work_dir };
+        let outcome = body(bench).await.and_then(|value| server.ensure_running().map(|()| value));
+        if outcome.is_err() {
+            server.print_log_tail();
+        }
+        server.stop().await;
+        outcome
+    })
+    .await
+}
+
+/// serial-svc `bin` on `database_url`, with `extra_args` and `env` (telemetry's, say).
+pub async fn start_serial_svc(
+    args: &ServerArgs,
+    bin: &Path,
+    database_url: &str,
+    jwt_secret: &str,
+    log_path: PathBuf,
+    extra_args: &[String],
+    env: &[(&'static str, String)],
+) -> anyhow::Result<RunningServer> {
+    RunningServer::start(ServerConfig {
+        bin,
+        health_service: server::SERIAL_SERVICE,
+        extra_args,
+        env,
+        database_url,
+        jwt_secret,
+        rust_log: &args.server_rust_log,
+        log_path,
+        startup_timeout: Duration::from_secs(args.startup_timeout_secs),
+    })
+    .await
+}
+
+/// Runs `body` with the url of a fresh database on `backend` and a temporary directory, then
+/// removes both, whatever the outcome (Ctrl-C included).
+pub async fn with_database<T, F, Fut>(args: &ServerArgs, backend: Backend, body: F) -> anyhow::Result<T>
+where
+    F: FnOnce(String, PathBuf) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
     let work = tempfile::Builder::new()
         .prefix("regserial-bench-")
         .tempdir()
         .context("cannot create a temporary directory")?;
     let database = FreshDatabase::create(backend, &args.postgres_url, work.path()).await?;
-    eprintln!("{}: starting {} on a fresh database", backend.name(), bin.display());
     let outcome = tokio::select! {
-        outcome = run_on(&bin, args, &database, work.path(), body) => outcome,
+        outcome = body(database.url().to_owned(), work.path().to_path_buf()) => outcome,
         () = interrupted() => Err(anyhow!("interrupted")),
     };
     let removed = database.remove().await;
@@ -52,46 +100,6 @@ where
             Err(error)
         }
     }
-}
-
-async fn run_on<T, F, Fut>(
-    bin: &Path,
-    args: &ServerArgs,
-    database: &FreshDatabase,
-    work_dir: &Path,
-    body: F,
-) -> anyhow::Result<T>
-where
-    F: FnOnce(Bench) -> Fut,
-    Fut: Future<Output = anyhow::Result<T>>,
-{
-    let secret = token::random_secret();
-    let token = token::mint(&secret)?;
-    let mut server = RunningServer::start(ServerConfig {
-        bin,
-        health_service: server::SERIAL_SERVICE,
-        extra_args: &[],
-        env: &[],
-        database_url: database.url(),
-        jwt_secret: &secret,
-        rust_log: &args.server_rust_log,
-        log_path: work_dir.join("serial-svc.log"),
-        startup_timeout: Duration::from_secs(args.startup_timeout_secs),
-    })
-    .await?;
-    let bench = Bench {
-        addr: server.addr(),
-        pid: server.pid(),
-        channel: server.channel(),
-        token,
-        work_dir: work_dir.to_path_buf(),
-    };
-    let outcome = body(bench).await.and_then(|value| server.ensure_running().map(|()| value));
-    if outcome.is_err() {
-        server.print_log_tail();
-    }
-    server.stop().await;
-    outcome
 }
 
 /// Ctrl-C or SIGTERM (`kill`, `pkill`): either way the bench stops the services it started and

@@ -96,7 +96,7 @@ pub async fn run(args: &ImportCommand) -> anyhow::Result<()> {
         baseline.remove().await?;
     }
     let rows = outcome?;
-    report::print(&rows, &crate::all::notes(&args.server.server_rust_log, None));
+    report::print(&rows, &report::notes(&args.server.server_rust_log, None));
     Ok(())
 }
 
@@ -117,7 +117,6 @@ async fn measure(
     let batches = BatchArgs {
         batches: u32::try_from(args.rows.div_ceil(u64::from(BATCH_SIZE)))?,
         batch_size: BATCH_SIZE,
-        concurrency: 1,
     };
     let batched = batch::run(&args.server, args.backend, &batches).await?;
     let batched = Timed { rows: batched.serials, elapsed: batched.elapsed };
@@ -143,12 +142,9 @@ fn rows(
     memory: Option<(u64, u64)>,
 ) -> Vec<Row> {
     let backend = args.backend.name();
-    let row = |metric: String, value: String, target: Option<(String, bool)>| Row {
-        backend,
-        metric,
-        value,
-        target: target.as_ref().map_or_else(|| "—".to_owned(), |(target, _)| target.clone()),
-        met: target.map(|(_, met)| met),
+    let row = |metric: String, value: String, target: Option<(String, bool)>| match target {
+        Some((target, met)) => Row::target(backend, metric, value, target, met),
+        None => Row::info(backend, metric, value),
     };
     let secs = imported.timed.elapsed.as_secs_f64();
     let per_sec = |timed: Timed, unit| format!("{} {unit}/s", thousands(timed.rate().round() as u64));

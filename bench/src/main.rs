@@ -48,11 +48,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Batch(args) => {
             let report = batch::run(&args.server, args.backend, &args.batch).await?;
-            report::print(&report::batch_rows(&report), &all::notes(&args.server.server_rust_log, None));
+            report::print(&report::batch_rows(&report), &report::notes(&args.server.server_rust_log, None));
         }
         Command::Grpc(args) => {
             let report = grpc::run(&args.server, args.backend, &args.grpc).await?;
-            let notes = all::notes(&args.server.server_rust_log, Some(&report.h2load_version));
+            let notes = report::notes(&args.server.server_rust_log, Some(&report.h2load_version));
             report::print(&report::grpc_rows(&report), &notes);
         }
         Command::All(args) => all::run(&args).await?,

@@ -20,6 +20,27 @@ pub struct Row {
     pub met: Option<bool>,
 }
 
+impl Row {
+    /// A figure without a target.
+    pub fn info(backend: &'static str, metric: String, value: String) -> Self {
+        Self { backend, metric, value, target: "—".to_owned(), met: None }
+    }
+
+    /// A figure held against `target`, met or not.
+    pub fn target(backend: &'static str, metric: String, value: String, target: String, met: bool) -> Self {
+        Self { backend, metric, value, target, met: Some(met) }
+    }
+}
+
+/// What the figures depend on besides the code.
+pub fn notes(rust_log: &str, h2load_version: Option<&str>) -> Vec<String> {
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    let h2load = h2load_version.map(|version| format!(", {version}")).unwrap_or_default();
+    vec![format!(
+        "serial-svc release build with RUST_LOG={rust_log}{h2load}; {cpus} CPUs shared by the bench, serial-svc and the database."
+    )]
+}
+
 pub fn batch_rows(report: &BatchReport) -> Vec<Row> {
     let backend = report.backend.name();
     let args = &report.args;
@@ -27,34 +48,31 @@ pub fn batch_rows(report: &BatchReport) -> Vec<Row> {
     let idle = megabytes(report.idle.now);
     let peak = megabytes(report.after.peak);
     vec![
-        Row {
+        // An absolute rate moves with the machine: `import --backend postgres` holds it beside
+        // PostgreSQL's COPY of as many rows instead.
+        Row::info(
             backend,
-            metric: format!(
-                "BatchCreateSerials, {} batches of {} serials, {} in flight",
+            format!(
+                "BatchCreateSerials, {} batches of {} serials, one at a time",
                 args.batches,
-                thousands(u64::from(args.batch_size)),
-                args.concurrency
+                thousands(u64::from(args.batch_size))
             ),
-            value: format!("{} serials/s", thousands(rate.round() as u64)),
-            // An absolute rate moves with the machine: `regserial-bench import --backend
-            // postgres` holds it beside PostgreSQL's COPY of as many rows instead.
-            target: "— (÷ COPY: `import`)".to_owned(),
-            met: None,
-        },
-        Row {
+            format!("{} serials/s", thousands(rate.round() as u64)),
+        ),
+        Row::target(
             backend,
-            metric: "serial-svc RSS idle (VmRSS after startup)".to_owned(),
-            value: format!("{idle:.1} MB"),
-            target: format!("≤ {MAX_IDLE_MB} MB"),
-            met: Some(idle <= MAX_IDLE_MB),
-        },
-        Row {
+            "serial-svc RSS idle (VmRSS after startup)".to_owned(),
+            format!("{idle:.1} MB"),
+            format!("≤ {MAX_IDLE_MB} MB"),
+            idle <= MAX_IDLE_MB,
+        ),
+        Row::target(
             backend,
-            metric: "serial-svc RSS peak, batch run (VmHWM)".to_owned(),
-            value: format!("{peak:.1} MB"),
-            target: format!("≤ {MAX_BATCH_PEAK_MB} MB"),
-            met: Some(peak <= MAX_BATCH_PEAK_MB),
-        },
+            "serial-svc RSS peak, batch run (VmHWM)".to_owned(),
+            format!("{peak:.1} MB"),
+            format!("≤ {MAX_BATCH_PEAK_MB} MB"),
+            peak <= MAX_BATCH_PEAK_MB,
+        ),
     ]
 }
 
@@ -66,34 +84,25 @@ pub fn grpc_rows(report: &GrpcReport) -> Vec<Row> {
         args.h2load.duration_secs, args.h2load.clients, args.h2load.streams
     );
     let rounds = report.get_serial.len();
-    let ratio = |name: &str, compared: Compared| Row {
-        backend,
-        metric: format!("{name} / Health/Check throughput, median of {rounds} rounds"),
-        value: compared.describe(),
-        target: format!("≥ {MIN_RATIO_TO_HEALTH}"),
-        met: Some(compared.median() >= MIN_RATIO_TO_HEALTH),
+    let ratio = |name: &str, compared: Compared| {
+        Row::target(
+            backend,
+            format!("{name} / Health/Check throughput, median of {rounds} rounds"),
+            compared.describe(),
+            format!("≥ {MIN_RATIO_TO_HEALTH}"),
+            compared.median() >= MIN_RATIO_TO_HEALTH,
+        )
     };
-    let info =
-        |metric: String, value: String| Row { backend, metric, value, target: "—".to_owned(), met: None };
+    let seeded = thousands(u64::from(args.seed_serials));
+    let runs = |metric: String, runs: &[crate::h2load::Summary]| {
+        Row::info(backend, metric, format!("{} req/s", rounds::list(runs)))
+    };
     vec![
-        info(
-            format!("Health/Check, h2load {load}, before and after each round"),
-            format!("{} req/s", rounds::list(&report.health)),
-        ),
-        info(
-            format!("GetSerial, h2load {load}, {} serials, each round", thousands(report.seeded)),
-            format!("{} req/s", rounds::list(&report.get_serial)),
-        ),
-        info(
-            format!("ValidateSerial, h2load {load}, {} serials, each round", thousands(report.seeded)),
-            format!("{} req/s", rounds::list(&report.validate_serial)),
-        ),
+        runs(format!("Health/Check, h2load {load}, before and after each round"), &report.health),
+        runs(format!("GetSerial, h2load {load}, {seeded} serials, each round"), &report.get_serial),
+        runs(format!("ValidateSerial, h2load {load}, {seeded} serials, each round"), &report.validate_serial),
         ratio("GetSerial", report.get_serial_compared()),
         ratio("ValidateSerial", report.validate_serial_compared()),
-        info(
-            "serial-svc RSS idle / peak, h2load runs".to_owned(),
-            format!("{:.1} MB / {:.1} MB", megabytes(report.idle.now), megabytes(report.after.peak)),
-        ),
     ]
 }
 

@@ -2,7 +2,6 @@
 //! transactions on either ([`Tx`], [`on_tx!`](crate::on_tx)), the database failure both
 //! services report ([`StoreError`]) and `request_id` replay ([`request_keys`]).
 
-pub mod coalesce;
 mod errors;
 mod group;
 pub mod migrations;

@@ -1,23 +1,13 @@
-//! PostgreSQL's completions, many attempts in one statement ([`creation_sql::COMPLETE_POSTGRES`]).
+//! PostgreSQL's completions, one attempt per statement ([`creation_sql::COMPLETE_POSTGRES`]
+//! given a batch of one).
 //!
-//! A completion takes its org's counter row to number the registration and holds it until its
-//! commit: one at a time, an org's completions queued behind each other's WAL flushes, across
-//! every replica; and each paid the set-up, locks and commit of a statement over five tables
-//! and a dozen indexes. So the completions that wait at the same moment go through a
-//! [`Batcher`] and are written by one statement, numbered in one step. A batch that fails (a
-//! serial held by another registration, a deadlock with another replica's batch) is written
-//! again one attempt at a time, so that each gets its own answer.
-//!
-//! Begins were batched the same way and measured no faster (README, Benchmarks): each begin
-//! inserts rows of its own, with no shared row to queue on.
+//! Completions that waited at the same moment used to be queued and written by one statement;
+//! a same-run A/B found `CreateRegistration` no faster for it (docs/performance.md, "Read
+//! coalescing"), so each completion runs its own statement.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::HashMap;
 
-use futures::FutureExt;
-use futures::future::join_all;
-use shared::db::coalesce::{Batcher, Run};
-use shared::db::{Db, is_unavailable};
+use shared::db::{Db, StoreError};
 use sqlx::PgPool;
 
 use super::creation_sql::{COMPLETE_POSTGRES, Completion};
@@ -26,36 +16,24 @@ use crate::domain::RegistrationNumber;
 /// Each completion's number, or `None` if the attempt was not open.
 pub(super) type Completed = Result<Option<String>, sqlx::Error>;
 
-/// The completion queue of one store.
-pub(super) type Completions = Batcher<Completion, Completed>;
+/// The completions of one store. Cheap to clone.
+#[derive(Clone)]
+pub(super) struct Completions(Db);
 
 pub(super) fn completions(db: &Db) -> Completions {
-    let run: Run<Completion, Completed> = Arc::new(|db, org, jobs| together_or_alone(db, org, jobs).boxed());
-    Batcher::new(db.clone(), run)
+    Completions(db.clone())
 }
 
-/// `jobs` (of `org`) completed by one statement; if that fails, or two are of one attempt, by
-/// one statement each. A database that cannot be reached fails them all at once: one at a time
-/// they would only wait for it again, each.
-async fn together_or_alone(
-    db: Db,
-    org: String,
-    jobs: Vec<Completion>,
-) -> Result<Vec<Completed>, sqlx::Error> {
-    let Db::Postgres(pool) = &db else {
-        return Err(sqlx::Error::Configuration("batched completions are PostgreSQL's".into()));
-    };
-    let distinct = jobs.iter().map(|job| job.id.as_str()).collect::<HashSet<_>>().len() == jobs.len();
-    if distinct && jobs.len() > 1 {
-        match complete(pool, &org, &jobs).await {
-            Ok(numbers) => return Ok(numbers.into_iter().map(Ok).collect()),
-            Err(err) if is_unavailable(&err) => return Err(err),
-            Err(_) => {}
-        }
+impl Completions {
+    /// Completes `job` of `org` by one statement: its number, or `None` if the attempt was not
+    /// CLAIMING; the statement's own failure (a serial held by another registration) is the
+    /// inner error.
+    pub(super) async fn call(&self, org: &str, job: Completion) -> Result<Completed, StoreError> {
+        let Db::Postgres(pool) = &self.0 else {
+            return Err(sqlx::Error::Configuration("these completions are PostgreSQL's".into()).into());
+        };
+        Ok(complete(pool, org, std::slice::from_ref(&job)).await.map(|mut one| one.pop().flatten()))
     }
-    let alone = jobs.chunks(1).map(|job| complete(pool, &org, job));
-    let numbers = join_all(alone).await.into_iter();
-    Ok(numbers.map(|one| one.map(|mut one| one.pop().flatten())).collect())
 }
 
 /// Completes `jobs` (distinct attempts of `org`) in one statement: each one's number, in order.

@@ -4,10 +4,7 @@
 
 use std::fmt::Write as _;
 
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use shared::db::Db;
-use shared::db::coalesce::{Coalescer, KeyedStatements, read_keys};
 use sqlx::AssertSqlSafe;
 
 use super::{
@@ -19,125 +16,68 @@ use crate::domain::{
     SerialNumber, StoreError,
 };
 
-/// Registrations of org `$1` whose `$column` is `$2` or one of `$2` (see [`KeyedStatements`]),
-/// each with its line items and the key it answers as `lookup_key`. `$org` is the org condition
-/// on SQLite: `+org_id` where the key's own index must win over the org's (its planner
-/// otherwise walks every row of the org through `registrations_by_time`).
-macro_rules! keyed_sql {
-    ($column:literal, $org:literal) => {
-        KeyedStatements {
-            many: [
-                concat!(keyed_select!($column, items_postgres), "org_id = $1 AND ", $column, " = ANY($2)"),
-                concat!(
-                    keyed_select!($column, items_sqlite),
-                    $org,
-                    " = $1 AND ",
-                    $column,
-                    " IN (SELECT value FROM json_each($2))"
-                ),
-            ],
-            one: [
-                concat!(keyed_select!($column, items_postgres), "org_id = $1 AND ", $column, " = $2"),
-                concat!(keyed_select!($column, items_sqlite), $org, " = $1 AND ", $column, " = $2"),
-            ],
-        }
-    };
-}
-/// The select list and table of [`keyed_sql`], up to its `WHERE`.
-macro_rules! keyed_select {
-    ($column:literal, $items:ident) => {
+/// The registration of org `$1` whose `$column` is `$2`, with its line items. `$org` is the org
+/// condition: on SQLite `+org_id` where the key's own index must win over the org's (its
+/// planner otherwise walks every row of the org through `registrations_by_time`).
+macro_rules! by_key_sql {
+    ($items:ident, $column:literal, $org:literal) => {
         concat!(
             "SELECT ",
-            $column,
-            " AS lookup_key, ",
             registration_columns!(),
             ", ",
             $items!(),
-            " FROM registrations WHERE "
+            " FROM registrations WHERE ",
+            $org,
+            " = $1 AND ",
+            $column,
+            " = $2"
         )
     };
 }
-/// The registrations holding serial keys `$2`: holdings exist only while their registration is
+/// The registration holding serial key `$2`: holdings exist only while their registration is
 /// PENDING or APPROVED.
 macro_rules! by_serial_sql {
-    ($items:ident, $keys:literal) => {
+    ($items:ident) => {
         concat!(
-            "SELECT h.serial_key AS lookup_key, ",
+            "SELECT ",
             registration_columns!(),
             ", ",
             $items!(),
-            " FROM registrations, (SELECT serial_key, registration_id FROM holdings \
-             WHERE org_id = $1 AND serial_key ",
-            $keys,
-            ") AS h WHERE registrations.id = h.registration_id"
+            " FROM registrations, (SELECT registration_id FROM holdings \
+             WHERE org_id = $1 AND serial_key = $2) AS h WHERE registrations.id = h.registration_id"
         )
     };
 }
 
-const BY_ID: KeyedStatements = keyed_sql!("id", "+org_id");
-const BY_NUMBER: KeyedStatements = keyed_sql!("registration_number", "org_id");
-const BY_SERIAL: KeyedStatements = KeyedStatements {
-    many: [
-        by_serial_sql!(items_postgres, "= ANY($2)"),
-        by_serial_sql!(items_sqlite, "IN (SELECT value FROM json_each($2))"),
-    ],
-    one: [by_serial_sql!(items_postgres, "= $2"), by_serial_sql!(items_sqlite, "= $2")],
-};
+/// A point read's `[postgres, sqlite]` statement.
+type PointRead = [&'static str; 2];
+const BY_ID: PointRead =
+    [by_key_sql!(items_postgres, "id", "org_id"), by_key_sql!(items_sqlite, "id", "+org_id")];
+const BY_NUMBER: PointRead = [
+    by_key_sql!(items_postgres, "registration_number", "org_id"),
+    by_key_sql!(items_sqlite, "registration_number", "org_id"),
+];
+const BY_SERIAL: PointRead = [by_serial_sql!(items_postgres), by_serial_sql!(items_sqlite)];
 
-/// A point read's row with the key it answers.
-#[derive(sqlx::FromRow)]
-struct Keyed {
-    lookup_key: String,
-    #[sqlx(flatten)]
-    row: RegistrationWithItems,
-}
-
-/// Which key a point read goes by: its statements.
-trait Key {
-    const SQL: KeyedStatements;
-}
-struct ById;
-struct ByNumber;
-struct BySerial;
-impl Key for ById {
-    const SQL: KeyedStatements = BY_ID;
-}
-impl Key for ByNumber {
-    const SQL: KeyedStatements = BY_NUMBER;
-}
-impl Key for BySerial {
-    const SQL: KeyedStatements = BY_SERIAL;
-}
-
-/// The registrations of `keys` in `org` by `K`, each with its key: the point reads that wait at
-/// the same moment share it (see [`shared::db::coalesce`]).
-fn fetch<K: Key>(
-    db: Db,
-    org: String,
-    keys: Vec<String>,
-) -> BoxFuture<'static, Result<Vec<(String, RegistrationWithItems)>, sqlx::Error>> {
-    async move {
-        let rows: Vec<Keyed> = read_keys(&db, &org, &keys, K::SQL).await?;
-        Ok(rows.into_iter().map(|keyed| (keyed.lookup_key, keyed.row)).collect())
-    }
-    .boxed()
-}
-
-/// The point-read queues of one store. Cheap to clone.
+/// The point reads of one store: one single-key statement on the read pool per call. Cheap to
+/// clone.
 #[derive(Clone)]
-pub(super) struct PointReads {
-    by_id: Coalescer<RegistrationWithItems>,
-    by_number: Coalescer<RegistrationWithItems>,
-    by_serial: Coalescer<RegistrationWithItems>,
-}
+pub(super) struct PointReads(Db);
 
 impl PointReads {
     pub(super) fn new(db: &Db) -> Self {
-        Self {
-            by_id: Coalescer::new(db.clone(), fetch::<ById>),
-            by_number: Coalescer::new(db.clone(), fetch::<ByNumber>),
-            by_serial: Coalescer::new(db.clone(), fetch::<BySerial>),
-        }
+        Self(db.clone())
+    }
+
+    /// The registration `read` finds for `key` in `org`, if there is one.
+    async fn get(
+        &self,
+        [postgres, sqlite]: PointRead,
+        org: &str,
+        key: &str,
+    ) -> Result<Option<RegistrationWithItems>, sqlx::Error> {
+        let sql = self.0.pick(postgres, sqlite);
+        on_reader!(&self.0, c => sqlx::query_as(sql).bind(org).bind(key).fetch_optional(c))
     }
 }
 
@@ -235,7 +175,7 @@ impl Store {
         org: &str,
         id: &RegistrationId,
     ) -> Result<Option<Registration>, StoreError> {
-        self.lookup(&self.reads.by_id, org, id.as_str()).await
+        self.lookup(BY_ID, org, id.as_str()).await
     }
 
     /// The registration numbered `number` in `org`.
@@ -245,7 +185,7 @@ impl Store {
         org: &str,
         number: &RegistrationNumber,
     ) -> Result<Option<Registration>, StoreError> {
-        self.lookup(&self.reads.by_number, org, number.as_str()).await
+        self.lookup(BY_NUMBER, org, number.as_str()).await
     }
 
     /// The registration of `org` that holds `serial` now (PENDING or APPROVED).
@@ -255,17 +195,17 @@ impl Store {
         org: &str,
         serial: &SerialNumber,
     ) -> Result<Option<Registration>, StoreError> {
-        self.lookup(&self.reads.by_serial, org, serial.key()).await
+        self.lookup(BY_SERIAL, org, serial.key()).await
     }
 
-    /// One registration with its line items, read with the other point reads in flight.
+    /// One registration with its line items.
     async fn lookup(
         &self,
-        reads: &Coalescer<RegistrationWithItems>,
+        read: PointRead,
         org: &str,
         key: &str,
     ) -> Result<Option<Registration>, StoreError> {
-        let row = reads.get(org, key).await?;
+        let row = self.reads.get(read, org, key).await?;
         row.map(RegistrationWithItems::into_domain).transpose()
     }
 

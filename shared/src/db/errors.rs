@@ -8,8 +8,8 @@ use std::sync::Arc;
 pub enum StoreError {
     #[error("database error")]
     Database(#[from] sqlx::Error),
-    /// The failure of a statement that answered several callers at once (serial-svc coalesces
-    /// concurrent lookups into one statement).
+    /// The failure of a statement that answered several callers at once (the SQLite writer's
+    /// group commit).
     #[error("database error")]
     Shared(#[source] Arc<sqlx::Error>),
     #[error("stored data could not be read: {0}")]

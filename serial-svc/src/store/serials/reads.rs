@@ -1,57 +1,32 @@
 //! Reading serials: one by number (`GetSerial`, `ValidateSerial`) and pages of them
 //! (`ListSerials`).
-//!
-//! Lookups by number that wait at the same moment are answered by one `serial_key = ANY(…)` /
-//! `IN (json_each(…))` statement ([`shared::db::coalesce`]), a batch of one key by the plain
-//! single-key statement. This file is the only user of that coalescing.
 
 use chrono::{DateTime, Utc};
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use shared::db::Db;
-use shared::db::coalesce::{Coalescer, KeyedStatements, read_keys};
 use sqlx::AssertSqlSafe;
 
 use super::filters::list_statement;
-use super::{BY_KEY, SerialRow, serial_columns};
+use super::{BY_KEY, SerialRow};
 use crate::domain::{Serial, SerialFilter, SerialNumber, Sku, StoreError};
 use crate::store::{Store, all, micros, on_reader};
 
-/// The lookup queue of one [`Store`].
-pub(crate) type Lookups = Coalescer<SerialRow>;
+/// Serial lookups of one [`Store`]: one single-key statement on the read pool per call.
+#[derive(Clone)]
+pub(crate) struct Lookups(Db);
 
 pub(crate) fn lookups(db: Db) -> Lookups {
-    Coalescer::new(db, fetch)
+    Lookups(db)
 }
 
-/// By serial key: the one-key statement is the one a write's transaction reads by.
-const BY_KEYS: KeyedStatements = KeyedStatements {
-    one: [BY_KEY, BY_KEY],
-    many: [
-        concat!("SELECT ", serial_columns!(), " FROM serials WHERE org_id = $1 AND serial_key = ANY($2)"),
-        concat!(
-            "SELECT ",
-            serial_columns!(),
-            " FROM serials WHERE org_id = $1 AND serial_key IN (SELECT value FROM json_each($2))"
-        ),
-    ],
-};
-
-/// The rows of `keys` (lowercase serial numbers) in `org`, each with its key.
-fn fetch(
-    db: Db,
-    org: String,
-    keys: Vec<String>,
-) -> BoxFuture<'static, Result<Vec<(String, SerialRow)>, sqlx::Error>> {
-    async move {
-        let rows: Vec<SerialRow> = read_keys(&db, &org, &keys, BY_KEYS).await?;
-        Ok(rows.into_iter().map(|row| (row.serial_number.to_ascii_lowercase(), row)).collect())
+impl Lookups {
+    /// The row of `key` (a lowercase serial number) in `org`, if there is one.
+    async fn get(&self, org: &str, key: &str) -> Result<Option<SerialRow>, StoreError> {
+        Ok(on_reader!(&self.0, c => sqlx::query_as(BY_KEY).bind(org).bind(key).fetch_optional(c))?)
     }
-    .boxed()
 }
 
 impl Store {
-    /// One serial, read with the other lookups in flight.
+    /// One serial by number.
     #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "get_serial", otel.kind = "client", db.system = self.db.system(), db.operation = "get_serial"))]
     pub async fn get_serial(&self, org: &str, number: &SerialNumber) -> Result<Option<Serial>, StoreError> {
         let row = self.lookups.get(org, number.key()).await?;
