@@ -4,6 +4,10 @@
 //! (`fail_attempt`, a refusal or a rollback, with a `release` intent for what may have been
 //! claimed). Closed attempts are kept as the creation's idempotency record.
 
+pub(super) mod batched;
+pub(super) mod creation_sql;
+pub(super) mod rollback;
+
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use futures::TryFutureExt;
 use shared::db::Db;

@@ -7,6 +7,9 @@
 //! PostgreSQL, so replicas picking at once get disjoint batches), and nobody else picks it
 //! until that time has passed.
 
+pub(super) mod release;
+pub(super) mod swap;
+
 use chrono::{DateTime, Utc};
 use futures::TryFutureExt;
 

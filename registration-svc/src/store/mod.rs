@@ -14,31 +14,29 @@
 //! Reads run in a read-only transaction (REPEATABLE READ on PostgreSQL, SQLite's read pool), so
 //! a registration and its line items come from one snapshot.
 //!
-//! Operations, by file: `attempts` (a creation's attempt: begin, fail, its backlog),
-//! `registrations` (a creation's completion: the registration written once), `intents`
-//! (outcomes and the recovery worker's leases), `reads`, `review` (approve, deny, cancel,
-//! expire), `update`, `swap`, `reset`, `request_keys`, `rollback` (attempts left open: the
-//! worker's lease, restart, release again).
+//! Files are named by the table they write, each operation in the folder of its table:
+//! - `attempts` (begin, fail, the backlog), with `creation_sql` and `batched` (a creation's
+//!   completion) and `rollback` (attempts left open: the worker's lease, restart, release
+//!   again);
+//! - `registrations` (the insert, once complete), with `reads` (get, look up, list),
+//!   `review` (approve, deny, cancel, expire), `update` and `reset`;
+//! - `intents` (outcomes, the worker's leases), with `release` (intents and holdings, the
+//!   registration's row lock) and `swap`;
+//! - `request_keys`; `rows` and `load` (row types, reads inside a transaction); `errors` (the
+//!   one place a database failure becomes a domain error); `migrations`.
 
 mod attempts;
-mod batched;
-mod creation_sql;
 mod errors;
 mod intents;
 mod load;
 mod migrations;
-#[cfg(test)]
-mod plans;
-mod reads;
 mod registrations;
-mod release;
 mod request_keys;
-mod reset;
-mod review;
-mod rollback;
 mod rows;
-mod swap;
-mod update;
+
+use attempts::{batched, creation_sql};
+use intents::release;
+use registrations::reads;
 
 use chrono::Duration;
 use shared::db::{Db, StoreError};

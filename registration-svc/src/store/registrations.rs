@@ -4,7 +4,14 @@
 //! written before, and nothing is updated after, so a creation writes each row once.
 //!
 //! On PostgreSQL the completions waiting at the same moment are written by one statement
-//! ([`super::batched`]); on SQLite each is one script on the writer.
+//! ([`super::attempts::batched`]); on SQLite each is one script on the writer.
+
+#[cfg(test)]
+mod index_plans;
+pub(super) mod reads;
+pub(super) mod reset;
+pub(super) mod review;
+pub(super) mod update;
 
 use chrono::{DateTime, Utc};
 use shared::db::Db;

@@ -7,8 +7,10 @@
 
 use shared::testing::{Param, TestDb, assert_reads_index, assert_reads_none_of};
 
-use super::{Store, creation_sql, intents, reads::list_statement, review, rollback};
+use super::{reads::list_statement, review};
 use crate::domain::{FilterDraft, RegistrationFilter, RegistrationStatus};
+use crate::store::attempts::rollback;
+use crate::store::{Store, creation_sql, intents};
 
 /// Each filter alone, with the index its list must read. (A number matches one row at most,
 /// through the number's unique index, whichever plan reads it.)

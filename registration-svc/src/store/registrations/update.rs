@@ -2,12 +2,12 @@
 
 use futures::TryFutureExt;
 
-use super::{
+use crate::domain::{Ctx, Registration, RegistrationId, RegistrationPatch, RequestKey, Text, UpdateError};
+use crate::store::{
     Store, load, on_tx,
     request_keys::begin_write,
     rows::{micros, to_json},
 };
-use crate::domain::{Ctx, Registration, RegistrationId, RegistrationPatch, RequestKey, Text, UpdateError};
 
 /// Each field is set only when its flag (the odd parameters from $4) is true.
 const UPDATE: &str = "UPDATE registrations SET update_time = $3, \

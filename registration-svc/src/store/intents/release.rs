@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{
-    Tx, on_tx,
-    rows::{IntentRow, intent_columns, micros, registration_id},
-};
 use crate::domain::{
     Intent, IntentKind, RegistrationId, RegistrationStatus, SerialNumber, StoreError, Transition,
+};
+use crate::store::{
+    Tx, on_tx,
+    rows::{IntentRow, intent_columns, micros, registration_id},
 };
 
 const INSERT_INTENT: &str = concat!(

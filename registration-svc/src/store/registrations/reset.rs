@@ -3,13 +3,13 @@
 
 use futures::TryFutureExt;
 
-use super::{
+use crate::domain::{Ctx, Registration, RequestKey, ResetError, SerialNumber, Transition};
+use crate::store::{
     Store, load, on_tx,
     release::{from_states, holder, lock, release_holdings},
     request_keys::begin_write,
     rows::micros,
 };
-use crate::domain::{Ctx, Registration, RequestKey, ResetError, SerialNumber, Transition};
 
 /// Erases the customer's data: email, name, phone, order number, referrer, marketing consent,
 /// custom fields and proof-of-purchase URLs.

@@ -7,15 +7,15 @@
 use chrono::{DateTime, Utc};
 use futures::TryFutureExt;
 
-use super::{
+use crate::domain::{
+    Ctx, Registration, RegistrationId, RegistrationStatus, RequestKey, ReviewPeriod, StoreError, Text,
+    Transition, TransitionError,
+};
+use crate::store::{
     Store, Tx, load, on_tx,
     release::{from_states, release_holdings},
     request_keys::begin_write,
     rows::{micros, registration_id},
-};
-use crate::domain::{
-    Ctx, Registration, RegistrationId, RegistrationStatus, RequestKey, ReviewPeriod, StoreError, Text,
-    Transition, TransitionError,
 };
 
 const APPROVE: &str = "UPDATE registrations SET status = $3, review_time = $4, update_time = $4 \
@@ -36,8 +36,8 @@ macro_rules! overdue_sql {
         )
     };
 }
-pub(super) const OVERDUE_POSTGRES: &str = overdue_sql!(" FOR UPDATE SKIP LOCKED");
-pub(super) const OVERDUE_SQLITE: &str = overdue_sql!("");
+pub(in crate::store) const OVERDUE_POSTGRES: &str = overdue_sql!(" FOR UPDATE SKIP LOCKED");
+pub(in crate::store) const OVERDUE_SQLITE: &str = overdue_sql!("");
 
 /// A review transition with what it needs.
 #[derive(Clone, Copy)]

@@ -7,13 +7,13 @@ use std::fmt::Write as _;
 use shared::db::Db;
 use sqlx::AssertSqlSafe;
 
-use super::{
-    Store, on_reader,
-    rows::{RegistrationWithItems, items_postgres, items_sqlite, micros, registration_columns},
-};
 use crate::domain::{
     Order, PageBound, Registration, RegistrationFilter, RegistrationId, RegistrationNumber, RegistrationPage,
     SerialNumber, StoreError,
+};
+use crate::store::{
+    Store, on_reader,
+    rows::{RegistrationWithItems, items_postgres, items_sqlite, micros, registration_columns},
 };
 
 /// The registration of org `$1` whose `$column` is `$2`, with its line items. `$org` is the org
@@ -62,10 +62,10 @@ const BY_SERIAL: PointRead = [by_serial_sql!(items_postgres), by_serial_sql!(ite
 /// The point reads of one store: one single-key statement on the read pool per call. Cheap to
 /// clone.
 #[derive(Clone)]
-pub(super) struct PointReads(Db);
+pub(in crate::store) struct PointReads(Db);
 
 impl PointReads {
-    pub(super) fn new(db: &Db) -> Self {
+    pub(in crate::store) fn new(db: &Db) -> Self {
         Self(db.clone())
     }
 
@@ -124,7 +124,7 @@ const TAGGED_HEAD_SQLITE: &str = tagged_head!(items_sqlite);
 /// One statement for all of them, with `(CAST($n AS TEXT) IS NULL OR column = $n)`, got a
 /// generic plan on PostgreSQL that took every filter for selective and sorted the whole org for
 /// each page (30 ms a page at 40,000 registrations), and used no filter's index on either.
-pub(super) fn list_statement<'f>(
+pub(in crate::store) fn list_statement<'f>(
     db: &Db,
     filter: &'f RegistrationFilter,
     upwards: bool,

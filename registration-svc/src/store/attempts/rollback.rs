@@ -9,16 +9,16 @@
 use chrono::{DateTime, Utc};
 use futures::TryFutureExt;
 
-use super::{
+use crate::domain::{
+    Attempt, AttemptState, Ctx, IntentKind, IntentState, RegistrationId, RestartError, SerialNumber,
+    StoreError,
+};
+use crate::store::{
     Store,
     attempts::{AttemptRow, attempt_columns, later, lock},
     load, on_tx,
     release::release,
     rows::micros,
-};
-use crate::domain::{
-    Attempt, AttemptState, Ctx, IntentKind, IntentState, RegistrationId, RestartError, SerialNumber,
-    StoreError,
 };
 
 /// By id alone: the caller holds the attempt's lock and checked its state (see `plans.rs`).
@@ -37,8 +37,8 @@ macro_rules! lease_attempts_sql {
         )
     };
 }
-pub(super) const LEASE_ATTEMPTS_POSTGRES: &str = lease_attempts_sql!(" FOR UPDATE SKIP LOCKED");
-pub(super) const LEASE_ATTEMPTS_SQLITE: &str = lease_attempts_sql!("");
+pub(in crate::store) const LEASE_ATTEMPTS_POSTGRES: &str = lease_attempts_sql!(" FOR UPDATE SKIP LOCKED");
+pub(in crate::store) const LEASE_ATTEMPTS_SQLITE: &str = lease_attempts_sql!("");
 
 impl Store {
     /// Restarts attempt `id`, which was left open and rolled back, for a retry with its

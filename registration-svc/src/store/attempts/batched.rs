@@ -10,17 +10,17 @@ use std::collections::HashMap;
 use shared::db::{Db, StoreError};
 use sqlx::PgPool;
 
-use super::creation_sql::{COMPLETE_POSTGRES, Completion};
 use crate::domain::RegistrationNumber;
+use crate::store::creation_sql::{COMPLETE_POSTGRES, Completion};
 
 /// Each completion's number, or `None` if the attempt was not open.
-pub(super) type Completed = Result<Option<String>, sqlx::Error>;
+pub(in crate::store) type Completed = Result<Option<String>, sqlx::Error>;
 
 /// The completions of one store. Cheap to clone.
 #[derive(Clone)]
-pub(super) struct Completions(Db);
+pub(in crate::store) struct Completions(Db);
 
-pub(super) fn completions(db: &Db) -> Completions {
+pub(in crate::store) fn completions(db: &Db) -> Completions {
     Completions(db.clone())
 }
 
@@ -28,7 +28,7 @@ impl Completions {
     /// Completes `job` of `org` by one statement: its number, or `None` if the attempt was not
     /// CLAIMING; the statement's own failure (a serial held by another registration) is the
     /// inner error.
-    pub(super) async fn call(&self, org: &str, job: Completion) -> Result<Completed, StoreError> {
+    pub(in crate::store) async fn call(&self, org: &str, job: Completion) -> Result<Completed, StoreError> {
         let Db::Postgres(pool) = &self.0 else {
             return Err(sqlx::Error::Configuration("these completions are PostgreSQL's".into()).into());
         };

@@ -11,18 +11,18 @@
 
 use futures::TryFutureExt;
 
-use super::{
+use crate::domain::{
+    AbortSwapError, AttemptFailure, CompleteSwapError, Ctx, IntentKind, IntentState, Registration,
+    RequestKey, SerialFacts, SerialNumber, Started, StoreError, SwapAttempt, SwapError, Warranty,
+    WarrantyPlanTerms, customer_tags, sku_fits,
+};
+use crate::store::{
     Store, Tx,
     attempts::later,
     load, on_tx,
     release::{NewIntent, holder, insert_intent, lock, release},
     request_keys::{Begun, Write, taken_by_a_creation},
     rows::{micros, to_json},
-};
-use crate::domain::{
-    AbortSwapError, AttemptFailure, CompleteSwapError, Ctx, IntentKind, IntentState, Registration,
-    RequestKey, SerialFacts, SerialNumber, Started, StoreError, SwapAttempt, SwapError, Warranty,
-    WarrantyPlanTerms, customer_tags, sku_fits,
 };
 
 const SWAP_IN_FLIGHT: &str = "SELECT id FROM intents WHERE org_id = $1 AND registration_id = $2 \

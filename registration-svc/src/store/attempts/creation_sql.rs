@@ -1,5 +1,5 @@
 //! The completion of a creation, one atomic round: on PostgreSQL one statement of
-//! data-modifying CTEs (for every completion waiting at the moment, see [`super::batched`]), on
+//! data-modifying CTEs (for every completion waiting at the moment, see [`crate::store::batched`]), on
 //! SQLite one script under a savepoint. It inserts the registration and everything of it, and
 //! closes the attempt, only if the attempt is still open: exactly one completion of an attempt
 //! writes anything.
@@ -10,8 +10,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::rows::{micros, to_json};
 use crate::domain::{Registration, StoreError, Warranty, customer_tags};
+use crate::store::rows::{micros, to_json};
 
 /// A line item as the completion writes it (JSON text for its warranty and customer tags,
 /// `None` for none).
@@ -34,10 +34,10 @@ struct Item {
 /// One completion, as PostgreSQL's batched statement reads it (an element of its `$2`) and
 /// SQLite's script its `$5`.
 #[derive(Serialize)]
-pub(super) struct Completion {
-    pub(super) id: String,
+pub(in crate::store) struct Completion {
+    pub(in crate::store) id: String,
     /// When it completes (microseconds): the registration's `create_time`.
-    pub(super) now: i64,
+    pub(in crate::store) now: i64,
     customer_email: String,
     customer_email_key: String,
     customer_name: Option<String>,
@@ -60,7 +60,7 @@ pub(super) struct Completion {
 
 impl Completion {
     /// The completion of `registration` with `warranties` (one per line item) at `now`.
-    pub(super) fn new(
+    pub(in crate::store) fn new(
         registration: &Registration,
         warranties: &[Option<Warranty>],
         now: DateTime<Utc>,
@@ -141,7 +141,7 @@ macro_rules! insert_line_items {
 /// a time would queue behind each other's commits. The attempts are locked by primary key and
 /// their state checked after (`locked` is materialized so that the check stays there): a state
 /// in the lookup would let the plan read them through `attempts_open` (see `plans.rs`).
-pub(super) const COMPLETE_POSTGRES: &str = concat!(
+pub(in crate::store) const COMPLETE_POSTGRES: &str = concat!(
     "WITH jobs AS (SELECT n, job, job ->> 'id' AS id, (job ->> 'now')::bigint AS now \
      FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS j(job, n)), \
      locked AS MATERIALIZED (SELECT id, state FROM attempts WHERE org_id = $1 \
@@ -189,7 +189,7 @@ macro_rules! still_open {
 }
 /// SQLite's completion of attempt `$2` of org `$1` if it is still open: at `$3`, with prefix
 /// `$4`, the [`Completion`] `$5`; returns the number, or no row.
-pub(super) const COMPLETE_SQLITE: &str = shared::sqlite_savepoint!(
+pub(in crate::store) const COMPLETE_SQLITE: &str = shared::sqlite_savepoint!(
     "INSERT INTO org_counters (org_id, last_number) SELECT $1, 1 WHERE ",
     still_open!(),
     " ON CONFLICT (org_id) DO UPDATE SET last_number = org_counters.last_number + 1; ",
@@ -222,7 +222,7 @@ pub(super) const COMPLETE_SQLITE: &str = shared::sqlite_savepoint!(
 
 /// Which of `$2` (serial keys) org `$1` holds for a registration other than `$3` (its key):
 /// after a completion failed on a holding.
-pub(super) const HELD_ELSEWHERE: [&str; 2] = [
+pub(in crate::store) const HELD_ELSEWHERE: [&str; 2] = [
     "SELECT serial_key FROM holdings WHERE org_id = $1 AND registration_id <> $3 \
      AND serial_key IN (SELECT value FROM jsonb_array_elements_text($2::jsonb)) ORDER BY serial_key LIMIT 1",
     "SELECT serial_key FROM holdings WHERE org_id = $1 AND registration_id <> $3 \
