@@ -116,6 +116,13 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
     bail!("database url {shown}: unsupported scheme {scheme:?}, use postgres:// or sqlite://")
 }
 
+/// [`connect`], then `sources` applied (see [`Db::migrate`]): for tests and tools.
+pub async fn open(url: &str, max_connections: u32, sources: &[migrations::Source]) -> anyhow::Result<Db> {
+    let db = connect(url, max_connections).await?;
+    db.migrate(sources).await?;
+    Ok(db)
+}
+
 impl Db {
     /// Applies `sources` (see [`migrations`]) for this backend; safe to run from many replicas
     /// at once (sqlx takes an advisory lock on PostgreSQL).

@@ -47,9 +47,7 @@ impl Store {
 
     /// A store on a new pool of `max_connections` to `url`, migrated (for tests and tools).
     pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        let store = Self::new(shared::db::connect(url, max_connections).await?);
-        store.migrate().await?;
-        Ok(store)
+        Ok(Self::new(shared::db::open(url, max_connections, migrations::MIGRATIONS).await?))
     }
 
     /// Applies the migrations; safe to run from many replicas at once.
