@@ -131,7 +131,7 @@ fn migration_files(service: &str) -> Vec<(i64, bool)> {
     let mut versions: Vec<(i64, bool)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|err| panic!("read {}: {err}", dir.display()))
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-        .filter(|name| !name.ends_with(".sqlite.sql"))
+        .filter(|name| name.ends_with(".sql") && !name.ends_with(".sqlite.sql"))
         .map(|name| {
             let version = name.split('_').next().unwrap().parse().expect("a numbered migration");
             (version, true)
