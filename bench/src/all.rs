@@ -1,6 +1,7 @@
 //! `all`: both benches on both backends, one table.
 
-use crate::cli::{AllCommand, Backend};
+use crate::args::Backend;
+use crate::cli::AllCommand;
 use crate::{batch, grpc, h2load, report};
 
 pub async fn run(args: &AllCommand) -> anyhow::Result<()> {

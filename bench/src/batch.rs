@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cli::{Backend, BatchArgs, ServerArgs};
+use crate::args::{Backend, BatchArgs, ServerArgs};
 use crate::fixtures;
 use crate::harness::{self, Bench};
 use crate::memory::{self, Resident};

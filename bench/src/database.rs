@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
-use crate::cli::Backend;
+use crate::args::Backend;
 
 #[derive(Debug)]
 pub struct FreshDatabase {

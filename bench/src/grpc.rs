@@ -9,7 +9,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::cli::{Backend, GrpcArgs, ServerArgs};
+use crate::args::{Backend, GrpcArgs, ServerArgs};
 use crate::fixtures::{self, CALL_DEADLINE};
 use crate::h2load::{self, Probe, Summary};
 use crate::harness::{self, Bench};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use tonic::transport::Channel;
 
-use crate::cli::{Backend, ServerArgs};
+use crate::args::{Backend, ServerArgs};
 use crate::database::FreshDatabase;
 use crate::server::{self, RunningServer, ServerConfig};
 use crate::token;

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, ensure};
 use sqlx::Connection as _;
 
+use crate::args::{Backend, BatchArgs, ServerArgs};
 use crate::batch;
-use crate::cli::{Backend, BatchArgs, ServerArgs};
 use crate::database::{self, FreshDatabase};
 use crate::fixtures;
 use crate::harness::{self, Bench};

@@ -7,6 +7,7 @@
 //! only when a call fails.
 
 mod all;
+mod args;
 mod batch;
 mod cli;
 mod command_line;

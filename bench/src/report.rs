@@ -4,6 +4,7 @@ use crate::batch::BatchReport;
 use crate::command_line;
 use crate::grpc::GrpcReport;
 use crate::memory::megabytes;
+pub(crate) use crate::rounds::thousands;
 use crate::rounds::{self, Compared};
 
 const MAX_IDLE_MB: f64 = 30.0;
@@ -137,19 +138,6 @@ pub fn print(rows: &[Row], notes: &[String]) {
     for note in notes {
         println!("{note}");
     }
-}
-
-/// `1234567` as `1,234,567`.
-pub(crate) fn thousands(value: u64) -> String {
-    let digits = value.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
 }
 
 #[cfg(test)]

@@ -80,8 +80,7 @@ fn rates(runs: &[impl Rate]) -> Vec<f64> {
 
 /// The rates of `runs` as `1,234 / 1,300 / 1,190`, in run order.
 pub fn list(runs: &[impl Rate]) -> String {
-    let rates: Vec<String> =
-        runs.iter().map(|run| crate::report::thousands(run.rate().round() as u64)).collect();
+    let rates: Vec<String> = runs.iter().map(|run| thousands(run.rate().round() as u64)).collect();
     rates.join(" / ")
 }
 
@@ -107,6 +106,19 @@ where
         baseline_runs.push(run(baseline, format!("{baseline_name}-{round}")).await?);
     }
     Ok((baseline_runs, measured_runs))
+}
+
+/// `1234567` as `1,234,567`.
+pub(crate) fn thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use std::path::Path;
 use anyhow::ensure;
 use shared::testing::OtlpCollector;
 
-use crate::cli::{Backend, GrpcArgs, GrpcCommand};
+use crate::args::{Backend, GrpcArgs};
+use crate::cli::GrpcCommand;
 use crate::grpc::{health_probe, validate_serial_probe};
 use crate::h2load::{self, Summary};
 use crate::harness;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::{Backend, ServerArgs};
+use crate::args::{Backend, ServerArgs};
 use crate::h2load::H2loadArgs;
 use crate::rounds::RoundsArgs;
 

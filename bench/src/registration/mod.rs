@@ -39,7 +39,7 @@ use self::pair::Pair;
 use self::probes::Measured;
 use self::walk::Walk;
 use self::workload::SerialPool;
-use crate::cli::{Backend, ServerArgs};
+use crate::args::{Backend, ServerArgs};
 use crate::fixtures;
 use crate::h2load;
 use crate::memory::{self, Resident};

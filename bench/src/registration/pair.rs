@@ -12,7 +12,7 @@ use tonic::transport::Channel;
 
 use super::args::RegistrationArgs;
 use super::cpu;
-use crate::cli::{Backend, ServerArgs};
+use crate::args::{Backend, ServerArgs};
 use crate::database::FreshDatabase;
 use crate::server::{self, RunningServer, ServerConfig};
 use crate::token;

@@ -3,7 +3,7 @@
 use super::cpu::Usage;
 use super::probes::Measured;
 use super::{LIST_PAGE, RegistrationReport};
-use crate::cli::Backend;
+use crate::args::Backend;
 use crate::memory::megabytes;
 use crate::report::{Row, thousands};
 use crate::rounds::{self, Compared};

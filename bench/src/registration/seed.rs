@@ -12,7 +12,7 @@ use anyhow::Context;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, PgConnection, SqliteConnection};
 
-use crate::cli::Backend;
+use crate::args::Backend;
 
 /// The org of the benchmark's token (`token::mint`), and the number prefix registration-svc
 /// derives from it.

@@ -36,8 +36,8 @@ pub use listing::{
     RegistrationPage,
 };
 pub use new_registration::{
-    CustomFields, MAX_CUSTOM_FIELD_KEY_LEN, MAX_CUSTOM_FIELD_VALUE_LEN, MAX_CUSTOM_FIELDS, MAX_LINE_ITEMS,
-    MAX_PROOF_URLS, NewRegistration, RegistrationDraft,
+    CustomFields, MAX_BATCH, MAX_CUSTOM_FIELD_KEY_LEN, MAX_CUSTOM_FIELD_VALUE_LEN, MAX_CUSTOM_FIELDS,
+    MAX_LINE_ITEMS, MAX_PROOF_URLS, NewRegistration, RegistrationDraft,
 };
 pub use number::{MAX_PREFIX_LEN, MIN_SEQUENCE_DIGITS, NumberError, RegistrationNumber};
 pub use patch::{RegistrationPatch, UpdatableField};

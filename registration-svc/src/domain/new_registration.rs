@@ -15,6 +15,8 @@ use super::text::{FormSlug, HttpUrl, MAX_LONG_TEXT, MAX_SHORT_TEXT, Text};
 
 /// Most line items in one registration.
 pub const MAX_LINE_ITEMS: usize = 50;
+/// Most creations in one `BatchCreateRegistrations`.
+pub const MAX_BATCH: usize = 100;
 /// Most custom fields on one registration.
 pub const MAX_CUSTOM_FIELDS: usize = 50;
 /// Longest custom field key, in characters.

@@ -9,10 +9,9 @@ use tonic_types::{ErrorDetails, StatusExt};
 use super::DOMAIN;
 use super::convert;
 use super::fields::{invalid_field, path};
-use super::registration_service::MAX_BATCH;
 use crate::domain::{
-    AttemptFailure, RegistrationId, RegistrationNumber, RegistrationStatus, ResetError, SerialNumber,
-    StoreError, SwapError, TransitionError, UpdateError,
+    AttemptFailure, MAX_BATCH, RegistrationId, RegistrationNumber, RegistrationStatus, ResetError,
+    SerialNumber, StoreError, SwapError, TransitionError, UpdateError,
 };
 use crate::ops::SagaError;
 

@@ -15,12 +15,10 @@ use super::paging::{bound, page_size, token};
 use super::request_key::request_key;
 use super::{Answer, Api, Call, Caller, convert, errors};
 use crate::domain::{
-    FilterDraft, MAX_LONG_TEXT, NewRegistration, Order, PageBound, RegistrationFilter, RegistrationId,
-    RegistrationNumber, RegistrationPatch, SerialNumber, Text,
+    FilterDraft, MAX_BATCH, MAX_LONG_TEXT, NewRegistration, Order, PageBound, RegistrationFilter,
+    RegistrationId, RegistrationNumber, RegistrationPatch, SerialNumber, Text,
 };
 
-/// Most creations in one `BatchCreateRegistrations`.
-pub const MAX_BATCH: usize = 100;
 /// How many creations of a batch run at once: each mostly waits on serial-svc, so a few overlap
 /// well, while a bound keeps one batch from taking every database connection.
 const BATCH_CONCURRENCY: usize = 8;

@@ -10,8 +10,9 @@ pub const MIGRATIONS: &[Source] = shared::migrations!("migrations":
     "0003_line_items_without_serial.postgres.sql",
     "0003_line_items_without_serial.sqlite.sql",
     "0004_customer_tags.sql",
-    "0005_attempts.postgres.sql",
-    "0005_attempts.sqlite.sql",
+    "0005_attempts.sql",
+    "0006_attempts_from_registrations.postgres.sql",
+    "0006_attempts_from_registrations.sqlite.sql",
 );
 
 /// Each backend's migrations as they shipped (see [`shared::db::migrations::assert_shipped`]).

@@ -5,7 +5,7 @@
 //! a no-op.
 //!
 //! What is recorded:
-//! - [`grpc`]: `grpc_server_started_total`, `grpc_server_handled_total`,
+//! - `telemetry::grpc::metrics`: `grpc_server_started_total`, `grpc_server_handled_total`,
 //!   `grpc_server_handling_seconds` (histogram) with labels `grpc_service`, `grpc_method` (and
 //!   `grpc_code` on `_handled_total`) as go-grpc-prometheus writes them, and the same
 //!   `grpc_client_*` for registration-svc's calls to serial-svc. Health and reflection calls
@@ -18,9 +18,7 @@
 //!   (labelled `outcome`), moved by the import runner as each batch commits.
 
 mod endpoint;
-pub mod grpc;
 pub mod pool;
-mod service;
 
 use std::sync::OnceLock;
 
@@ -28,7 +26,10 @@ use anyhow::Context as _;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub use endpoint::{BoundAddress, MetricsEndpoint};
-pub use service::{MetricsTask, start};
+
+/// go-grpc-prometheus's (and Prometheus's) default buckets of the `*_handling_seconds`
+/// histograms, in seconds.
+const HANDLING_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -45,7 +46,7 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
         return Ok(handle.clone());
     }
     let recorder = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), grpc::HANDLING_BUCKETS)
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), HANDLING_BUCKETS)
         .context("invalid histogram buckets")?
         .build_recorder();
     let handle = recorder.handle();

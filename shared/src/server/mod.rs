@@ -27,6 +27,7 @@ mod health;
 mod health_listener;
 pub mod limits;
 mod listener;
+mod metrics_task;
 mod readiness;
 mod reflection;
 mod serve;

@@ -135,7 +135,7 @@ impl Startup {
         M: FnMut() -> F + Send + 'static,
         F: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
-        let metrics = crate::metrics::start(service, args, &self.db).await?;
+        let metrics = super::metrics_task::start(service, args, &self.db).await?;
         let probes = match args.health_listen {
             Some(addr) => Some(super::HealthListener::start(addr, &self.health, &args.health_bound).await?),
             None => None,

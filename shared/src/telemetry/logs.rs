@@ -13,8 +13,10 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields};
 use tracing_subscriber::layer::{Context, Filter, Layer};
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
-use super::grpc::CALL_SPAN;
 use super::{LogFormat, SPAN_TARGET, TRACE_ID_FIELD, UNSAMPLED_SPAN_TARGET, sampling};
+
+/// The name of a call's SERVER span (its OpenTelemetry name is `otel.name`, the method's).
+pub const CALL_SPAN: &str = "grpc";
 
 pub(super) type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 

@@ -54,7 +54,7 @@ impl Outcome {
             };
             super::span::record_status(&self.span, code, failed);
         }
-        crate::metrics::grpc::handled(self.side, &self.method, code, elapsed);
+        super::metrics::handled(self.side, &self.method, code, elapsed);
         if self.side == Side::Server {
             let latency_ms = elapsed.as_secs_f64() * 1000.0;
             let method = self.method.path;

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, RwLock};
 
-use crate::metrics::grpc::MethodMetrics;
+use super::metrics::MethodMetrics;
 use crate::telemetry::codes::split_path;
 
 /// Distinct paths remembered as metric labels; calls to further paths (which only a client

@@ -20,6 +20,7 @@
 
 mod body;
 mod method;
+pub mod metrics;
 mod span;
 #[cfg(test)]
 mod tests;
@@ -104,7 +105,7 @@ where
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let start = Instant::now();
         let method = Method::of(request.uri().path());
-        crate::metrics::grpc::started(self.side, &method);
+        metrics::started(self.side, &method);
         let call = match self.side {
             Side::Server => span::server(&method, request.headers()),
             Side::Client => span::client(&method, request.headers_mut()),

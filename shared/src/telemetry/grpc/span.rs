@@ -12,8 +12,7 @@ use super::Method;
 use crate::telemetry::sampling::{self, Decision};
 use crate::telemetry::{SPAN_TARGET, UNSAMPLED_SPAN_TARGET, logs, propagation};
 
-/// The name of a call's SERVER span (its OpenTelemetry name is `otel.name`, the method's).
-pub const CALL_SPAN: &str = "grpc";
+pub use crate::telemetry::logs::CALL_SPAN;
 
 /// A call's span, the context to run the call in, and whether the span is exported.
 pub struct CallSpan {

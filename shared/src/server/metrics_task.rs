@@ -3,9 +3,9 @@
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::MetricsEndpoint;
+use super::ServiceArgs;
 use crate::db::Db;
-use crate::server::ServiceArgs;
+use crate::metrics::MetricsEndpoint;
 
 /// The running endpoint of a service.
 pub struct MetricsTask {
@@ -23,7 +23,8 @@ pub async fn start(
 ) -> anyhow::Result<Option<MetricsTask>> {
     let Some(addr) = args.metrics_listen else { return Ok(None) };
     let db = db.clone();
-    let endpoint = MetricsEndpoint::bind(addr).await?.on_scrape(move || super::pool::record(service, &db));
+    let endpoint =
+        MetricsEndpoint::bind(addr).await?.on_scrape(move || crate::metrics::pool::record(service, &db));
     args.metrics_bound.set(endpoint.local_addr());
     let stop = CancellationToken::new();
     let task = tokio::spawn(endpoint.serve(stop.clone().cancelled_owned()));

@@ -8,9 +8,8 @@ use metrics::{Counter, Histogram};
 
 use tonic::Code;
 
+use super::{Method, Side};
 use crate::telemetry::codes::go_name;
-use crate::telemetry::grpc::Method;
-use crate::telemetry::grpc::Side;
 
 pub const SERVER_STARTED: &str = "grpc_server_started_total";
 pub const SERVER_HANDLED: &str = "grpc_server_handled_total";
@@ -18,9 +17,6 @@ pub const SERVER_HANDLING_SECONDS: &str = "grpc_server_handling_seconds";
 pub const CLIENT_STARTED: &str = "grpc_client_started_total";
 pub const CLIENT_HANDLED: &str = "grpc_client_handled_total";
 pub const CLIENT_HANDLING_SECONDS: &str = "grpc_client_handling_seconds";
-
-/// go-grpc-prometheus's (and Prometheus's) default buckets, in seconds.
-pub const HANDLING_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// The handles of one method's metrics, registered on its first call (a `metrics::counter!`
 /// call builds and hashes its key every time; a handle is an `Arc` to the value).
@@ -49,7 +45,7 @@ impl MethodMetrics {
 
 /// A call to `method` started.
 pub fn started(side: Side, method: &Method) {
-    if !super::installed() {
+    if !crate::metrics::installed() {
         return;
     }
     let name = match side {
@@ -62,7 +58,7 @@ pub fn started(side: Side, method: &Method) {
 
 /// A call to `method` ended with `code` after `elapsed`.
 pub fn handled(side: Side, method: &Method, code: Code, elapsed: Duration) {
-    if !super::installed() {
+    if !crate::metrics::installed() {
         return;
     }
     let (handled, seconds) = match side {
