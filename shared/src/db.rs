@@ -44,7 +44,7 @@ pub struct SqlitePools {
     pub writer: SqlitePool,
     /// Read-only connections.
     pub reader: SqlitePool,
-    /// Group commit on the writer, for [`atomically!`](crate::atomically).
+    /// Group commit on the writer: write scripts that wait at one moment share one transaction.
     pub group: GroupCommit,
 }
 

@@ -95,39 +95,3 @@ macro_rules! on_reader {
         }
     };
 }
-
-/// Runs one atomic write on `$db` (a [`Db`](crate::db::Db)) and decodes its rows (`FromRow`
-/// on both backends): on PostgreSQL `$postgres`, a single statement on the pool, atomic by
-/// itself (one round trip, no `BEGIN`/`COMMIT`); on SQLite `$sqlite`, a script made with
-/// [`sqlite_savepoint!`](crate::sqlite_savepoint), in the writer's next group commit
-/// ([`GroupCommit`](crate::db::GroupCommit)). `$binds` binds the parameters to `$q`, the same
-/// for both.
-#[macro_export]
-macro_rules! atomically {
-    ($db:expr, [$postgres:expr, $sqlite:expr], $q:ident => $binds:expr) => {
-        match $db {
-            $crate::db::Db::Postgres(pool) => {
-                let $q = ::sqlx::query($postgres);
-                match $binds.fetch_all(pool).await {
-                    Ok(rows) => rows
-                        .iter()
-                        .map(::sqlx::FromRow::from_row)
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err($crate::db::StoreError::from),
-                    Err(err) => Err($crate::db::StoreError::from(err)),
-                }
-            }
-            $crate::db::Db::Sqlite(pools) => {
-                let $q = ::sqlx::query($sqlite);
-                match pools.group.run($binds).await {
-                    Ok(rows) => rows
-                        .iter()
-                        .map(::sqlx::FromRow::from_row)
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err($crate::db::StoreError::from),
-                    Err(err) => Err(err),
-                }
-            }
-        }
-    };
-}
