@@ -141,6 +141,13 @@ struct Outcomes {
     unexpected: Vec<String>,
 }
 
+/// Whether `status` is the client's connection closing under the call (a request the h2
+/// client had queued when the server's GOAWAY came): tonic reports it as CANCELLED with the
+/// transport error as its source, where a status a service sent has none.
+fn closed_under_the_call(status: &tonic::Status) -> bool {
+    status.code() == Code::Cancelled && std::error::Error::source(status).is_some()
+}
+
 /// Creates one registration per serial in order, each retried with its request_id while the
 /// answer is UNAVAILABLE, until `stop` (or the serials run out).
 async fn stream(
@@ -168,7 +175,10 @@ async fn stream(
                     }
                     break;
                 }
-                Err(status) if status.code() == Code::Unavailable => {
+                // UNAVAILABLE, or the client's own connection closed under the call as the old
+                // process went away (CANCELLED with the transport error as its source, never
+                // answered by a service): retried with the same request_id, as a client would.
+                Err(status) if status.code() == Code::Unavailable || closed_under_the_call(&status) => {
                     outcomes.unavailable += 1;
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
