@@ -4,7 +4,6 @@
 //! (`fail_attempt`, a refusal or a rollback, with a `release` intent for what may have been
 //! claimed). Closed attempts are kept as the creation's idempotency record.
 
-pub(super) mod batched;
 pub(super) mod creation_sql;
 pub(super) mod rollback;
 

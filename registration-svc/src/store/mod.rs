@@ -15,9 +15,8 @@
 //! a registration and its line items come from one snapshot.
 //!
 //! Files are named by the table they write, each operation in the folder of its table:
-//! - `attempts` (begin, fail, the backlog), with `creation_sql` and `batched` (a creation's
-//!   completion) and `rollback` (attempts left open: the worker's lease, restart, release
-//!   again);
+//! - `attempts` (begin, fail, the backlog), with `creation_sql` (a creation's completion) and
+//!   `rollback` (attempts left open: the worker's lease, restart, release again);
 //! - `registrations` (the insert, once complete), with `reads` (get, look up, list),
 //!   `review` (approve, deny, cancel, expire), `update` and `reset`;
 //! - `intents` (outcomes, the worker's leases), with `release` (intents and holdings, the
@@ -34,7 +33,7 @@ mod registrations;
 mod request_keys;
 mod rows;
 
-use attempts::{batched, creation_sql};
+use attempts::creation_sql;
 use intents::release;
 use registrations::reads;
 
@@ -51,7 +50,6 @@ pub struct Store {
     db: Db,
     lease: Duration,
     reads: reads::PointReads,
-    completions: batched::Completions,
 }
 
 /// Transactions are [`shared::db`]'s, the same for both services: writes in
@@ -70,12 +68,7 @@ async fn sqlite_write(
 impl Store {
     /// A store whose leases last [`DEFAULT_LEASE_SECS`].
     pub fn new(db: Db) -> Self {
-        Self {
-            reads: reads::PointReads::new(&db),
-            completions: batched::completions(&db),
-            db,
-            lease: Duration::seconds(DEFAULT_LEASE_SECS),
-        }
+        Self { reads: reads::PointReads::new(&db), db, lease: Duration::seconds(DEFAULT_LEASE_SECS) }
     }
 
     /// The same store with another lease: how long a fresh attempt, or an attempt or intent the

@@ -3,8 +3,8 @@
 //! a holding per serial and its tags, and closes its attempt (`completed`). Nothing of it is
 //! written before, and nothing is updated after, so a creation writes each row once.
 //!
-//! On PostgreSQL the completions waiting at the same moment are written by one statement
-//! ([`super::attempts::batched`]); on SQLite each is one script on the writer.
+//! On PostgreSQL a completion is one statement; on SQLite one script in the writer's group
+//! commit (see `creation_sql`).
 
 #[cfg(test)]
 mod index_plans;
@@ -30,6 +30,13 @@ use crate::domain::{
     RegistrationStatus, RequestKey, SerialPlans, Started, StoreError, Warranty, registration_warranty,
 };
 
+/// Binds a completion statement's parameters (see `creation_sql`): the org, the attempt's id,
+/// the time, the number prefix and the [`Completion`] as JSON.
+macro_rules! bind_complete {
+    ($query:expr, $org:expr, $completion:expr, $prefix:expr, $job:expr) => {
+        $query.bind($org).bind(&$completion.id).bind($completion.now).bind(&$prefix).bind(&$job)
+    };
+}
 impl Store {
     /// Creates `new`, which claims no serial, in one transaction: its attempt, completed at
     /// once, and the registration PENDING with the org's next number (nothing is owed to
@@ -94,19 +101,17 @@ impl Store {
             })
             .collect();
         let completion = Completion::new(requested, &warranties, now)?;
+        let prefix = RegistrationNumber::prefix_for(ctx.org);
+        let job = to_json(&completion)?;
         let written = match &self.db {
-            Db::Postgres(_) => self
-                .completions
-                .call(ctx.org, completion)
-                .await
-                .and_then(|done| done.map_err(StoreError::from)),
+            Db::Postgres(pool) => {
+                bind_complete!(sqlx::query_scalar(COMPLETE_POSTGRES), ctx.org, completion, prefix, job)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(StoreError::from)
+            }
             Db::Sqlite(pools) => {
-                let script = sqlx::query(COMPLETE_SQLITE)
-                    .bind(ctx.org)
-                    .bind(requested.id.as_str())
-                    .bind(completion.now)
-                    .bind(RegistrationNumber::prefix_for(ctx.org))
-                    .bind(to_json(&completion)?);
+                let script = bind_complete!(sqlx::query(COMPLETE_SQLITE), ctx.org, completion, prefix, job);
                 sqlite_write(pools, script).await.and_then(|rows| {
                     rows.first()
                         .map(|row| sqlx::Row::try_get::<String, _>(row, 0))
@@ -189,25 +194,16 @@ fn completed(
 /// `None` if the attempt was not open.
 async fn complete_in(tx: &mut Tx, org: &str, completion: &Completion) -> Result<Option<String>, StoreError> {
     let prefix = RegistrationNumber::prefix_for(org);
+    let job = to_json(completion)?;
     let number = match tx {
         Tx::Postgres(tx) => {
-            let batch = to_json(std::slice::from_ref(completion))?;
-            let row: Option<(String, String)> = sqlx::query_as(COMPLETE_POSTGRES)
-                .bind(org)
-                .bind(&batch)
-                .bind(&prefix)
+            bind_complete!(sqlx::query_scalar(COMPLETE_POSTGRES), org, completion, prefix, job)
                 .fetch_optional(&mut **tx)
-                .await?;
-            row.map(|(_, number)| number)
+                .await?
         }
         Tx::Sqlite(tx) => {
             // Every row, so that the script runs to its end (its savepoint released).
-            let rows = sqlx::query(COMPLETE_SQLITE)
-                .bind(org)
-                .bind(&completion.id)
-                .bind(completion.now)
-                .bind(&prefix)
-                .bind(to_json(completion)?)
+            let rows = bind_complete!(sqlx::query(COMPLETE_SQLITE), org, completion, prefix, job)
                 .fetch_all(&mut **tx)
                 .await?;
             rows.first().map(<(String,)>::from_row).transpose()?.map(|(number,)| number)

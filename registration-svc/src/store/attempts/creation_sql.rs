@@ -1,6 +1,5 @@
 //! The completion of a creation, one atomic round: on PostgreSQL one statement of
-//! data-modifying CTEs (for every completion waiting at the moment, see [`crate::store::batched`]), on
-//! SQLite one script under a savepoint. It inserts the registration and everything of it, and
+//! data-modifying CTEs, on SQLite one script under a savepoint (in the writer's group commit). It inserts the registration and everything of it, and
 //! closes the attempt, only if the attempt is still open: exactly one completion of an attempt
 //! writes anything.
 //!
@@ -31,8 +30,7 @@ struct Item {
     customer_tags: Option<String>,
 }
 
-/// One completion, as PostgreSQL's batched statement reads it (an element of its `$2`) and
-/// SQLite's script its `$5`.
+/// One completion, as both backends' statements read it (their `$5`).
 #[derive(Serialize)]
 pub(in crate::store) struct Completion {
     pub(in crate::store) id: String,
@@ -132,52 +130,45 @@ macro_rules! insert_line_items {
     };
 }
 
-/// Completes the attempts `$2` (a JSON array of [`Completion`]s) of org `$1` that are still
-/// open, in one statement: each attempt closed, the org's next numbers in the array's order
-/// (`$3` is the org's prefix), each registration PENDING with its line items, a holding per
-/// serialized line item (a serial held by another registration fails the whole statement with
-/// a unique violation) and its tags. Returns `(id, number)` of each registration it wrote. One
-/// statement for many: the org's counter row is locked until the commit, so completions one at
-/// a time would queue behind each other's commits. The attempts are locked by primary key and
-/// their state checked after (`locked` is materialized so that the check stays there): a state
-/// in the lookup would let the plan read them through `attempts_open` (see `plans.rs`).
+/// Completes attempt `$2` of org `$1` if it is still open, in one statement: at `$3`, with
+/// prefix `$4`, the [`Completion`] `$5` (the same parameters as [`COMPLETE_SQLITE`]). The
+/// attempt is closed, the org's counter takes the next number, the registration is inserted
+/// PENDING with its line items, a holding per serialized line item (a serial held by another
+/// registration fails the whole statement with a unique violation) and its tags. Returns the
+/// number, or no row if the attempt was not open. The attempt is locked by its primary key and
+/// its state checked after (`locked` is materialized so that the check stays there): a state in
+/// the lookup would let the plan read it through `attempts_open`, and a lookup by anything but
+/// its id would read every attempt of the org (`index_plans.rs` holds the plan to this).
 pub(in crate::store) const COMPLETE_POSTGRES: &str = concat!(
-    "WITH jobs AS (SELECT n, job, job ->> 'id' AS id, (job ->> 'now')::bigint AS now \
-     FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS j(job, n)), \
-     locked AS MATERIALIZED (SELECT id, state FROM attempts WHERE org_id = $1 \
-     AND id IN (SELECT id FROM jobs) ORDER BY id FOR UPDATE), \
-     closed AS (UPDATE attempts SET state = 'completed', lease_until = NULL, update_time = jobs.now \
-     FROM jobs JOIN locked USING (id) WHERE attempts.org_id = $1 AND attempts.id = jobs.id \
-     AND locked.state = 'open' RETURNING attempts.id), \
-     numbered AS (SELECT jobs.*, row_number() OVER (ORDER BY jobs.n) AS k, count(*) OVER () AS total \
-     FROM jobs JOIN closed USING (id)), \
-     counter AS (INSERT INTO org_counters (org_id, last_number) SELECT $1, count(*) FROM numbered \
-     HAVING count(*) > 0 ON CONFLICT (org_id) \
-     DO UPDATE SET last_number = org_counters.last_number + excluded.last_number RETURNING last_number), \
-     assigned AS (SELECT numbered.*, counter.last_number - numbered.total + numbered.k AS number \
-     FROM numbered, counter), \
+    "WITH job AS (SELECT $5::jsonb AS job), \
+     locked AS MATERIALIZED (SELECT state FROM attempts WHERE id = $2 AND org_id = $1 FOR UPDATE), \
+     closed AS (UPDATE attempts SET state = 'completed', lease_until = NULL, update_time = $3 \
+     FROM locked WHERE attempts.id = $2 AND attempts.org_id = $1 AND locked.state = 'open' \
+     RETURNING attempts.id), \
+     counter AS (INSERT INTO org_counters (org_id, last_number) SELECT $1, 1 FROM closed \
+     ON CONFLICT (org_id) DO UPDATE SET last_number = org_counters.last_number + 1 RETURNING last_number), \
      registration AS (",
     insert_registration!(),
-    "SELECT id, $1, $3 || '-REG-' || CASE WHEN number < 100000 THEN lpad(number::text, 5, '0') \
-     ELSE number::text END, 'pending', job ->> 'customer_email', job ->> 'customer_email_key', \
+    "SELECT $2, $1, $4 || '-REG-' || CASE WHEN last_number < 100000 THEN lpad(last_number::text, 5, '0') \
+     ELSE last_number::text END, 'pending', job ->> 'customer_email', job ->> 'customer_email_key', \
      job ->> 'customer_name', job ->> 'customer_phone', job ->> 'channel_name', job ->> 'form_slug', \
      job ->> 'order_number', (job ->> 'purchase_date')::bigint, job ->> 'referrer', \
      (job ->> 'email_marketing_consent')::boolean, (job ->> 'email_marketing_consent_time')::bigint, \
-     job ->> 'custom_fields', job ->> 'proof_urls', job ->> 'warranty', now, now FROM assigned \
-     RETURNING id, registration_number), \
-     items AS (SELECT assigned.id, assigned.now, x.* FROM assigned, jsonb_to_recordset(assigned.job -> 'items') \
+     job ->> 'custom_fields', job ->> 'proof_urls', job ->> 'warranty', $3, $3 FROM job, counter \
+     RETURNING registration_number), \
+     items AS (SELECT x.* FROM job, counter, jsonb_to_recordset(job -> 'items') \
      AS x(position int, sku text, name text, quantity int, product_id text, variant_id text, \
      source_line_item_id text, image_url text, serial_number text, serial_key text, warranty text, \
      customer_tags text)), \
      line_item AS (",
     insert_line_items!(),
-    "SELECT id, position, $1, sku, name, quantity, product_id, variant_id, source_line_item_id, image_url, \
+    "SELECT $2, position, $1, sku, name, quantity, product_id, variant_id, source_line_item_id, image_url, \
      serial_number, serial_key, warranty, customer_tags FROM items), \
      held AS (INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
-     SELECT $1, serial_key, id, serial_number FROM items WHERE serial_key IS NOT NULL), \
+     SELECT $1, serial_key, $2, serial_number FROM items WHERE serial_key IS NOT NULL), \
      tagged AS (INSERT INTO registration_tags (org_id, tag, create_time, registration_id) \
-     SELECT $1, tag, assigned.now, assigned.id FROM assigned, jsonb_array_elements_text(assigned.job -> 'tags') AS tag) \
-     SELECT id, registration_number FROM registration"
+     SELECT $1, tag, $3, $2 FROM job, counter, jsonb_array_elements_text(job -> 'tags') AS tag) \
+     SELECT registration_number FROM registration"
 );
 
 /// SQLite's guard on each statement of the completion: attempt `$2` is still open. (The
