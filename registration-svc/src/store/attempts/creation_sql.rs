@@ -135,15 +135,16 @@ macro_rules! insert_line_items {
 /// attempt is closed, the org's counter takes the next number, the registration is inserted
 /// PENDING with its line items, a holding per serialized line item (a serial held by another
 /// registration fails the whole statement with a unique violation) and its tags. Returns the
-/// number, or no row if the attempt was not open. The attempt is locked by its primary key and
-/// its state checked after (`locked` is materialized so that the check stays there): a state in
-/// the lookup would let the plan read it through `attempts_open`, and a lookup by anything but
-/// its id would read every attempt of the org (`index_plans.rs` holds the plan to this).
+/// number, or no row if the attempt was not open. The attempt is found by its id alone, locked,
+/// and its org and state checked after (`locked` is materialized so that the checks stay
+/// there): with the state in the lookup the plan could read it through `attempts_open`, with the
+/// org through `attempts_by_request`, which reads every attempt of the org (`index_plans.rs`
+/// holds the plan to the primary key).
 pub(in crate::store) const COMPLETE_POSTGRES: &str = concat!(
     "WITH job AS (SELECT $5::jsonb AS job), \
-     locked AS MATERIALIZED (SELECT state FROM attempts WHERE id = $2 AND org_id = $1 FOR UPDATE), \
+     locked AS MATERIALIZED (SELECT org_id, state FROM attempts WHERE id = $2 FOR UPDATE), \
      closed AS (UPDATE attempts SET state = 'completed', lease_until = NULL, update_time = $3 \
-     FROM locked WHERE attempts.id = $2 AND attempts.org_id = $1 AND locked.state = 'open' \
+     FROM locked WHERE attempts.id = $2 AND locked.org_id = $1 AND locked.state = 'open' \
      RETURNING attempts.id), \
      counter AS (INSERT INTO org_counters (org_id, last_number) SELECT $1, 1 FROM closed \
      ON CONFLICT (org_id) DO UPDATE SET last_number = org_counters.last_number + 1 RETURNING last_number), \
