@@ -75,6 +75,7 @@ shared::per_backend!(
     concurrent_completions_get_distinct_sequential_numbers,
     concurrent_completions_of_two_orgs_number_each_org_and_refuse_only_held_serials,
     concurrent_begins_sharing_request_keys_begin_each_key_once,
+    a_creation_and_a_review_racing_on_one_request_id_take_it_once,
     concurrent_complete_and_fail_of_one_attempt_have_one_winner,
     concurrent_leases_never_share_an_intent,
     a_swap_racing_a_cancel_leaves_no_serial_held_or_unreleased,

@@ -15,6 +15,7 @@ use sqlx::FromRow;
 use super::{
     Store, Tx, load, on_reader, on_tx,
     release::release,
+    request_keys::lock_key,
     rows::{from_json, micros, opt_time, registration_id, serial, time, to_json},
     sqlite_write,
 };
@@ -196,8 +197,16 @@ impl Store {
     ) -> Result<Started<Attempt>, BeginError> {
         let begin = Begin::new(self, ctx, new)?;
         let row: Option<AttemptRow> = match &self.db {
-            Db::Postgres(pool) => {
+            Db::Postgres(pool) if key.is_none() => {
                 bind_begin!(sqlx::query_as(BEGIN), begin, ctx, key).fetch_optional(pool).await?
+            }
+            Db::Postgres(_) => {
+                // The key locked first, in the same transaction (see `request_keys::lock_key`).
+                let mut tx = self.db.begin_write().await?;
+                lock_key(&mut tx, ctx.org, key).await?;
+                let row = on_tx!(&mut tx, c => bind_begin!(sqlx::query_as(BEGIN), begin, ctx, key).fetch_optional(c))?;
+                tx.commit().await?;
+                row
             }
             Db::Sqlite(pools) => {
                 let script = bind_begin!(sqlx::query(BEGIN_SQLITE), begin, ctx, key);

@@ -22,6 +22,7 @@ use super::{
     attempts::{AttemptRow, BEGIN, Begin, bind_begin, started, stored},
     creation_sql::{COMPLETE_POSTGRES, COMPLETE_SQLITE, Completion, HELD_ELSEWHERE},
     load, on_reader, on_tx,
+    request_keys::lock_key,
     rows::to_json,
     sqlite_write,
 };
@@ -50,6 +51,7 @@ impl Store {
     ) -> Result<Started<Registration>, BeginError> {
         let begin = Begin::new(self, ctx, new)?;
         let mut tx = self.db.begin_write().await?;
+        lock_key(&mut tx, ctx.org, key).await?;
         let row: Option<AttemptRow> =
             on_tx!(&mut tx, c => bind_begin!(sqlx::query_as(BEGIN), begin, ctx, key).fetch_optional(c))?;
         let attempt = match started(row, &begin, key)? {

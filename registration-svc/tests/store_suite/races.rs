@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use futures::future::join_all;
 use registration_svc::domain::{
-    AttemptState, CompleteError, CompleteSwapError, FailError, RegistrationNumber, RegistrationStatus,
-    TransitionError,
+    AttemptState, BeginError, CompleteError, CompleteSwapError, FailError, RegistrationNumber,
+    RegistrationStatus, TransitionError,
 };
 use registration_svc::store::Store;
 
@@ -258,5 +258,35 @@ pub async fn a_swap_racing_a_cancel_leaves_no_serial_held_or_unreleased(store: S
         expected.sort();
         assert_eq!(pending_releases(&intents(&store, &r.id).await), expected, "both serials released once");
         assert_eq!((holder(&store, &old).await, holder(&store, &new).await), (None, None));
+    }
+}
+
+/// A creation and a review racing on one new `request_id`, in many pairs at once: in each
+/// pair exactly one of them takes the key and the other is refused as its reuse. (The creation
+/// keeps its key in `attempts`, the review in `request_keys`; each checks the other's table, so
+/// without a lock on the key each could miss the other's uncommitted row and both succeed.)
+pub async fn a_creation_and_a_review_racing_on_one_request_id_take_it_once(store: Store) {
+    let mut reviewed = Vec::new();
+    for i in 0..40 {
+        reviewed.push(register(&store, t0(), &[&format!("REVIEWED-{i}")]).await.id);
+    }
+    let tasks = reviewed.into_iter().enumerate().map(|(i, id)| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let k = key(1_000 + i as u128, 9);
+            let new = new_registration(&[&format!("NEW-{i}")]);
+            let (c, r) = (ctx(at(1)), ctx(at(1)));
+            let (created, approved) = tokio::join!(
+                store.begin_attempt(&c, Some(&k), &new),
+                store.approve_registration(&r, Some(&k), &id)
+            );
+            (i, created.map(drop), approved.map(drop))
+        })
+    });
+    for (i, created, approved) in join_all(tasks).await.into_iter().map(|r| r.unwrap()) {
+        match (&created, &approved) {
+            (Ok(()), Err(TransitionError::RequestIdReused)) | (Err(BeginError::RequestIdReused), Ok(())) => {}
+            _ => panic!("pair {i}: the key was taken by both or neither: {created:?} / {approved:?}"),
+        }
     }
 }
