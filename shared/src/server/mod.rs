@@ -52,7 +52,7 @@ pub use serve::{
     server, server_with_timeout,
 };
 pub use signal::shutdown_signal;
-pub use startup::{STARTUP_RETRY_MAX, Startup, bind, connect_database, run_service};
+pub use startup::{Prepared, STARTUP_RETRY_MAX, Startup, bind, connect_database, run_service};
 pub use tls::{TLS_HANDSHAKE_TIMEOUT, TlsArgs};
 
 #[cfg(test)]
