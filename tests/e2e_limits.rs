@@ -166,13 +166,15 @@ async fn the_callers_deadline_reaches_serial_svc_shortened_or_spares_it_when_too
     // caller's deadline.
     let registration_flags =
         flags(&["--serial-deadline-ms", "2000", "--serial-attempts", "1", "--recovery-lease-ms", "2500"]);
-    let registration_svc = RegistrationSvc::start(
+    let registration_svc = RegistrationSvc::launch(
         "127.0.0.1:0".parse().unwrap(),
         &db.url,
         &recorder.endpoint(),
         Arc::new(SystemClock),
         &registration_flags,
     )
+    .await
+    .serving()
     .await;
     let services = Endpoints { serial: serial.addr, registration: registration_svc.addr };
     seed_catalog(&services, ORG).await;

@@ -34,9 +34,7 @@ fn ts(t: DateTime<Utc>) -> Option<Timestamp> {
 }
 
 async fn a_registration_claims_its_serials_and_carries_the_warranty_and_a_sequential_number(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["SN-001", "SN-002", "SN-003", "SN-004"]).await;
+    let pair = Pair::with_serials(db, &["SN-001", "SN-002", "SN-003", "SN-004"]).await;
     let mut c = pair.registrations(ORG);
 
     let bought = Utc.with_ymd_and_hms(2026, 1, 31, 12, 0, 0).unwrap();
@@ -85,9 +83,7 @@ async fn a_registration_claims_its_serials_and_carries_the_warranty_and_a_sequen
 }
 
 async fn a_request_id_replays_the_first_registration_and_claims_nothing_twice(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["RQ-1", "RQ-2"]).await;
+    let pair = Pair::with_serials(db, &["RQ-1", "RQ-2"]).await;
     let mut c = pair.registrations(ORG);
     let id = new_request_id();
     let request = create_request(registration("ada@example.com", &["RQ-1"]), Some(&id));
@@ -116,9 +112,7 @@ async fn a_request_id_replays_the_first_registration_and_claims_nothing_twice(db
 }
 
 async fn a_batch_creates_each_item_alone_and_refuses_more_than_100(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["B-1", "B-2", "B-3", "B-HELD"]).await;
+    let pair = Pair::with_serials(db, &["B-1", "B-2", "B-3", "B-HELD"]).await;
     let mut c = pair.registrations(ORG);
     let held = register(&mut c, "held@example.com", &["B-HELD"]).await;
     let requests = vec![
@@ -174,9 +168,7 @@ async fn a_batch_creates_each_item_alone_and_refuses_more_than_100(db: TestDb) {
 }
 
 async fn get_lookup_and_list_find_registrations_by_their_keys(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["L-1", "L-2", "L-3", "L-FREE"]).await;
+    let pair = Pair::with_serials(db, &["L-1", "L-2", "L-3", "L-FREE"]).await;
     let mut c = pair.registrations(ORG);
     let mut web = registration("ada@example.com", &["L-1"]);
     web.channel_name = "web".into();
@@ -243,9 +235,7 @@ async fn get_lookup_and_list_find_registrations_by_their_keys(db: TestDb) {
 }
 
 async fn refused_serials_leave_nothing_claimed(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["R-OK", "R-TAKEN", "R-REVOKED"]).await;
+    let pair = Pair::with_serials(db, &["R-OK", "R-TAKEN", "R-REVOKED"]).await;
     revoke(&pair, ORG, "R-REVOKED").await;
     let now = Utc::now();
     let windows = [
@@ -306,9 +296,7 @@ async fn refused_serials_leave_nothing_claimed(db: TestDb) {
 }
 
 async fn bad_input_is_refused_naming_the_field_and_claims_nothing(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["V-1", "V-2"]).await;
+    let pair = Pair::with_serials(db, &["V-1", "V-2"]).await;
     let mut c = pair.registrations(ORG);
     let invalid_email = registration("not-an-email", &["V-1"]);
     let no_email = registration("", &["V-1"]);
@@ -343,9 +331,7 @@ async fn bad_input_is_refused_naming_the_field_and_claims_nothing(db: TestDb) {
 
 async fn a_token_is_required_and_another_orgs_registrations_do_not_exist(db: TestDb) {
     use shared::auth::Scope;
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["T-1", "T-2"]).await;
+    let pair = Pair::with_serials(db, &["T-1", "T-2"]).await;
     let mut c = pair.registrations(ORG);
     let ours = register(&mut c, "ada@example.com", &["T-1"]).await;
     let get = || GetRegistrationRequest { id: ours.id.clone() };

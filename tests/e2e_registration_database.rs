@@ -36,9 +36,7 @@ async fn allow_connections(url: &str, allow: bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_outage_after_serial_svc_committed_a_claim_is_recovered() {
     let Some(db) = TestDb::postgres().await else { return };
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["DB-1", "DB-2"]).await;
+    let pair = Pair::with_serials(db, &["DB-1", "DB-2"]).await;
     let mut c = pair.registrations(ORG);
     let request = create_request(registration("ada@example.com", &["DB-1", "DB-2"]), Some(&new_request_id()));
 

@@ -98,9 +98,7 @@ async fn a_create_while_serial_svc_is_down_is_unavailable_and_leaves_nothing_vis
 }
 
 async fn a_claim_whose_answer_is_lost_is_recovered_and_replayed_once(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["LOST-1", "LOST-2", "LOST-3"]).await;
+    let pair = Pair::with_serials(db, &["LOST-1", "LOST-2", "LOST-3"]).await;
     let mut c = pair.registrations(ORG);
     pair.set_proxy(ProxyMode::SwallowResponses);
 
@@ -290,9 +288,7 @@ async fn after_an_unavailable_create_the_serial_is_released_and_a_new_request_id
 }
 
 async fn a_retry_with_the_same_request_id_after_the_rollback_creates_the_registration(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["AGAIN-1", "AGAIN-2"]).await;
+    let pair = Pair::with_serials(db, &["AGAIN-1", "AGAIN-2"]).await;
     let mut c = pair.registrations(ORG);
     let request =
         create_request(registration("ada@example.com", &["AGAIN-1", "AGAIN-2"]), Some(&new_request_id()));

@@ -31,9 +31,7 @@ fn transition(err: &support::grpc::Failure) -> (Code, &str) {
 const REFUSED: (Code, &str) = (Code::FailedPrecondition, "INVALID_STATE_TRANSITION");
 
 async fn update_changes_only_the_customer_fields_the_mask_names(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["U-1"]).await;
+    let pair = Pair::with_serials(db, &["U-1"]).await;
     let mut c = pair.registrations(ORG);
     let created = register(&mut c, "ada@example.com", &["U-1"]).await;
 
@@ -107,9 +105,7 @@ async fn update_changes_only_the_customer_fields_the_mask_names(db: TestDb) {
 }
 
 async fn approve_deny_and_cancel_follow_the_review_workflow(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["W-1", "W-2", "W-3"]).await;
+    let pair = Pair::with_serials(db, &["W-1", "W-2", "W-3"]).await;
     let mut c = pair.registrations(ORG);
     let a = register(&mut c, "a@example.com", &["W-1"]).await;
     let b = register(&mut c, "b@example.com", &["W-2"]).await;
@@ -170,9 +166,7 @@ async fn approve_deny_and_cancel_follow_the_review_workflow(db: TestDb) {
 }
 
 async fn replaying_a_create_after_a_swap_or_a_cancel_claims_nothing_again(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["RP-A", "RP-B", "RP-C"]).await;
+    let pair = Pair::with_serials(db, &["RP-A", "RP-B", "RP-C"]).await;
     let mut c = pair.registrations(ORG);
     let swapped = create_request(registration("ada@example.com", &["RP-A"]), Some(&new_request_id()));
     let first = c.create_registration(swapped.clone()).await.unwrap().into_inner();

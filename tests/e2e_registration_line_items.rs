@@ -63,9 +63,7 @@ fn unserialized(sku: &str) -> LineItem {
 }
 
 async fn a_registration_may_mix_serialized_and_non_serialized_line_items(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["MIX-1", "MIX-2", "MIX-3"]).await;
+    let pair = Pair::with_serials(db, &["MIX-1", "MIX-2", "MIX-3"]).await;
     let mut c = pair.registrations(ORG);
 
     let mut new = registration("ada@example.com", &["MIX-1"]);
@@ -143,9 +141,7 @@ async fn a_registration_without_serials_claims_nothing_and_needs_no_serial_svc(d
 }
 
 async fn a_line_item_whose_sku_is_not_its_serials_product_is_refused_claiming_nothing(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["FIT-1", "FIT-2"]).await;
+    let pair = Pair::with_serials(db, &["FIT-1", "FIT-2"]).await;
     add_product_serials(&pair, "", &["ANY-1"]).await;
     let mut c = pair.registrations(ORG);
 
@@ -178,9 +174,7 @@ async fn a_line_item_whose_sku_is_not_its_serials_product_is_refused_claiming_no
 }
 
 async fn a_swap_to_a_serial_of_another_product_is_refused_and_changes_nothing(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["SWP-1", "SWP-2"]).await;
+    let pair = Pair::with_serials(db, &["SWP-1", "SWP-2"]).await;
     add_product_serials(&pair, "SAW", &["SAW-1"]).await;
     let mut c = pair.registrations(ORG);
     let held = register(&mut c, "ada@example.com", &["SWP-1"]).await;

@@ -22,9 +22,7 @@ shared::per_backend!(
 );
 
 async fn thirty_two_concurrent_creations_of_one_serial_have_exactly_one_winner(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["HOT-1"]).await;
+    let pair = Pair::with_serials(db, &["HOT-1"]).await;
     let c = pair.registrations(ORG);
     let calls = (0..32).map(|i| {
         let mut c = c.clone();
@@ -178,9 +176,7 @@ async fn concurrent_swaps_and_cancels_of_one_registration_keep_the_invariants(db
 }
 
 async fn concurrent_retries_of_one_request_id_yield_one_registration(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["RETRY-1", "RETRY-2"]).await;
+    let pair = Pair::with_serials(db, &["RETRY-1", "RETRY-2"]).await;
     let c = pair.registrations(ORG);
     let request =
         create_request(registration("ada@example.com", &["RETRY-1", "RETRY-2"]), Some(&new_request_id()));

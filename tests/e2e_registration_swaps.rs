@@ -19,9 +19,7 @@ shared::per_backend!(
 );
 
 async fn a_swap_claims_the_new_serial_releases_the_old_and_keeps_the_registration(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["S-OLD", "S-KEEP", "S-NEW"]).await;
+    let pair = Pair::with_serials(db, &["S-OLD", "S-KEEP", "S-NEW"]).await;
     let mut c = pair.registrations(ORG);
     let created = register(&mut c, "ada@example.com", &["S-OLD", "S-KEEP"]).await;
     let swap = SwapSerialRequest {
@@ -58,9 +56,7 @@ async fn a_swap_claims_the_new_serial_releases_the_old_and_keeps_the_registratio
 }
 
 async fn a_swap_to_a_serial_that_cannot_be_claimed_changes_nothing(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["X-MINE", "X-TAKEN", "X-REVOKED", "X-FREE"]).await;
+    let pair = Pair::with_serials(db, &["X-MINE", "X-TAKEN", "X-REVOKED", "X-FREE"]).await;
     revoke(&pair, ORG, "X-REVOKED").await;
     let mut c = pair.registrations(ORG);
     let mine = register(&mut c, "ada@example.com", &["X-MINE"]).await;
@@ -103,9 +99,7 @@ async fn a_swap_to_a_serial_that_cannot_be_claimed_changes_nothing(db: TestDb) {
 }
 
 async fn a_swap_to_a_serial_the_registration_already_holds_changes_nothing(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["H-1", "H-2"]).await;
+    let pair = Pair::with_serials(db, &["H-1", "H-2"]).await;
     let mut c = pair.registrations(ORG);
     let reg = register(&mut c, "ada@example.com", &["H-1", "H-2"]).await;
     // Claims are idempotent by claimant, so serial-svc accepts these claims: the registration
@@ -141,9 +135,7 @@ async fn a_swap_to_a_serial_the_registration_already_holds_changes_nothing(db: T
 }
 
 async fn a_reset_erases_the_customer_cancels_and_frees_the_serial(db: TestDb) {
-    let pair = Pair::start(db).await;
-    seed_catalog(&pair, ORG).await;
-    add_serials(&pair, ORG, &["Z-1", "Z-2"]).await;
+    let pair = Pair::with_serials(db, &["Z-1", "Z-2"]).await;
     let mut c = pair.registrations(ORG);
     let mut new = registration("ada@example.com", &["Z-1", "Z-2"]);
     new.customer_phone = "+44 20 7946 0000".into();

@@ -11,8 +11,7 @@ use anyhow::{Context, bail};
 use regserial::registration::v1::registration_service_server::SERVICE_NAME;
 use shared::auth::TokenSigner;
 use shared::clock::SharedClock;
-use shared::paging::PageTokens;
-use shared::server::{Limits, Listener, ServerBuilder, ServiceArgs, Startup};
+use shared::server::{Listener, Prepared, ServiceArgs, Startup};
 
 use crate::domain::ReviewPeriod;
 use crate::grpc::{Api, DOMAIN};
@@ -162,15 +161,10 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     config.validate()?;
     let args = &config.service;
-    let authenticator = args.auth.authenticator(DOMAIN).await?;
-    let limits = Limits::new(&args.limits, DOMAIN)?;
-    // TLS files are read before anything else starts, so that a bad one stops the service at once.
-    let server = args.tls.apply(limits.server())?;
-    let tokens = PageTokens::new(&args.page_token_key()?);
-    let db = shared::server::connect_database(&config.database_url, args).await?;
+    let Prepared { authenticator, limits, server, tokens, db, mut startup } =
+        Startup::prepare(args, &config.database_url, HEALTH_SERVICES, DOMAIN).await?;
     let lease = chrono::Duration::milliseconds(i64::try_from(config.recovery_lease_ms).unwrap_or(i64::MAX));
-    let store = Store::new(db.clone()).with_lease(lease);
-    let mut startup = Startup::new(HEALTH_SERVICES, DOMAIN, &db);
+    let store = Store::new(db).with_lease(lease);
     let serials =
         SerialClient::connect_lazy_tls(&config.serial_endpoint, config.call_policy(), config.serial_tls()?)
             .with_context(|| format!("invalid --serial-endpoint {}", config.serial_endpoint))?;
@@ -183,9 +177,8 @@ pub async fn serve(
         startup.spawn_when_ready(crate::ops::backlog::report_open_attempts(store.clone()));
     }
     let api = Api::new(saga, clock, tokens);
-    let server = ServerBuilder::with_server(server, startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
-        .behind(startup.gate())
-        .limited(&limits)
+    let server = startup
+        .builder(server, &limits, &[regserial::FILE_DESCRIPTOR_SET])?
         .add_service(authenticator.wrap(limits.rate_limited(api.registration_service())));
     let migrate = move || {
         let store = store.clone();

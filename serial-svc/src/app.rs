@@ -9,8 +9,7 @@ use regserial::serial::v1::catalog_service_server::SERVICE_NAME as CATALOG_SERVI
 use regserial::serial::v1::serial_service_server::SERVICE_NAME as SERIAL_SERVICE;
 use shared::clock::SharedClock;
 use shared::db::request_keys::{PURGE_INTERVAL, RETENTION};
-use shared::paging::PageTokens;
-use shared::server::{Limits, Listener, ServerBuilder, ServiceArgs, Startup};
+use shared::server::{Listener, Prepared, ServiceArgs, Startup};
 
 use crate::grpc::{Api, DOMAIN};
 use crate::store::Store;
@@ -45,19 +44,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let args = &config.service;
     args.validate()?;
-    let authenticator = args.auth.authenticator(DOMAIN).await?;
-    let limits = Limits::new(&args.limits, DOMAIN)?;
-    // TLS files are read before anything else starts, so that a bad one stops the service at once.
-    let server = args.tls.apply(limits.server())?;
-    let tokens = PageTokens::new(&args.page_token_key()?);
-    let db = shared::server::connect_database(&config.database_url, args).await?;
-    let store = Store::new(db.clone());
-    let mut startup = Startup::new(HEALTH_SERVICES, DOMAIN, &db);
+    let Prepared { authenticator, limits, server, tokens, db, mut startup } =
+        Startup::prepare(args, &config.database_url, HEALTH_SERVICES, DOMAIN).await?;
+    let store = Store::new(db);
     startup.spawn_when_ready(purge_request_keys(store.clone(), clock.clone()));
     let api = Api::new(store.clone(), clock, tokens);
-    let server = ServerBuilder::with_server(server, startup.health(), &[regserial::FILE_DESCRIPTOR_SET])?
-        .behind(startup.gate())
-        .limited(&limits)
+    let server = startup
+        .builder(server, &limits, &[regserial::FILE_DESCRIPTOR_SET])?
         .add_service(authenticator.wrap(limits.rate_limited(api.serial_service())))
         .add_service(authenticator.wrap(limits.rate_limited(api.catalog_service())));
     let migrate = move || {

@@ -102,6 +102,14 @@ impl Pair {
         Self::start_with(db, PairOptions::default()).await
     }
 
+    /// A pair on `db` whose serial-svc holds [`ORG`]'s catalog and the serials `numbers`.
+    pub async fn with_serials(db: TestDb, numbers: &[&str]) -> Pair {
+        let pair = Self::start(db).await;
+        seed_catalog(&pair, super::ORG).await;
+        add_serials(&pair, super::ORG, numbers).await;
+        pair
+    }
+
     pub async fn start_with(db: TestDb, options: PairOptions) -> Pair {
         let serial_db = if db.url.starts_with("sqlite") {
             TestDb::sqlite()
@@ -119,13 +127,15 @@ impl Pair {
                 .await;
         let serial_addr = serial.addr;
         let proxy = FaultProxy::start(serial_addr).await.expect("start the proxy");
-        let registration = RegistrationSvc::start(
+        let registration = RegistrationSvc::launch(
             "127.0.0.1:0".parse().unwrap(),
             &db.url,
             &proxy.endpoint(),
             clock.clone(),
             &options.registration_flags,
         )
+        .await
+        .serving()
         .await;
         Pair {
             serial: Some(serial),
@@ -217,13 +227,15 @@ impl Pair {
     /// Another registration-svc on the same database and serial-svc endpoint (a replica), on a
     /// port of its own.
     pub async fn start_replica(&self) -> RegistrationSvc {
-        RegistrationSvc::start(
+        RegistrationSvc::launch(
             "127.0.0.1:0".parse().unwrap(),
             &self.registration_db.url,
             &self.proxy.endpoint(),
             self.clock.clone(),
             &self.flags,
         )
+        .await
+        .serving()
         .await
     }
 

@@ -37,20 +37,8 @@ pub struct RegistrationSvc {
 }
 
 impl RegistrationSvc {
-    /// Starts registration-svc on `addr` (port 0: any) and waits until it is SERVING.
-    pub async fn start(
-        addr: SocketAddr,
-        database_url: &str,
-        serial_endpoint: &str,
-        clock: SharedClock,
-        extra: &[String],
-    ) -> RegistrationSvc {
-        let svc = Self::launch(addr, database_url, serial_endpoint, clock, extra).await;
-        svc.wait_for(ServingStatus::Serving).await;
-        svc
-    }
-
-    /// Starts registration-svc as [`RegistrationSvc::start`] does, without waiting for it.
+    /// Starts registration-svc on `addr` (port 0: any), without waiting for it (see
+    /// [`RegistrationSvc::serving`]).
     pub async fn launch(
         addr: SocketAddr,
         database_url: &str,
@@ -108,6 +96,12 @@ impl RegistrationSvc {
             self.health().await
         })
         .await;
+    }
+
+    /// This registration-svc once it is SERVING.
+    pub async fn serving(self) -> Self {
+        self.wait_for(ServingStatus::Serving).await;
+        self
     }
 
     /// Graceful stop: shutdown signal, drain, clean exit.

@@ -176,10 +176,12 @@ async fn measure(
     let mut claims = Vec::new();
     let mut creates = Vec::new();
     let first_pool = claim_pools.next().expect("one claim pool more than the rounds");
-    claims.push(claim_run(&pair, &args, loop_config, first_pool, "claim-0").await?);
+    claims.push(loop_run(&pair, &args, loop_config, Workload::Claim, first_pool, "claim-0").await?);
     for (round, (create_pool, claim_pool)) in (1..).zip(create_pools.into_iter().zip(claim_pools)) {
-        creates.push(create_run(&pair, &args, loop_config, create_pool, &format!("create-{round}")).await?);
-        claims.push(claim_run(&pair, &args, loop_config, claim_pool, &format!("claim-{round}")).await?);
+        let name = format!("create-{round}");
+        creates.push(loop_run(&pair, &args, loop_config, Workload::Create, create_pool, &name).await?);
+        let name = format!("claim-{round}");
+        claims.push(loop_run(&pair, &args, loop_config, Workload::Claim, claim_pool, &name).await?);
     }
 
     let target = create_target(&pair, target_pool).await?;
@@ -244,28 +246,35 @@ async fn size_pools(pair: &Pair, args: &RegistrationArgs) -> anyhow::Result<u64>
     Ok((probe.per_sec() * seconds * 2.0).ceil() as u64 + 2_000)
 }
 
-async fn claim_run(
-    pair: &Pair,
-    args: &RegistrationArgs,
-    config: LoopConfig,
-    pool: Arc<SerialPool>,
-    name: &str,
-) -> anyhow::Result<LoopRun> {
-    let channels = workload::connections(pair.serial.addr, args.connections).await?;
-    let call = workload::claim(&channels, workload::bearer(&pair.token)?, pool);
-    measured_loop(pair, config, call, name).await
+/// The loops the benchmark measures: ClaimSerial against serial-svc, CreateRegistration
+/// against registration-svc.
+#[derive(Clone, Copy)]
+enum Workload {
+    Claim,
+    Create,
 }
 
-async fn create_run(
+/// One measured loop of `kind` over fresh connections, taking its serials from `pool`.
+async fn loop_run(
     pair: &Pair,
     args: &RegistrationArgs,
     config: LoopConfig,
+    kind: Workload,
     pool: Arc<SerialPool>,
     name: &str,
 ) -> anyhow::Result<LoopRun> {
-    let channels = workload::connections(pair.registration.addr, args.connections).await?;
-    let call = workload::create(&channels, workload::bearer(&pair.token)?, pool);
-    measured_loop(pair, config, call, name).await
+    let addr = match kind {
+        Workload::Claim => pair.serial.addr,
+        Workload::Create => pair.registration.addr,
+    };
+    let channels = workload::connections(addr, args.connections).await?;
+    let bearer = workload::bearer(&pair.token)?;
+    match kind {
+        Workload::Claim => measured_loop(pair, config, workload::claim(&channels, bearer, pool), name).await,
+        Workload::Create => {
+            measured_loop(pair, config, workload::create(&channels, bearer, pool), name).await
+        }
+    }
 }
 
 async fn measured_loop<F, Fut>(

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection, PgConnection, SqliteConnection};
+use sqlx::{
+    Connection, Database, Encode, Executor, IntoArguments, PgConnection, Postgres, Sqlite, SqliteConnection,
+    Type,
+};
 
 use crate::args::Backend;
 
@@ -66,6 +69,27 @@ const HOLDINGS_SQLITE: &str = "INSERT INTO holdings (org_id, serial_key, registr
 const COUNTER_SQLITE: &str = "INSERT INTO org_counters (org_id, last_number) VALUES ($1, $2) \
      ON CONFLICT (org_id) DO UPDATE SET last_number = MAX(org_counters.last_number, excluded.last_number)";
 
+/// The statements that seed a chunk, in one backend's SQL.
+struct Statements {
+    registrations: &'static str,
+    line_items: &'static str,
+    holdings: &'static str,
+    counter: &'static str,
+}
+
+const POSTGRES: Statements = Statements {
+    registrations: REGISTRATIONS_POSTGRES,
+    line_items: LINE_ITEMS_POSTGRES,
+    holdings: HOLDINGS_POSTGRES,
+    counter: COUNTER_POSTGRES,
+};
+const SQLITE: Statements = Statements {
+    registrations: REGISTRATIONS_SQLITE,
+    line_items: LINE_ITEMS_SQLITE,
+    holdings: HOLDINGS_SQLITE,
+    counter: COUNTER_SQLITE,
+};
+
 /// Writes `count` registrations into the database at `url`; returns how long it took.
 pub async fn registrations(backend: Backend, url: &str, count: u64) -> anyhow::Result<Duration> {
     let started = Instant::now();
@@ -81,75 +105,64 @@ pub async fn registrations(backend: Backend, url: &str, count: u64) -> anyhow::R
         match backend {
             Backend::Postgres => {
                 let mut conn = PgConnection::connect(url).await.context("cannot connect to seed")?;
-                let mut tx = conn.begin().await?;
-                sqlx::query(REGISTRATIONS_POSTGRES)
-                    .bind(ORG)
-                    .bind(NUMBER_PREFIX)
-                    .bind(WARRANTY)
-                    .bind(base)
-                    .bind(STEP_MICROS)
-                    .bind(first_i)
-                    .bind(last_i)
-                    .execute(&mut *tx)
-                    .await
-                    .context("cannot seed registrations")?;
-                sqlx::query(LINE_ITEMS_POSTGRES)
-                    .bind(ORG)
-                    .bind(SKU)
-                    .bind(WARRANTY)
-                    .bind(first_i)
-                    .bind(last_i)
-                    .execute(&mut *tx)
-                    .await
-                    .context("cannot seed line items")?;
-                sqlx::query(HOLDINGS_POSTGRES)
-                    .bind(ORG)
-                    .bind(first_i)
-                    .bind(last_i)
-                    .execute(&mut *tx)
-                    .await
-                    .context("cannot seed holdings")?;
-                sqlx::query(COUNTER_POSTGRES).bind(ORG).bind(last_i).execute(&mut *tx).await?;
-                tx.commit().await?;
+                seed_chunk::<Postgres>(&mut conn, &POSTGRES, base, first_i, last_i).await?;
             }
             Backend::Sqlite => {
-                let mut conn = sqlite(url).await?;
-                let mut tx = conn.begin().await?;
-                sqlx::query(REGISTRATIONS_SQLITE)
-                    .bind(ORG)
-                    .bind(NUMBER_PREFIX)
-                    .bind(WARRANTY)
-                    .bind(base)
-                    .bind(STEP_MICROS)
-                    .bind(first_i)
-                    .bind(last_i)
-                    .execute(&mut *tx)
-                    .await
-                    .context("cannot seed registrations")?;
-                sqlx::query(LINE_ITEMS_SQLITE)
-                    .bind(ORG)
-                    .bind(SKU)
-                    .bind(WARRANTY)
-                    .bind(first_i)
-                    .bind(last_i)
-                    .execute(&mut *tx)
-                    .await
-                    .context("cannot seed line items")?;
-                sqlx::query(HOLDINGS_SQLITE)
-                    .bind(ORG)
-                    .bind(first_i)
-                    .bind(last_i)
-                    .execute(&mut *tx)
-                    .await
-                    .context("cannot seed holdings")?;
-                sqlx::query(COUNTER_SQLITE).bind(ORG).bind(last_i).execute(&mut *tx).await?;
-                tx.commit().await?;
+                seed_chunk::<Sqlite>(&mut sqlite(url).await?, &SQLITE, base, first_i, last_i).await?
             }
         }
         eprintln!("{}: seeded {last} of {count} registrations", backend.name());
         first = last + 1;
     }
     Ok(started.elapsed())
+}
+
+/// Seeds registrations `first..=last` (created `base` + their number x [`STEP_MICROS`]) in one
+/// transaction on `conn`, with `sql` in its backend's dialect.
+async fn seed_chunk<DB: Database>(
+    conn: &mut DB::Connection,
+    sql: &Statements,
+    base: i64,
+    first: i64,
+    last: i64,
+) -> anyhow::Result<()>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'e> i64: Encode<'e, DB> + Type<DB>,
+    for<'e> &'static str: Encode<'e, DB> + Type<DB>,
+{
+    let mut tx = conn.begin().await?;
+    sqlx::query(sql.registrations)
+        .bind(ORG)
+        .bind(NUMBER_PREFIX)
+        .bind(WARRANTY)
+        .bind(base)
+        .bind(STEP_MICROS)
+        .bind(first)
+        .bind(last)
+        .execute(&mut *tx)
+        .await
+        .context("cannot seed registrations")?;
+    sqlx::query(sql.line_items)
+        .bind(ORG)
+        .bind(SKU)
+        .bind(WARRANTY)
+        .bind(first)
+        .bind(last)
+        .execute(&mut *tx)
+        .await
+        .context("cannot seed line items")?;
+    sqlx::query(sql.holdings)
+        .bind(ORG)
+        .bind(first)
+        .bind(last)
+        .execute(&mut *tx)
+        .await
+        .context("cannot seed holdings")?;
+    sqlx::query(sql.counter).bind(ORG).bind(last).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Leaves the database as a long-running service would find it, so that no background work

@@ -141,6 +141,7 @@ mod tests {
     use tonic_types::{RpcStatusExt, StatusExt};
 
     use super::*;
+    use crate::grpc::DOMAIN;
 
     #[test]
     fn a_bad_timestamp_is_named_and_left_out_of_the_draft() {
@@ -149,7 +150,7 @@ mod tests {
             purchase_date: Some(Timestamp { seconds: 0, nanos: 2_000_000_000 }),
             ..Default::default()
         };
-        let mut violations = Violations::within("requests[1]");
+        let mut violations = Violations::within(DOMAIN, "requests[1]");
         let draft = draft(&registration, &mut violations);
         assert_eq!((draft.customer_email.as_str(), draft.purchase_date), ("ada@example.com", None));
         let status = violations.finish(Some(())).unwrap_err();

@@ -13,7 +13,7 @@ use tonic::Status;
 use super::fields::{Violations, field, invalid_field};
 use super::paging::{bound, page_size, token};
 use super::request_key::request_key;
-use super::{Answer, Api, Call, Caller, convert, errors};
+use super::{Answer, Api, Call, Caller, DOMAIN, convert, errors};
 use crate::domain::{
     FilterDraft, MAX_BATCH, MAX_LONG_TEXT, NewRegistration, Order, PageBound, RegistrationFilter,
     RegistrationId, RegistrationNumber, RegistrationPatch, SerialNumber, Text,
@@ -108,7 +108,7 @@ pub(super) async fn list_registrations(
 pub(super) async fn update_registration(
     call: Call<'_, pb::UpdateRegistrationRequest>,
 ) -> Answer<pb::Registration> {
-    let mut violations = Violations::default();
+    let mut violations = Violations::new(DOMAIN);
     let key = violations.check("request_id", request_key(&call.request));
     let Some(registration) = &call.request.registration else {
         violations.add("registration", "is required");
@@ -131,7 +131,7 @@ pub(super) async fn update_registration(
 pub(super) async fn approve_registration(
     call: Call<'_, pb::ApproveRegistrationRequest>,
 ) -> Answer<pb::Registration> {
-    let mut violations = Violations::default();
+    let mut violations = Violations::new(DOMAIN);
     let key = violations.check("request_id", request_key(&call.request));
     let id = violations.check("id", RegistrationId::parse(&call.request.id));
     let (key, id) = violations.finish(key.zip(id))?;
@@ -147,7 +147,7 @@ pub(super) async fn approve_registration(
 pub(super) async fn deny_registration(
     call: Call<'_, pb::DenyRegistrationRequest>,
 ) -> Answer<pb::Registration> {
-    let mut violations = Violations::default();
+    let mut violations = Violations::new(DOMAIN);
     let key = violations.check("request_id", request_key(&call.request));
     let id = violations.check("id", RegistrationId::parse(&call.request.id));
     let reason = violations.check("reason", Text::parse(&call.request.reason, MAX_LONG_TEXT));
@@ -164,7 +164,7 @@ pub(super) async fn deny_registration(
 pub(super) async fn cancel_registration(
     call: Call<'_, pb::CancelRegistrationRequest>,
 ) -> Answer<pb::Registration> {
-    let mut violations = Violations::default();
+    let mut violations = Violations::new(DOMAIN);
     let key = violations.check("request_id", request_key(&call.request));
     let id = violations.check("id", RegistrationId::parse(&call.request.id));
     let (key, id) = violations.finish(key.zip(id))?;
@@ -178,7 +178,7 @@ pub(super) async fn cancel_registration(
 }
 
 pub(super) async fn swap_serial(call: Call<'_, pb::SwapSerialRequest>) -> Answer<pb::Registration> {
-    let mut violations = Violations::default();
+    let mut violations = Violations::new(DOMAIN);
     let key = violations.check("request_id", request_key(&call.request));
     let old = violations.check("serial_number", SerialNumber::parse(&call.request.serial_number));
     let new = violations.check("new_serial_number", SerialNumber::parse(&call.request.new_serial_number));
@@ -193,7 +193,7 @@ pub(super) async fn swap_serial(call: Call<'_, pb::SwapSerialRequest>) -> Answer
 }
 
 pub(super) async fn reset_serial(call: Call<'_, pb::ResetSerialRequest>) -> Answer<pb::Registration> {
-    let mut violations = Violations::default();
+    let mut violations = Violations::new(DOMAIN);
     let key = violations.check("request_id", request_key(&call.request));
     let serial = violations.check("serial_number", SerialNumber::parse(&call.request.serial_number));
     let (key, serial) = violations.finish(key.zip(serial))?;
@@ -214,7 +214,7 @@ async fn create(
     request: pb::CreateRegistrationRequest,
     prefix: &str,
 ) -> Result<pb::Registration, Status> {
-    let mut violations = Violations::within(prefix);
+    let mut violations = Violations::within(DOMAIN, prefix);
     let key = violations.check("request_id", request_key(&request));
     let new = match &request.registration {
         None => {
@@ -247,7 +247,7 @@ struct ListQuery<'a> {
 
 /// The filters and order of a `ListRegistrations` request, each bad one named.
 fn parse_query(request: &pb::ListRegistrationsRequest) -> Result<(RegistrationFilter, Order), Status> {
-    let mut violations = Violations::default();
+    let mut violations = Violations::new(DOMAIN);
     let draft = FilterDraft {
         customer_email: request.customer_email.clone(),
         channel_name: request.channel_name.clone(),

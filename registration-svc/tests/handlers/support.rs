@@ -131,31 +131,12 @@ pub async fn register(store: &Store, now: DateTime<Utc>, serials: &[&str]) -> Re
     register_draft(store, ORG, now, &draft(serials), &SerialPlans::new()).await
 }
 
-/// The ErrorInfo reason, after checking the code and that the domain is registration-svc's.
-pub fn reason(status: &Status, code: Code) -> String {
-    assert_eq!(status.code(), code, "unexpected status: {status:?}");
-    let info = status.get_error_details().error_info().cloned().expect("an ErrorInfo");
-    assert_eq!(info.domain, DOMAIN);
-    info.reason
-}
+shared::status_checks!(DOMAIN);
 
 /// The ErrorInfo metadata value `key`.
 pub fn metadata(status: &Status, key: &str) -> String {
     let info = status.get_error_details().error_info().cloned().expect("an ErrorInfo");
     info.metadata.get(key).cloned().unwrap_or_else(|| panic!("no {key} in {:?}", info.metadata))
-}
-
-/// The fields named by the BadRequest of an INVALID_ARGUMENT with ErrorInfo `reason`.
-pub fn bad_fields(status: &Status, reason_wanted: &str) -> Vec<String> {
-    assert_eq!(reason(status, Code::InvalidArgument), reason_wanted);
-    let details = status.get_error_details();
-    let bad_request = details.bad_request().expect("a BadRequest");
-    bad_request.field_violations.iter().map(|v| v.field.clone()).collect()
-}
-
-/// Checks that `status` is INVALID_FIELD naming exactly `field`.
-pub fn assert_invalid_field(status: &Status, field: &str) {
-    assert_eq!(bad_fields(status, "INVALID_FIELD"), [field], "{status:?}");
 }
 
 /// Checks that `status` is FAILED_PRECONDITION `INVALID_STATE_TRANSITION` with a

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::fields::{Violations, field};
 use super::paging::{DEFAULT_PAGE_SIZE, PageQuery, cursor, fetch_limit, next_page, page_size};
 use super::request_key::{Idempotent, request_key};
-use super::{Answer, Call, convert, errors};
+use super::{Answer, Call, DOMAIN, convert, errors};
 use crate::domain::{
     DurationMonths, MAX_DURATION_MONTHS, Name, NewProduct, NewWarrantyPlan, PlanId, RequestKey, Sku, optional,
 };
@@ -53,7 +53,7 @@ fn with_key<M: Idempotent, T>(
     request: &M,
     parse: fn(&M, &mut Violations) -> Option<T>,
 ) -> Answer<(Option<RequestKey>, T)> {
-    let mut violations = Violations::default();
+    let mut violations = Violations::new(DOMAIN);
     let key = violations.check("request_id", request_key(request));
     match (key, parse(request, &mut violations)) {
         (Some(key), Some(entry)) => Ok((key, entry)),

@@ -12,8 +12,7 @@ use shared::auth::{Principal, Scope};
 use shared::clock::ManualClock;
 use shared::paging::PageTokens;
 use shared::testing::TestDb;
-use tonic::{Code, Request, Status};
-use tonic_types::StatusExt;
+use tonic::Request;
 
 pub const ORG: &str = "acme";
 pub const OTHER_ORG: &str = "globex";
@@ -67,26 +66,7 @@ pub async fn seed(api: &Api, numbers: &[&str]) {
     assert_eq!(created.serials.len(), numbers.len());
 }
 
-/// The ErrorInfo reason, after checking the code and that the domain is serial-svc's.
-pub fn reason(status: &Status, code: Code) -> String {
-    assert_eq!(status.code(), code, "unexpected status: {status:?}");
-    let info = status.get_error_details().error_info().cloned().expect("an ErrorInfo");
-    assert_eq!(info.domain, DOMAIN);
-    info.reason
-}
-
-/// The fields named by the BadRequest of an INVALID_ARGUMENT with ErrorInfo `reason`.
-pub fn bad_fields(status: &Status, reason_wanted: &str) -> Vec<String> {
-    assert_eq!(reason(status, Code::InvalidArgument), reason_wanted);
-    let details = status.get_error_details();
-    let bad_request = details.bad_request().expect("a BadRequest");
-    bad_request.field_violations.iter().map(|v| v.field.clone()).collect()
-}
-
-/// Checks that `status` is INVALID_FIELD naming exactly `field`.
-pub fn assert_invalid_field(status: &Status, field: &str) {
-    assert_eq!(bad_fields(status, "INVALID_FIELD"), [field], "{status:?}");
-}
+shared::status_checks!(DOMAIN);
 
 /// `message` from registration-svc acting for a user of [`ORG`] (`registrations:write` only).
 pub fn registrar<T>(message: T) -> Request<T> {

@@ -4,18 +4,14 @@
 //! UNAVAILABLE with `DATABASE_UNAVAILABLE` and a RetryInfo, the answer to any other moment
 //! the database cannot serve them.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::TryFutureExt;
-use futures::future::{Either, MapOk, Ready, ready};
 use tokio_util::sync::CancellationToken;
-use tonic::server::NamedService;
-use tower::Service;
+
+use super::guard::{Guard, Guarded};
 
 /// How long a caller is told to wait before retrying a call the gate turned away.
 pub const STARTING_RETRY_DELAY: Duration = Duration::from_secs(1);
@@ -61,7 +57,7 @@ impl Gate {
 
     /// `service` behind this gate.
     pub fn guard<S>(&self, service: S) -> Gated<S> {
-        Gated { inner: service, gate: self.clone() }
+        Guarded::new(service, self.clone())
     }
 
     fn refusal(&self) -> tonic::Status {
@@ -71,49 +67,19 @@ impl Gate {
 }
 
 /// A gRPC service behind a [`Gate`].
-#[derive(Clone, Debug)]
-pub struct Gated<S> {
-    inner: S,
-    gate: Gate,
-}
+pub type Gated<S> = Guarded<S, Gate>;
 
-impl<S: NamedService> NamedService for Gated<S> {
-    const NAME: &'static str = S::NAME;
-}
-
-/// The response of a service behind a guard that may answer for it (the gate, the rate limit):
-/// the guard's refusal, or the service's own response.
-pub(crate) type GuardedFuture<F, B> = Either<
-    Ready<Result<http::Response<tonic::body::Body>, Infallible>>,
-    MapOk<F, fn(http::Response<B>) -> http::Response<tonic::body::Body>>,
->;
-
-impl<S, B> Service<http::Request<tonic::body::Body>> for Gated<S>
-where
-    S: Service<http::Request<tonic::body::Body>, Response = http::Response<B>, Error = Infallible>,
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = Infallible;
-    type Future = GuardedFuture<S::Future, B>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        if self.gate.is_open() {
-            Either::Right(self.inner.call(request).map_ok(|response| response.map(tonic::body::Body::new)))
-        } else {
-            Either::Left(ready(Ok(self.gate.refusal().into_http())))
-        }
+/// Turns every call away until the gate opens.
+impl Guard for Gate {
+    fn refuse(&self, _: &http::Request<tonic::body::Body>) -> Option<http::Response<tonic::body::Body>> {
+        (!self.is_open()).then(|| self.refusal().into_http())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use tonic::Code;
+    use tower::Service;
 
     use super::*;
     use crate::server::echo::Echo;

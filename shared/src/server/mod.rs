@@ -19,10 +19,12 @@
 //! Every call's span, log line and metrics come from the telemetry layer in [`Layers`].
 
 mod args;
+mod bounds;
 pub mod deadline;
 #[cfg(test)]
 mod echo;
 mod gate;
+mod guard;
 mod health;
 mod health_listener;
 pub mod limits;
@@ -36,7 +38,9 @@ mod startup;
 mod tls;
 
 pub use args::{DEFAULT_SHUTDOWN_GRACE, ServiceArgs};
+pub use bounds::{GrpcBody, RoutableService};
 pub use gate::{Gate, Gated, STARTING_RETRY_DELAY};
+pub use guard::{Guard, Guarded, GuardedFuture};
 pub use health::{Health, LIVENESS};
 pub use health_listener::HealthListener;
 pub use limits::{LimitArgs, Limits};
@@ -48,7 +52,7 @@ pub use serve::{
     server, server_with_timeout,
 };
 pub use signal::shutdown_signal;
-pub use startup::{STARTUP_RETRY_MAX, Startup, bind, connect_database, run_service};
+pub use startup::{Prepared, STARTUP_RETRY_MAX, Startup, bind, connect_database, run_service};
 pub use tls::{TLS_HANDSHAKE_TIMEOUT, TlsArgs};
 
 #[cfg(test)]

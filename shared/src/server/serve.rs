@@ -1,16 +1,13 @@
 //! The common tonic server, and serving it until shutdown with an ordered, bounded drain.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tonic::server::NamedService;
 use tonic::transport::Server;
-use tower::Service;
 use tower::layer::util::{Identity, Stack};
 
-use super::{Gate, Health, Limits, Listener, reflection};
+use super::{Gate, GrpcBody, Health, Limits, Listener, RoutableService, reflection};
 use crate::telemetry::grpc::GrpcTelemetryLayer;
 
 /// The longest a unary call (or a client stream, until its response) may run, unless the
@@ -88,15 +85,8 @@ impl ServerBuilder {
     /// Adds a generated gRPC server (message limits set by the caller), plain or intercepted.
     pub fn add_service<S, B>(mut self, service: S) -> Self
     where
-        S: Service<http::Request<tonic::body::Body>, Response = http::Response<B>, Error = Infallible>
-            + NamedService
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        S: RoutableService<B>,
+        B: GrpcBody,
     {
         self.router = match &self.gate {
             Some(gate) => self.limits.add(self.router, gate.guard(service)),

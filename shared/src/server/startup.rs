@@ -14,8 +14,12 @@ use anyhow::Context;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{Gate, Health, Listener, ServerBuilder, ServiceArgs, spawn_readiness};
+use tonic::transport::Server;
+
+use super::{Gate, Health, Layers, Limits, Listener, ServerBuilder, ServiceArgs, spawn_readiness};
+use crate::auth::Authenticator;
 use crate::db::{self, Db};
+use crate::paging::PageTokens;
 
 /// A service binary's `main`: the process's allocator, then `Config` (a clap parser with a
 /// `service: ServiceArgs`) parsed and `$run(config)` served through [`run_service`].
@@ -91,11 +95,55 @@ pub struct Startup {
     background: Vec<JoinHandle<()>>,
 }
 
+/// What a service sets up from its flags before its own wiring, in the order every service
+/// takes: the authenticator, the limits, the tonic server, the page tokens, the database, and the
+/// [`Startup`] around it.
+pub struct Prepared {
+    pub authenticator: Authenticator,
+    pub limits: Limits,
+    /// Its TLS files already read, so that a bad one stops the service before anything starts.
+    pub server: Server<Layers>,
+    pub tokens: PageTokens,
+    pub db: Db,
+    pub startup: Startup,
+}
+
 impl Startup {
     /// Health for `services`, NOT_SERVING, and a closed gate answering for `domain`.
     pub fn new(services: &[&'static str], domain: &'static str, db: &Db) -> Self {
         let (health, _) = Health::new(services);
         Self { health, gate: Gate::closed(domain), db: db.clone(), background: Vec::new() }
+    }
+
+    /// The common setup from `args` (already validated) of a service reporting the health of
+    /// `services`, its errors in `domain`, on the database at `database_url`.
+    pub async fn prepare(
+        args: &ServiceArgs,
+        database_url: &str,
+        services: &[&'static str],
+        domain: &'static str,
+    ) -> anyhow::Result<Prepared> {
+        let authenticator = args.auth.authenticator(domain).await?;
+        let limits = Limits::new(&args.limits, domain)?;
+        // TLS files are read before anything else starts, so that a bad one stops the service at once.
+        let server = args.tls.apply(limits.server())?;
+        let tokens = PageTokens::new(&args.page_token_key()?);
+        let db = connect_database(database_url, args).await?;
+        let startup = Startup::new(services, domain, &db);
+        Ok(Prepared { authenticator, limits, server, tokens, db, startup })
+    }
+
+    /// `server` with health, reflection of `descriptor_sets`, and the services added from now on
+    /// behind the gate and within `limits`.
+    pub fn builder(
+        &self,
+        server: Server<Layers>,
+        limits: &Limits,
+        descriptor_sets: &[&'static [u8]],
+    ) -> anyhow::Result<ServerBuilder> {
+        Ok(ServerBuilder::with_server(server, self.health(), descriptor_sets)?
+            .behind(self.gate())
+            .limited(limits))
     }
 
     /// The health the server answers with.

@@ -7,6 +7,7 @@
 //! logged here and never reach the client. [`client`] reads details back on the calling side.
 
 pub mod client;
+pub mod fields;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! Test support (feature `testing`): a fresh database for each test, on SQLite or PostgreSQL;
-//! a fault-injecting proxy; an OTLP trace receiver ([`OtlpCollector`]).
+//! a fault-injecting proxy; an OTLP trace receiver ([`OtlpCollector`]); checks of a service's
+//! errors ([`status`]).
 //!
 //! PostgreSQL tests use `REGSERIAL_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`). When that server cannot be reached they are
@@ -11,6 +12,7 @@ mod otlp;
 mod per_backend;
 mod plans;
 mod proxy;
+pub mod status;
 
 pub use otlp::{OtlpCollector, ReceivedSpan, SpanKind};
 pub use plans::{Param, assert_reads_index, assert_reads_none_of, plan};

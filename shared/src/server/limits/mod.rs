@@ -20,7 +20,8 @@ pub use rate::{FORGET_FULL_BUCKETS_EVERY, RATE_LIMITED, RateLimit, RateLimited, 
 pub use shed::{OVERLOADED, OVERLOADED_RETRY_DELAY, Shed, ShedFuture};
 
 use super::deadline::Deadlined;
-use super::{Layers, Router};
+use super::guard::Guarded;
+use super::{GrpcBody, Layers, RoutableService, Router};
 
 /// The limits of one server. Cheap to clone.
 #[derive(Clone)]
@@ -76,10 +77,7 @@ impl Limits {
     /// then with the authenticator, which must run first:
     /// `InterceptedService::new(limits.rate_limited(api.serial_service()), authenticator)`.
     pub fn rate_limited<S>(&self, service: S) -> RateLimited<S> {
-        match &self.rate {
-            Some(rate) => rate.guard(service),
-            None => RateLimited::unlimited(service),
-        }
+        Guarded::new(service, self.rate.clone())
     }
 
     /// The rate limit, if on.
@@ -91,18 +89,8 @@ impl Limits {
     /// concurrency limit (if on).
     pub(super) fn add<S, B>(&self, router: Router, service: S) -> Router
     where
-        S: tower::Service<
-                http::Request<tonic::body::Body>,
-                Response = http::Response<B>,
-                Error = std::convert::Infallible,
-            > + tonic::server::NamedService
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        S: RoutableService<B>,
+        B: GrpcBody,
     {
         let service = Deadlined::new(service);
         match &self.permits {

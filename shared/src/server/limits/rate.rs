@@ -2,20 +2,15 @@
 //! with `governor`. A service behind it must sit inside the authenticator, which puts the
 //! caller's [`Principal`] in the request's extensions before the call gets here.
 
-use std::convert::Infallible;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Weak};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::TryFutureExt;
-use futures::future::{Either, ready};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use tonic::server::NamedService;
-use tower::Service;
 
 use crate::auth::Principal;
+use crate::server::guard::{Guard, Guarded};
 
 /// How often buckets that have filled up again are forgotten, so that the memory held is
 /// bounded by the orgs seen in the last moments, not by every org ever seen.
@@ -62,7 +57,7 @@ impl RateLimit {
 
     /// `service` behind this limit.
     pub fn guard<S>(&self, service: S) -> RateLimited<S> {
-        RateLimited { inner: service, limit: Some(self.clone()) }
+        Guarded::new(service, Some(self.clone()))
     }
 
     /// RESOURCE_EXHAUSTED `RATE_LIMITED` with RetryInfo `wait`, and a `retry-after` header of
@@ -112,47 +107,18 @@ async fn forget_full_buckets(buckets: Weak<DefaultKeyedRateLimiter<String>>) {
 }
 
 /// A gRPC service behind a [`RateLimit`] (or none: every call passes).
-#[derive(Clone)]
-pub struct RateLimited<S> {
-    inner: S,
-    limit: Option<RateLimit>,
-}
+pub type RateLimited<S> = Guarded<S, Option<RateLimit>>;
 
-impl<S> RateLimited<S> {
-    /// `service` with no limit.
-    pub fn unlimited(service: S) -> Self {
-        Self { inner: service, limit: None }
-    }
-}
-
-impl<S: NamedService> NamedService for RateLimited<S> {
-    const NAME: &'static str = S::NAME;
-}
-
-impl<S, B> Service<http::Request<tonic::body::Body>> for RateLimited<S>
-where
-    S: Service<http::Request<tonic::body::Body>, Response = http::Response<B>, Error = Infallible>,
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = Infallible;
-    type Future = crate::server::gate::GuardedFuture<S::Future, B>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        if let Some(limit) = &self.limit {
-            // No principal: the authenticator did not run, and the service will refuse the call.
-            if let Some(principal) = request.extensions().get::<Principal>()
-                && let Err(wait) = limit.check(&principal.org)
-            {
-                tracing::debug!(org = %principal.org, wait_ms = wait.as_millis(), "rate limited");
-                return Either::Left(ready(Ok(limit.refusal(wait))));
-            }
-        }
-        Either::Right(self.inner.call(request).map_ok(|response| response.map(tonic::body::Body::new)))
+/// Turns away a call whose org's bucket is empty.
+impl Guard for RateLimit {
+    fn refuse(
+        &self,
+        request: &http::Request<tonic::body::Body>,
+    ) -> Option<http::Response<tonic::body::Body>> {
+        // No principal: the authenticator did not run, and the service will refuse the call.
+        let principal = request.extensions().get::<Principal>()?;
+        let wait = self.check(&principal.org).err()?;
+        tracing::debug!(org = %principal.org, wait_ms = wait.as_millis(), "rate limited");
+        Some(self.refusal(wait))
     }
 }

@@ -20,6 +20,8 @@ use tower::limit::ConcurrencyLimit;
 use tower::load_shed::LoadShed;
 use tower::load_shed::error::Overloaded;
 
+use crate::server::GrpcBody;
+
 /// The ErrorInfo reason of a call refused by load shedding.
 pub const OVERLOADED: &str = "OVERLOADED";
 /// How long a caller turned away by load shedding is told to wait.
@@ -46,8 +48,7 @@ impl<S: NamedService> NamedService for Shed<S> {
 impl<S, B> Service<http::Request<tonic::body::Body>> for Shed<S>
 where
     S: Service<http::Request<tonic::body::Body>, Response = http::Response<B>, Error = Infallible>,
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: GrpcBody,
 {
     type Response = http::Response<tonic::body::Body>;
     type Error = Infallible;
@@ -78,8 +79,7 @@ pin_project_lite::pin_project! {
 impl<F, B> Future for ShedFuture<F>
 where
     F: Future<Output = Result<http::Response<B>, tower::BoxError>>,
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: GrpcBody,
 {
     type Output = Result<http::Response<tonic::body::Body>, Infallible>;
 
