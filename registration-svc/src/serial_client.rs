@@ -19,7 +19,7 @@ use backon::{ExponentialBuilder, Retryable};
 use regserial::serial::v1::catalog_service_client::CatalogServiceClient;
 use regserial::serial::v1::serial_service_client::SerialServiceClient;
 use regserial::serial::v1::{ClaimSerialRequest, GetWarrantyPlanRequest, ReleaseSerialRequest};
-use shared::status::client::{is_retryable, retry_delay};
+use shared::status::client::{failed_in_transport, is_retryable, retry_delay};
 use shared::telemetry::grpc::GrpcTelemetry;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
@@ -304,7 +304,9 @@ fn try_deadline(policy: Duration, remaining: Option<Duration>) -> Option<Duratio
 
 /// Sorts serial-svc's answer into the three kinds the saga treats differently.
 fn classify(status: &Status, backoff: Duration) -> SerialCallError {
-    if is_retryable(status) || failed_in_transport(status) {
+    // CANCELLED is tonic's own deadline (with the transport error as its source), or serial-svc
+    // giving up the call: retried either way.
+    if is_retryable(status) || status.code() == Code::Cancelled || failed_in_transport(status) {
         let retry_after = retry_delay(status).unwrap_or(backoff);
         return SerialCallError::Unavailable { message: status.message().to_owned(), retry_after };
     }
@@ -317,15 +319,6 @@ fn classify(status: &Status, backoff: Duration) -> SerialCallError {
         },
         _ => SerialCallError::Rejected(status.clone()),
     }
-}
-
-/// Whether the call failed on our side of the wire rather than in serial-svc: tonic reports
-/// its own deadline (`grpc-timeout`) as CANCELLED, a connection it could not make or lost as
-/// UNKNOWN, and an HTTP/2 error (a connection closing under a call as it reaches its maximum
-/// age) as INTERNAL, those two with the transport error as the source. A status serial-svc sent
-/// has no source.
-fn failed_in_transport(status: &Status) -> bool {
-    status.code() == Code::Cancelled || std::error::Error::source(status).is_some()
 }
 
 /// Warranty plans remembered, by org and id: plans cannot change once created. Bounded, the
