@@ -19,6 +19,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use regserial::serial::v1::SerialStatus;
+use shared::status::client::failed_in_transport;
 use shared::testing::TestDb;
 use support::registration::*;
 use support::{ORG, SECRET};
@@ -141,13 +142,6 @@ struct Outcomes {
     unexpected: Vec<String>,
 }
 
-/// Whether `status` is the client's connection closing under the call (a request the h2
-/// client had queued when the server's GOAWAY came): tonic reports it as CANCELLED with the
-/// transport error as its source, where a status a service sent has none.
-fn closed_under_the_call(status: &tonic::Status) -> bool {
-    status.code() == Code::Cancelled && std::error::Error::source(status).is_some()
-}
-
 /// Creates one registration per serial in order, each retried with its request_id while the
 /// answer is UNAVAILABLE, until `stop` (or the serials run out).
 async fn stream(
@@ -178,7 +172,10 @@ async fn stream(
                 // UNAVAILABLE, or the client's own connection closed under the call as the old
                 // process went away (CANCELLED with the transport error as its source, never
                 // answered by a service): retried with the same request_id, as a client would.
-                Err(status) if status.code() == Code::Unavailable || closed_under_the_call(&status) => {
+                Err(status)
+                    if status.code() == Code::Unavailable
+                        || (status.code() == Code::Cancelled && failed_in_transport(&status)) =>
+                {
                     outcomes.unavailable += 1;
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }

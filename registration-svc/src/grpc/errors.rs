@@ -14,6 +14,7 @@ use crate::domain::{
     SerialNumber, StoreError, SwapError, TransitionError, UpdateError,
 };
 use crate::ops::SagaError;
+use crate::serial_client::SerialCallError;
 
 /// Errors name what they are about by its request field, which is also the ErrorInfo metadata
 /// key: `serial_number`, `registration_id`, `registration_number`.
@@ -97,21 +98,32 @@ pub fn swap(err: SagaError, old: &SerialNumber, new: &SerialNumber) -> Status {
 fn saga(err: SagaError) -> Status {
     match err {
         SagaError::Refused(failure) => refused(&failure),
-        SagaError::Unavailable { message, retry_after } => {
+        SagaError::Serial(err) => not_served(err),
+        SagaError::RequestIdReused => request_id_reused(""),
+        SagaError::Store(err) => store(err),
+        // A swap error outside a swap is a bug of the saga, like an inconsistency.
+        err @ (SagaError::Swap(_) | SagaError::Inconsistent(_)) => status::internal(DOMAIN, &err),
+    }
+}
+
+/// serial-svc could not serve a call now. A refusal of a call the saga expects none of (a
+/// warranty plan read) is passed on as its code, reason and message.
+fn not_served(err: SerialCallError) -> Status {
+    match err {
+        SerialCallError::Unavailable { message, retry_after } => {
             // serial-svc's message may describe our network: logged, not sent.
             tracing::warn!(error = %message, "serial-svc unavailable");
             let message = "serial-svc unavailable, retry later";
             status::unavailable(DOMAIN, "DEPENDENCY_UNAVAILABLE", message, retry_after)
         }
-        SagaError::Rejected(status) => status,
-        SagaError::OutOfTime => {
+        SerialCallError::Rejected(status) => status,
+        SerialCallError::OutOfTime => {
             let message = "the call's deadline leaves no time to reach serial-svc";
             status::deadline_exceeded(DOMAIN, DEADLINE_EXCEEDED, message)
         }
-        SagaError::RequestIdReused => request_id_reused(""),
-        SagaError::Store(err) => store(err),
-        // A swap error outside a swap is a bug of the saga, like an inconsistency.
-        err @ (SagaError::Swap(_) | SagaError::Inconsistent(_)) => status::internal(DOMAIN, &err),
+        SerialCallError::Refused { code, reason, message } => {
+            Status::new(code, format!("{reason}: {message}"))
+        }
     }
 }
 

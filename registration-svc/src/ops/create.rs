@@ -3,7 +3,6 @@
 
 use futures::{StreamExt, stream};
 
-use super::release::not_served;
 use super::rollback::rollback_under_way;
 use super::{CLAIM_CONCURRENCY, Saga, SagaError};
 use crate::domain::{
@@ -80,7 +79,7 @@ impl Saga {
             return self.fail(ctx, bearer, id, failure, &owned(&serials), &not_claimed).await;
         }
         if let Some(Err(err)) = answers.iter().find(|a| a.is_err()) {
-            return Err(not_served(err.clone()));
+            return Err(SagaError::Serial(err.clone()));
         }
 
         // Every serial is claimed: each must fit its line item's SKU (else all are released),
@@ -107,7 +106,7 @@ impl Saga {
             match self.serials.warranty_plan(bearer, ctx.org, plan_id).await {
                 Ok(Some(plan)) => plans.insert(serial, plan),
                 Ok(None) => {}
-                Err(err) => return Err(not_served(err)),
+                Err(err) => return Err(SagaError::Serial(err)),
             }
         }
         match self.store.complete_registration(ctx, &registration, &plans).await {

@@ -24,12 +24,8 @@ mod rollback;
 mod swap;
 pub mod worker;
 
-use std::time::Duration;
-
-use tonic::Status;
-
 use crate::domain::{AttemptFailure, StoreError, SwapError};
-use crate::serial_client::SerialClient;
+use crate::serial_client::{SerialCallError, SerialClient};
 use crate::store::Store;
 
 pub use worker::{RecoveryWorker, WorkerConfig};
@@ -54,20 +50,14 @@ pub enum SagaError {
     /// `request_id` gets the same answer.
     #[error("serial {serial}: {message}", serial = .0.serial_number.as_deref().unwrap_or("?"), message = .0.message)]
     Refused(AttemptFailure),
-    /// serial-svc could not be reached or timed out, or the attempt was rolled back under its
-    /// driver: nothing happened. An attempt left open is rolled back by the recovery worker,
-    /// never finished behind its caller's back; a retry with the same `request_id` drives it
-    /// again, or restarts it once rolled back.
-    #[error("serial-svc unavailable: {message}")]
-    Unavailable { message: String, retry_after: Duration },
-    /// serial-svc rejected the call itself (the forwarded token, say): passed on as it is. The
-    /// attempt stays recorded, as for `Unavailable`.
-    #[error("serial-svc rejected the call: {}", .0.message())]
-    Rejected(Status),
-    /// The caller's deadline ran out before serial-svc could be asked (again): as for
-    /// `Unavailable`, the attempt stays recorded and the recovery worker rolls it back.
-    #[error("the caller's deadline leaves no time to call serial-svc")]
-    OutOfTime,
+    /// serial-svc could not serve a call now: unreachable or timed out (`Unavailable`, also the
+    /// answer while an attempt is rolled back under its driver), out of the caller's time
+    /// (`OutOfTime`), or the call itself rejected (the forwarded token, say: passed on as it
+    /// is). Nothing happened: an attempt left open stays recorded and is rolled back by the
+    /// recovery worker, never finished behind its caller's back; a retry with the same
+    /// `request_id` drives it again, or restarts it once rolled back.
+    #[error(transparent)]
+    Serial(SerialCallError),
     #[error("request_id was already used for a different request")]
     RequestIdReused,
     /// `SwapSerial` could not begin.

@@ -58,20 +58,6 @@ impl Saga {
         if let Err(store_err) = self.store.record_intent_failure(ctx, intent.id, &err.to_string()).await {
             tracing::warn!(intent = intent.id, error = %store_err, "cannot record a failed try");
         }
-        not_served(err)
-    }
-}
-
-/// The answer when serial-svc could not serve a call now (nothing recorded).
-pub(crate) fn not_served(err: SerialCallError) -> SagaError {
-    match err {
-        SerialCallError::Unavailable { message, retry_after } => {
-            SagaError::Unavailable { message, retry_after }
-        }
-        SerialCallError::Rejected(status) => SagaError::Rejected(status),
-        SerialCallError::OutOfTime => SagaError::OutOfTime,
-        SerialCallError::Refused { code, reason, message } => {
-            SagaError::Rejected(tonic::Status::new(code, format!("{reason}: {message}")))
-        }
+        SagaError::Serial(err)
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::{Saga, SagaError};
 use crate::domain::{Attempt, AttemptFailure, Ctx, FailError, RegistrationId, RestartError, SerialNumber};
+use crate::serial_client::SerialCallError;
 
 /// How soon a retry may find the rollback of its attempt done.
 const ROLLBACK_RETRY: Duration = Duration::from_secs(1);
@@ -89,5 +90,5 @@ impl Saga {
 /// The answer while an attempt is (being) rolled back: nothing happened, retry.
 pub(super) fn rollback_under_way() -> SagaError {
     let message = "the attempt was rolled back after serial-svc could not be reached".to_owned();
-    SagaError::Unavailable { message, retry_after: ROLLBACK_RETRY }
+    SagaError::Serial(SerialCallError::Unavailable { message, retry_after: ROLLBACK_RETRY })
 }

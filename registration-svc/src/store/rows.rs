@@ -199,9 +199,11 @@ impl RegistrationWithItems {
     }
 }
 
-/// A line item as [`items_postgres`] renders it.
-#[derive(serde::Deserialize)]
-pub(crate) struct LineItemRow {
+/// A line item's columns: as [`items_postgres`] renders them, its warranty (`W`) and customer
+/// tags (`T`) JSON values; and as a completion writes them, those two as JSON text (see
+/// [`LineItemRow::written`]).
+#[derive(Serialize, serde::Deserialize)]
+pub(crate) struct LineItemRow<W = Warranty, T = Vec<String>> {
     sku: Option<String>,
     name: Option<String>,
     quantity: i32,
@@ -210,8 +212,8 @@ pub(crate) struct LineItemRow {
     source_line_item_id: Option<String>,
     image_url: Option<String>,
     serial_number: Option<String>,
-    warranty: Option<Warranty>,
-    customer_tags: Option<Vec<String>>,
+    warranty: Option<W>,
+    customer_tags: Option<T>,
 }
 
 impl LineItemRow {
@@ -228,6 +230,28 @@ impl LineItemRow {
             warranty: self.warranty,
             customer_tags: self.customer_tags.unwrap_or_default(),
         }
+    }
+}
+
+impl LineItemRow<String, String> {
+    /// `item` as a completion writes it, with `warranty` (JSON text) and its customer tags as
+    /// JSON text (`None` for none).
+    pub fn written(item: &RegisteredLineItem, warranty: Option<String>) -> Result<Self, StoreError> {
+        Ok(Self {
+            sku: item.sku.clone(),
+            name: item.name.clone(),
+            quantity: item.quantity,
+            product_id: item.product_id.clone(),
+            variant_id: item.variant_id.clone(),
+            source_line_item_id: item.source_line_item_id.clone(),
+            image_url: item.image_url.clone(),
+            serial_number: item.serial_number.clone(),
+            warranty,
+            customer_tags: Some(&item.customer_tags)
+                .filter(|tags| !tags.is_empty())
+                .map(to_json)
+                .transpose()?,
+        })
     }
 }
 

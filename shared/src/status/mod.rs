@@ -15,7 +15,7 @@ use std::time::Duration;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-pub use client::{error_reason, is_retryable, retry_delay};
+pub use client::{error_reason, failed_in_transport, is_retryable, retry_delay};
 
 /// At most this many field violations travel in a `BadRequest`, to keep trailers small; the
 /// full count is in the ErrorInfo metadata `violation_count`.

@@ -50,10 +50,10 @@ fn other_refusals_are_failed_preconditions_with_serial_svcs_reason() {
 
 #[test]
 fn an_outage_is_unavailable_with_the_saga_retry_delay_and_no_cause() {
-    let err = SagaError::Unavailable {
+    let err = SagaError::Serial(SerialCallError::Unavailable {
         message: "tcp connect 10.0.0.7: refused".into(),
         retry_after: Duration::from_secs(3),
-    };
+    });
     let status = create(err, "");
     assert_eq!(info(&status).1, "DEPENDENCY_UNAVAILABLE");
     assert_eq!(status.code(), Code::Unavailable);
@@ -63,11 +63,29 @@ fn an_outage_is_unavailable_with_the_saga_retry_delay_and_no_cause() {
 
 #[test]
 fn a_rejection_passes_through_and_reuse_names_the_items_request_id() {
-    let status = create(SagaError::Rejected(Status::unauthenticated("token expired")), "");
+    let rejected = SerialCallError::Rejected(Status::unauthenticated("token expired"));
+    let status = create(SagaError::Serial(rejected), "");
     assert_eq!((status.code(), status.message()), (Code::Unauthenticated, "token expired"));
     let status = create(SagaError::RequestIdReused, "requests[2]");
     assert_eq!(info(&status).1, "REQUEST_ID_REUSED");
     assert_eq!(status.get_details_bad_request().unwrap().field_violations[0].field, "requests[2].request_id");
+}
+
+#[test]
+fn no_time_left_is_deadline_exceeded_and_an_unexpected_refusal_passes_through() {
+    let status = create(SagaError::Serial(SerialCallError::OutOfTime), "");
+    assert_eq!((status.code(), info(&status).1.as_str()), (Code::DeadlineExceeded, "DEADLINE_EXCEEDED"));
+    let refused = SerialCallError::Refused {
+        code: Code::FailedPrecondition,
+        reason: "PLAN_RETIRED".into(),
+        message: "the plan is retired".into(),
+    };
+    let status = create(SagaError::Serial(refused), "");
+    assert_eq!(
+        (status.code(), status.message()),
+        (Code::FailedPrecondition, "PLAN_RETIRED: the plan is retired")
+    );
+    assert!(status.get_details_error_info().is_none());
 }
 
 #[test]

@@ -10,24 +10,16 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{Registration, StoreError, Warranty, customer_tags};
-use crate::store::rows::{micros, to_json};
+use crate::store::rows::{LineItemRow, micros, to_json};
 
-/// A line item as the completion writes it (JSON text for its warranty and customer tags,
-/// `None` for none).
+/// A line item as the completion writes it: its position and serial key, and the columns a read
+/// renders (JSON text for its warranty and customer tags, `None` for none).
 #[derive(Serialize)]
 struct Item {
     position: i32,
-    sku: Option<String>,
-    name: Option<String>,
-    quantity: i32,
-    product_id: Option<String>,
-    variant_id: Option<String>,
-    source_line_item_id: Option<String>,
-    image_url: Option<String>,
-    serial_number: Option<String>,
     serial_key: Option<String>,
-    warranty: Option<String>,
-    customer_tags: Option<String>,
+    #[serde(flatten)]
+    columns: LineItemRow<String, String>,
 }
 
 /// One completion, as both backends' statements read it (their `$5`).
@@ -75,20 +67,8 @@ impl Completion {
             items.push(Item {
                 position: i32::try_from(position)
                     .map_err(|_| StoreError::Corrupt(format!("line item {position}")))?,
-                sku: item.sku.clone(),
-                name: item.name.clone(),
-                quantity: item.quantity,
-                product_id: item.product_id.clone(),
-                variant_id: item.variant_id.clone(),
-                source_line_item_id: item.source_line_item_id.clone(),
-                image_url: item.image_url.clone(),
-                serial_number: item.serial_number.clone(),
                 serial_key: item.serial_number.as_ref().map(|s| s.to_ascii_lowercase()),
-                warranty: item_warranty,
-                customer_tags: Some(&item.customer_tags)
-                    .filter(|tags| !tags.is_empty())
-                    .map(to_json)
-                    .transpose()?,
+                columns: LineItemRow::written(item, item_warranty)?,
             });
         }
         Ok(Self {
@@ -220,3 +200,52 @@ pub(in crate::store) const HELD_ELSEWHERE: [&str; 2] = [
     "SELECT serial_key FROM holdings WHERE org_id = $1 AND registration_id <> $3 \
      AND serial_key IN (SELECT value FROM json_each($2)) ORDER BY serial_key LIMIT 1",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::RegisteredLineItem;
+
+    #[test]
+    fn an_item_carries_the_keys_both_completions_read() {
+        let item = RegisteredLineItem {
+            sku: Some("SAW".into()),
+            name: None,
+            quantity: 2,
+            product_id: None,
+            variant_id: None,
+            source_line_item_id: None,
+            image_url: None,
+            serial_number: Some("SN-1".into()),
+            warranty: None,
+            customer_tags: vec!["vip".into()],
+        };
+        let item = Item {
+            position: 0,
+            serial_key: Some("sn-1".into()),
+            columns: LineItemRow::written(&item, Some("{}".into())).unwrap(),
+        };
+        let json = serde_json::to_value(&item).unwrap();
+        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "customer_tags",
+                "image_url",
+                "name",
+                "position",
+                "product_id",
+                "quantity",
+                "serial_key",
+                "serial_number",
+                "sku",
+                "source_line_item_id",
+                "variant_id",
+                "warranty"
+            ]
+        );
+        assert_eq!((&json["warranty"], &json["customer_tags"]), (&"{}".into(), &r#"["vip"]"#.into()));
+        assert_eq!((&json["quantity"], &json["name"]), (&2.into(), &serde_json::Value::Null));
+    }
+}

@@ -169,38 +169,37 @@ pub(in crate::store) fn list_statement<'f>(
 
 impl Store {
     /// Registration `id` of `org` (none for an attempt not completed).
-    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "get_registration", otel.kind = "client", db.system = self.db.system(), db.operation = "get_registration"))]
     pub async fn get_registration(
         &self,
         org: &str,
         id: &RegistrationId,
     ) -> Result<Option<Registration>, StoreError> {
-        self.lookup(BY_ID, org, id.as_str()).await
+        self.lookup("get_registration", BY_ID, org, id.as_str()).await
     }
 
     /// The registration numbered `number` in `org`.
-    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "lookup_by_number", otel.kind = "client", db.system = self.db.system(), db.operation = "lookup_by_number"))]
     pub async fn lookup_by_number(
         &self,
         org: &str,
         number: &RegistrationNumber,
     ) -> Result<Option<Registration>, StoreError> {
-        self.lookup(BY_NUMBER, org, number.as_str()).await
+        self.lookup("lookup_by_number", BY_NUMBER, org, number.as_str()).await
     }
 
     /// The registration of `org` that holds `serial` now (PENDING or APPROVED).
-    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = "lookup_by_serial", otel.kind = "client", db.system = self.db.system(), db.operation = "lookup_by_serial"))]
     pub async fn lookup_by_serial(
         &self,
         org: &str,
         serial: &SerialNumber,
     ) -> Result<Option<Registration>, StoreError> {
-        self.lookup(BY_SERIAL, org, serial.key()).await
+        self.lookup("lookup_by_serial", BY_SERIAL, org, serial.key()).await
     }
 
-    /// One registration with its line items.
+    /// One registration with its line items, in a span named `operation`.
+    #[tracing::instrument(name = "db", target = "regserial_spans", skip_all, fields(otel.name = operation, otel.kind = "client", db.system = self.db.system(), db.operation = operation))]
     async fn lookup(
         &self,
+        operation: &'static str,
         read: PointRead,
         org: &str,
         key: &str,
