@@ -25,8 +25,12 @@ struct Item {
 /// One completion, as both backends' statements read it (their `$5`).
 #[derive(Serialize)]
 pub(in crate::store) struct Completion {
+    /// The attempt's id, bound on its own (`$2`), not in the JSON.
+    #[serde(skip)]
     pub(in crate::store) id: String,
-    /// When it completes (microseconds): the registration's `create_time`.
+    /// When it completes (microseconds): the registration's `create_time`, bound on its own
+    /// (`$3`), not in the JSON.
+    #[serde(skip)]
     pub(in crate::store) now: i64,
     customer_email: String,
     customer_email_key: String,
