@@ -1,9 +1,12 @@
 //! Compiles `proto/` into Rust with the protoc binary vendored by `protoc-bin-vendored`, so no
-//! system protoc is needed, and writes a descriptor set for server reflection.
+//! system protoc is needed, and writes a descriptor set for server reflection. The vendored
+//! googleapis files are in `proto/third_party/`, an import root of their own (`google/rpc/...`).
 
 use std::path::{Path, PathBuf};
 
 const PROTO_ROOT: &str = "proto";
+/// Searched first, so that a vendored file is named by its path below it (`google/rpc/...`).
+const THIRD_PARTY_ROOT: &str = "proto/third_party";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = proto_files(Path::new(PROTO_ROOT))?;
@@ -23,7 +26,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // google.rpc messages are tonic-types' own, so details built with `tonic_types` and
         // `google.rpc.Status` fields are one type.
         .extern_path(".google.rpc", "::tonic_types::pb")
-        .compile_with_config(config, &protos, &[PathBuf::from(PROTO_ROOT)])?;
+        .compile_with_config(
+            config,
+            &protos,
+            &[PathBuf::from(THIRD_PARTY_ROOT), PathBuf::from(PROTO_ROOT)],
+        )?;
     Ok(())
 }
 
