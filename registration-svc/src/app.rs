@@ -17,7 +17,7 @@ use crate::domain::ReviewPeriod;
 use crate::grpc::{Api, DOMAIN};
 use crate::ops::{RecoveryWorker, Saga, WorkerConfig};
 use crate::serial_client::{CallPolicy, SerialClient};
-use crate::store::Store;
+use crate::store::{ServiceStore, Store};
 
 /// The gRPC services whose health registration-svc reports.
 pub const HEALTH_SERVICES: &[&str] = &[SERVICE_NAME];

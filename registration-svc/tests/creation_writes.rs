@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use chrono::{TimeZone, Utc};
 use registration_svc::domain::{Ctx, LineItemDraft, NewRegistration, RegistrationDraft, SerialPlans};
-use registration_svc::store::Store;
+use registration_svc::store::{ServiceStore, Store};
 use shared::db::Db;
 use sqlx::PgPool;
 

@@ -4,18 +4,12 @@
 
 mod store_suite;
 
-use registration_svc::store::Store;
+use registration_svc::store::{ServiceStore, Store};
 
-use shared::testing::TestDb;
 use store_suite::*;
 
-/// The store each suite test gets: on its fresh database, migrated.
-async fn open(db: &TestDb) -> Store {
-    Store::open(&db.url, 8).await.expect("a migrated store on the test database")
-}
-
 shared::per_backend!(
-    setup = open;
+    setup = shared::testing::migrated::<Store>;
     // creation
     begin_writes_only_a_hidden_open_attempt_holding_the_request,
     complete_makes_the_attempt_pending_with_a_number_holdings_and_warranties,

@@ -12,7 +12,7 @@ use shared::db::request_keys::{PURGE_INTERVAL, RETENTION};
 use shared::server::{Listener, Prepared, ServiceArgs, Startup};
 
 use crate::grpc::{Api, DOMAIN};
-use crate::store::Store;
+use crate::store::{ServiceStore, Store};
 
 /// The gRPC services whose health serial-svc reports.
 pub const HEALTH_SERVICES: &[&str] = &[SERIAL_SERVICE, CATALOG_SERVICE];

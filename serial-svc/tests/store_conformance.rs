@@ -6,16 +6,10 @@ mod store_suite;
 
 use serial_svc::store::Store;
 
-use shared::testing::TestDb;
 use store_suite::*;
 
-/// The store each suite test gets: on its fresh database, migrated.
-async fn open(db: &TestDb) -> Store {
-    Store::open(&db.url, 8).await.expect("a migrated store on the test database")
-}
-
 shared::per_backend!(
-    setup = open;
+    setup = shared::testing::migrated::<Store>;
     batch_create_reports_each_failure_and_creates_the_rest,
     atomic_batch_with_one_failure_creates_nothing,
     batch_keeps_every_value_exactly_as_given,

@@ -123,6 +123,27 @@ pub async fn open(url: &str, max_connections: u32, sources: &[migrations::Source
     Ok(db)
 }
 
+/// A service's store: one [`Db`], and the migrations that make its schema.
+pub trait ServiceStore: Sized + Send + Sync {
+    /// The service's migrations, in order.
+    const MIGRATIONS: &'static [migrations::Source];
+
+    /// The store on `db`, whose schema is migrated already.
+    fn new(db: Db) -> Self;
+
+    fn db(&self) -> &Db;
+
+    /// A store on a new pool of `max_connections` to `url`, migrated (for tests and tools).
+    fn open(url: &str, max_connections: u32) -> impl Future<Output = anyhow::Result<Self>> + Send {
+        async move { Ok(Self::new(open(url, max_connections, Self::MIGRATIONS).await?)) }
+    }
+
+    /// Applies the migrations; safe to run from many replicas at once.
+    fn migrate(&self) -> impl Future<Output = anyhow::Result<()>> + Send {
+        self.db().migrate(Self::MIGRATIONS)
+    }
+}
+
 impl Db {
     /// Applies `sources` (see [`migrations`]) for this backend; safe to run from many replicas
     /// at once (sqlx takes an advisory lock on PostgreSQL).

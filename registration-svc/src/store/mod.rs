@@ -38,6 +38,8 @@ use intents::release;
 use registrations::reads;
 
 use chrono::Duration;
+pub use shared::db::ServiceStore;
+use shared::db::migrations::Source;
 use shared::db::{Db, StoreError};
 
 /// How long a lease keeps an attempt or intent from the recovery worker, by default: longer
@@ -66,28 +68,22 @@ async fn sqlite_write(
 }
 
 impl Store {
-    /// A store whose leases last [`DEFAULT_LEASE_SECS`].
-    pub fn new(db: Db) -> Self {
-        Self { reads: reads::PointReads::new(&db), db, lease: Duration::seconds(DEFAULT_LEASE_SECS) }
-    }
-
     /// The same store with another lease: how long a fresh attempt, or an attempt or intent the
     /// recovery worker leased, is kept from the worker.
     pub fn with_lease(self, lease: Duration) -> Self {
         Self { lease, ..self }
     }
+}
 
-    pub fn db(&self) -> &Db {
+impl ServiceStore for Store {
+    const MIGRATIONS: &'static [Source] = migrations::MIGRATIONS;
+
+    /// A store whose leases last [`DEFAULT_LEASE_SECS`].
+    fn new(db: Db) -> Self {
+        Self { reads: reads::PointReads::new(&db), db, lease: Duration::seconds(DEFAULT_LEASE_SECS) }
+    }
+
+    fn db(&self) -> &Db {
         &self.db
-    }
-
-    /// A store on a new pool of `max_connections` to `url`, migrated (for tests and tools).
-    pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        Ok(Self::new(shared::db::open(url, max_connections, migrations::MIGRATIONS).await?))
-    }
-
-    /// Applies the migrations; safe to run from many replicas at once.
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        self.db.migrate(migrations::MIGRATIONS).await
     }
 }

@@ -12,7 +12,7 @@ use registration_svc::domain::{
 use registration_svc::grpc::{Api, DOMAIN};
 use registration_svc::ops::Saga;
 use registration_svc::serial_client::{CallPolicy, SerialClient};
-use registration_svc::store::Store;
+use registration_svc::store::{ServiceStore, Store};
 use regserial::registration::v1 as pb;
 use shared::auth::{Principal, Scope};
 use shared::clock::ManualClock;

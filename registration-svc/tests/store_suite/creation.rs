@@ -6,7 +6,7 @@ use registration_svc::domain::{
     AttemptState, CompleteError, FailError, RegistrationDraft, RegistrationNumber, RegistrationStatus,
     SerialPlans,
 };
-use registration_svc::store::{DEFAULT_LEASE_SECS, Store};
+use registration_svc::store::{DEFAULT_LEASE_SECS, ServiceStore, Store};
 
 use super::*;
 

@@ -21,6 +21,8 @@ mod serial_events;
 mod serials;
 
 use chrono::{DateTime, Utc};
+pub use shared::db::ServiceStore;
+use shared::db::migrations::Source;
 use shared::db::{Db, StoreError};
 
 pub use import_jobs::BatchCommitted;
@@ -36,23 +38,15 @@ pub(crate) use shared::on_reader;
 /// Transactions are [`shared::db`]'s, the same for both services.
 pub(crate) use shared::{db::Tx, on_tx};
 
-impl Store {
-    pub fn new(db: Db) -> Self {
+impl ServiceStore for Store {
+    const MIGRATIONS: &'static [Source] = migrations::MIGRATIONS;
+
+    fn new(db: Db) -> Self {
         Self { lookups: serials::lookups(db.clone()), db }
     }
 
-    pub fn db(&self) -> &Db {
+    fn db(&self) -> &Db {
         &self.db
-    }
-
-    /// A store on a new pool of `max_connections` to `url`, migrated (for tests and tools).
-    pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        Ok(Self::new(shared::db::open(url, max_connections, migrations::MIGRATIONS).await?))
-    }
-
-    /// Applies the migrations; safe to run from many replicas at once.
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        self.db.migrate(migrations::MIGRATIONS).await
     }
 }
 

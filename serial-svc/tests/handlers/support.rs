@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use regserial::serial::v1 as pb;
 use regserial::serial::v1::serial_service_server::SerialService;
 use serial_svc::grpc::{Api, DOMAIN};
-use serial_svc::store::Store;
+use serial_svc::store::{ServiceStore, Store};
 use shared::auth::{Principal, Scope};
 use shared::clock::ManualClock;
 use shared::paging::PageTokens;

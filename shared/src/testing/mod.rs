@@ -23,6 +23,8 @@ use std::sync::Once;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::{Connection, PgConnection};
+
+use crate::db::ServiceStore;
 use tokio::sync::OnceCell;
 
 pub const POSTGRES_URL_ENV: &str = "REGSERIAL_TEST_POSTGRES_URL";
@@ -155,6 +157,12 @@ async fn drop_stale_databases(admin_url: &str) {
         let _ = admin.close().await;
     })
     .await;
+}
+
+/// A service's store on `db`, migrated: the `setup` of a [`per_backend!`](crate::per_backend)
+/// suite whose tests take the store.
+pub async fn migrated<S: ServiceStore>(db: &TestDb) -> S {
+    S::open(&db.url, 8).await.expect("a migrated store on the test database")
 }
 
 /// `url` with its database name replaced by `name` (query parameters kept).

@@ -5,13 +5,14 @@
 ///
 /// `per_backend!(a, b)` runs `a(db)` and `b(db)`, each body taking the `TestDb`;
 /// `per_backend!(setup = open; a, b)` runs `a(open(&db).await)`, for bodies that take what
-/// `open` makes of the database (a migrated store, a harness). The bodies and `open` are
-/// reached from the invoking module (`use` them there when they live in its submodules).
+/// `open` makes of the database (a harness; a service's migrated store is
+/// `setup = shared::testing::migrated::<Store>`). The bodies and `open` are reached from the
+/// invoking module (`use` them there when they live in its submodules).
 /// Without PostgreSQL the `postgres` tests pass without running, unless
 /// `REGSERIAL_REQUIRE_POSTGRES` is set (see [`TestDb::postgres`](crate::testing::TestDb::postgres)).
 #[macro_export]
 macro_rules! per_backend {
-    (setup = $setup:ident; $($name:ident),* $(,)?) => {
+    (setup = $setup:expr; $($name:ident),* $(,)?) => {
         $crate::per_backend!(@backends [$setup] $($name),*);
     };
     ($($name:ident),* $(,)?) => {
@@ -19,6 +20,8 @@ macro_rules! per_backend {
     };
     (@backends $setup:tt $($name:ident),*) => {
         mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
@@ -28,6 +31,8 @@ macro_rules! per_backend {
             )*
         }
         mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
@@ -40,7 +45,7 @@ macro_rules! per_backend {
     (@run $db:ident [] $($body:tt)+) => {
         $($body)+($db).await
     };
-    (@run $db:ident [$setup:ident] $($body:tt)+) => {
-        $($body)+(super::$setup(&$db).await).await
+    (@run $db:ident [$setup:expr] $($body:tt)+) => {
+        $($body)+($setup(&$db).await).await
     };
 }

@@ -5,12 +5,12 @@
 //! statement reworded, a filter added without its index, or a worker's condition no longer
 //! implying its index's predicate (which a partial index needs to be usable at all).
 
-use shared::testing::{Param, TestDb, assert_reads_index, assert_reads_none_of};
+use shared::testing::{Param, assert_reads_index, assert_reads_none_of};
 
 use super::{reads::list_statement, review};
 use crate::domain::{FilterDraft, RegistrationFilter, RegistrationStatus};
 use crate::store::attempts::rollback;
-use crate::store::{Store, creation_sql, intents};
+use crate::store::{ServiceStore, Store, creation_sql, intents};
 
 /// Each filter alone, with the index its list must read. (A number matches one row at most,
 /// through the number's unique index, whichever plan reads it.)
@@ -82,8 +82,4 @@ async fn the_completion_finds_its_attempt_by_primary_key(store: Store) {
     }
 }
 
-async fn open(db: &TestDb) -> Store {
-    Store::open(&db.url, 2).await.expect("a migrated store on the test database")
-}
-
-shared::per_backend!(setup = open; each_statement_reads_its_index, the_completion_finds_its_attempt_by_primary_key);
+shared::per_backend!(setup = shared::testing::migrated::<Store>; each_statement_reads_its_index, the_completion_finds_its_attempt_by_primary_key);

@@ -163,11 +163,11 @@ mod tests {
 #[cfg(test)]
 mod plans {
     use shared::db::Db;
-    use shared::testing::{Param, TestDb, assert_reads_index};
+    use shared::testing::{Param, assert_reads_index};
 
     use super::list_statement;
     use crate::domain::{SerialFilter, SerialStatus, Sku};
-    use crate::store::Store;
+    use crate::store::{ServiceStore, Store};
 
     /// 2,000 serials of one SKU and 5 of another in org `acme`, with the statistics analyzed.
     async fn seed(db: &Db) {
@@ -206,9 +206,5 @@ mod plans {
         }
     }
 
-    async fn open(db: &TestDb) -> Store {
-        Store::open(&db.url, 2).await.expect("a migrated store on the test database")
-    }
-
-    shared::per_backend!(setup = open; filtered_statements_read_their_index);
+    shared::per_backend!(setup = shared::testing::migrated::<Store>; filtered_statements_read_their_index);
 }
