@@ -1,7 +1,8 @@
 //! A million registrations in a few set-based statements, written straight into
 //! registration-svc's database once it created its schema: PENDING registrations of the
-//! benchmark's org with one line item each, the holding of its serial, and the org's number
-//! counter moved past them, exactly as the service would have stored them (times in
+//! benchmark's org with one line item each, the holding of its serial, the completed attempt
+//! that created it, and the org's number counter moved past them, as the service would have
+//! stored them (times in
 //! microseconds, JSON columns as text). Numbering follows the service's own
 //! (`BENCH-REG-00001`, at least five digits); ids are UUIDs built from the row number.
 
@@ -36,44 +37,64 @@ const REGISTRATIONS_POSTGRES: &str = "INSERT INTO registrations (id, org_id, reg
      SELECT '00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), $1, \
      $2 || CASE WHEN i < 10000 THEN lpad(i::text, 5, '0') ELSE i::text END, 'pending', \
      'seeded-' || i || '@example.com', 'seeded-' || i || '@example.com', 'Bench Customer', \
-     'product-registration', FALSE, '{}', '[]', $3, $4 + i * $5, $4 + i * $5 \
-     FROM generate_series(CAST($6 AS BIGINT), CAST($7 AS BIGINT)) AS i";
+     'product-registration', FALSE, '{}', '[]', $4, $5 + i * $6, $5 + i * $6 \
+     FROM generate_series(CAST($7 AS BIGINT), CAST($8 AS BIGINT)) AS i";
 const LINE_ITEMS_POSTGRES: &str = "INSERT INTO line_items (registration_id, position, org_id, sku, name, \
      quantity, serial_number, serial_key, warranty) \
-     SELECT '00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), 0, $1, $2, 'bench product', 1, \
-     'SEED-' || lpad(i::text, 8, '0'), 'seed-' || lpad(i::text, 8, '0'), $3 \
-     FROM generate_series(CAST($4 AS BIGINT), CAST($5 AS BIGINT)) AS i";
+     SELECT '00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), 0, $1, $3, 'bench product', 1, \
+     'SEED-' || lpad(i::text, 8, '0'), 'seed-' || lpad(i::text, 8, '0'), $4 \
+     FROM generate_series(CAST($7 AS BIGINT), CAST($8 AS BIGINT)) AS i";
 const HOLDINGS_POSTGRES: &str = "INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
      SELECT $1, 'seed-' || lpad(i::text, 8, '0'), '00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), \
      'SEED-' || lpad(i::text, 8, '0') \
-     FROM generate_series(CAST($2 AS BIGINT), CAST($3 AS BIGINT)) AS i";
-const COUNTER_POSTGRES: &str = "INSERT INTO org_counters (org_id, last_number) VALUES ($1, $2) \
+     FROM generate_series(CAST($7 AS BIGINT), CAST($8 AS BIGINT)) AS i";
+/// The completed attempt of each registration, with its request and serials as JSON text.
+const ATTEMPTS_POSTGRES: &str = "INSERT INTO attempts (id, org_id, request, serials, state, create_time, update_time) \
+     SELECT '00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), $1, \
+     json_build_object('id', '00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), 'org_id', $1, \
+     'customer_email', 'seeded-' || i || '@example.com', 'customer_name', 'Bench Customer', \
+     'form_slug', 'product-registration', 'line_items', json_build_array(json_build_object('sku', $3, \
+     'name', 'bench product', 'quantity', 1, 'serial_number', 'SEED-' || lpad(i::text, 8, '0'))))::text, \
+     json_build_array('SEED-' || lpad(i::text, 8, '0'))::text, 'completed', $5 + i * $6, $5 + i * $6 \
+     FROM generate_series(CAST($7 AS BIGINT), CAST($8 AS BIGINT)) AS i";
+const COUNTER_POSTGRES: &str = "INSERT INTO org_counters (org_id, last_number) VALUES ($1, $8) \
      ON CONFLICT (org_id) DO UPDATE SET last_number = GREATEST(org_counters.last_number, excluded.last_number)";
 
 const REGISTRATIONS_SQLITE: &str = "INSERT INTO registrations (id, org_id, registration_number, status, \
      customer_email, customer_email_key, customer_name, form_slug, email_marketing_consent, custom_fields, \
      proof_urls, warranty, create_time, update_time) \
-     WITH RECURSIVE seq(i) AS (SELECT CAST($6 AS INTEGER) UNION ALL SELECT i + 1 FROM seq WHERE i < $7) \
+     WITH RECURSIVE seq(i) AS (SELECT CAST($7 AS INTEGER) UNION ALL SELECT i + 1 FROM seq WHERE i < $8) \
      SELECT printf('00000000-0000-4000-8000-%012x', i), $1, printf('%s%05d', $2, i), 'pending', \
      'seeded-' || i || '@example.com', 'seeded-' || i || '@example.com', 'Bench Customer', \
-     'product-registration', FALSE, '{}', '[]', $3, $4 + i * $5, $4 + i * $5 FROM seq";
+     'product-registration', FALSE, '{}', '[]', $4, $5 + i * $6, $5 + i * $6 FROM seq";
 const LINE_ITEMS_SQLITE: &str = "INSERT INTO line_items (registration_id, position, org_id, sku, name, \
      quantity, serial_number, serial_key, warranty) \
-     WITH RECURSIVE seq(i) AS (SELECT CAST($4 AS INTEGER) UNION ALL SELECT i + 1 FROM seq WHERE i < $5) \
-     SELECT printf('00000000-0000-4000-8000-%012x', i), 0, $1, $2, 'bench product', 1, \
-     printf('SEED-%08d', i), printf('seed-%08d', i), $3 FROM seq";
+     WITH RECURSIVE seq(i) AS (SELECT CAST($7 AS INTEGER) UNION ALL SELECT i + 1 FROM seq WHERE i < $8) \
+     SELECT printf('00000000-0000-4000-8000-%012x', i), 0, $1, $3, 'bench product', 1, \
+     printf('SEED-%08d', i), printf('seed-%08d', i), $4 FROM seq";
 const HOLDINGS_SQLITE: &str = "INSERT INTO holdings (org_id, serial_key, registration_id, serial_number) \
-     WITH RECURSIVE seq(i) AS (SELECT CAST($2 AS INTEGER) UNION ALL SELECT i + 1 FROM seq WHERE i < $3) \
+     WITH RECURSIVE seq(i) AS (SELECT CAST($7 AS INTEGER) UNION ALL SELECT i + 1 FROM seq WHERE i < $8) \
      SELECT $1, printf('seed-%08d', i), printf('00000000-0000-4000-8000-%012x', i), printf('SEED-%08d', i) \
      FROM seq";
-const COUNTER_SQLITE: &str = "INSERT INTO org_counters (org_id, last_number) VALUES ($1, $2) \
+const ATTEMPTS_SQLITE: &str = "INSERT INTO attempts (id, org_id, request, serials, state, create_time, update_time) \
+     WITH RECURSIVE seq(i) AS (SELECT CAST($7 AS INTEGER) UNION ALL SELECT i + 1 FROM seq WHERE i < $8) \
+     SELECT printf('00000000-0000-4000-8000-%012x', i), $1, \
+     json_object('id', printf('00000000-0000-4000-8000-%012x', i), 'org_id', $1, \
+     'customer_email', 'seeded-' || i || '@example.com', 'customer_name', 'Bench Customer', \
+     'form_slug', 'product-registration', 'line_items', json_array(json_object('sku', $3, \
+     'name', 'bench product', 'quantity', 1, 'serial_number', printf('SEED-%08d', i)))), \
+     json_array(printf('SEED-%08d', i)), 'completed', $5 + i * $6, $5 + i * $6 FROM seq";
+const COUNTER_SQLITE: &str = "INSERT INTO org_counters (org_id, last_number) VALUES ($1, $8) \
      ON CONFLICT (org_id) DO UPDATE SET last_number = MAX(org_counters.last_number, excluded.last_number)";
 
-/// The statements that seed a chunk, in one backend's SQL.
+/// The statements that seed a chunk, in one backend's SQL. Each takes the same parameters:
+/// `$1` the org, `$2` its number prefix, `$3` the SKU, `$4` the warranty, `$5` the base time,
+/// `$6` the step between create times, `$7..=$8` the registrations' numbers.
 struct Statements {
     registrations: &'static str,
     line_items: &'static str,
     holdings: &'static str,
+    attempts: &'static str,
     counter: &'static str,
 }
 
@@ -81,12 +102,14 @@ const POSTGRES: Statements = Statements {
     registrations: REGISTRATIONS_POSTGRES,
     line_items: LINE_ITEMS_POSTGRES,
     holdings: HOLDINGS_POSTGRES,
+    attempts: ATTEMPTS_POSTGRES,
     counter: COUNTER_POSTGRES,
 };
 const SQLITE: Statements = Statements {
     registrations: REGISTRATIONS_SQLITE,
     line_items: LINE_ITEMS_SQLITE,
     holdings: HOLDINGS_SQLITE,
+    attempts: ATTEMPTS_SQLITE,
     counter: COUNTER_SQLITE,
 };
 
@@ -133,34 +156,26 @@ where
     for<'e> &'static str: Encode<'e, DB> + Type<DB>,
 {
     let mut tx = conn.begin().await?;
-    sqlx::query(sql.registrations)
-        .bind(ORG)
-        .bind(NUMBER_PREFIX)
-        .bind(WARRANTY)
-        .bind(base)
-        .bind(STEP_MICROS)
-        .bind(first)
-        .bind(last)
-        .execute(&mut *tx)
-        .await
-        .context("cannot seed registrations")?;
-    sqlx::query(sql.line_items)
-        .bind(ORG)
-        .bind(SKU)
-        .bind(WARRANTY)
-        .bind(first)
-        .bind(last)
-        .execute(&mut *tx)
-        .await
-        .context("cannot seed line items")?;
-    sqlx::query(sql.holdings)
-        .bind(ORG)
-        .bind(first)
-        .bind(last)
-        .execute(&mut *tx)
-        .await
-        .context("cannot seed holdings")?;
-    sqlx::query(sql.counter).bind(ORG).bind(last).execute(&mut *tx).await?;
+    for (statement, what) in [
+        (sql.registrations, "registrations"),
+        (sql.line_items, "line items"),
+        (sql.holdings, "holdings"),
+        (sql.attempts, "attempts"),
+        (sql.counter, "the counter"),
+    ] {
+        sqlx::query(statement)
+            .bind(ORG)
+            .bind(NUMBER_PREFIX)
+            .bind(SKU)
+            .bind(WARRANTY)
+            .bind(base)
+            .bind(STEP_MICROS)
+            .bind(first)
+            .bind(last)
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("cannot seed {what}"))?;
+    }
     tx.commit().await?;
     Ok(())
 }
