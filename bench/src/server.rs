@@ -184,8 +184,10 @@ pub fn resolve_bin(given: Option<&Path>, name: &str) -> anyhow::Result<PathBuf> 
         }
     };
     if !bin.is_file() {
+        // The CLI's binary `regserial` is built by the package `regserial-cli`.
+        let package = if name == "regserial" { "regserial-cli" } else { name };
         bail!(
-            "no {name} binary at {}: build it with `cargo build --release -p regserial-bench -p {name}` or pass --{name}-bin",
+            "no {name} binary at {}: build it with `cargo build --release -p regserial-bench -p {package}` or pass --{name}-bin",
             bin.display()
         );
     }

@@ -23,9 +23,9 @@ use std::sync::Once;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::{Connection, PgConnection};
+use tokio::sync::OnceCell;
 
 use crate::db::ServiceStore;
-use tokio::sync::OnceCell;
 
 pub const POSTGRES_URL_ENV: &str = "REGSERIAL_TEST_POSTGRES_URL";
 pub const REQUIRE_POSTGRES_ENV: &str = "REGSERIAL_REQUIRE_POSTGRES";
