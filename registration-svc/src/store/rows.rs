@@ -121,6 +121,44 @@ pub(crate) fn serial(raw: &str) -> Result<SerialNumber, StoreError> {
     SerialNumber::parse(raw).map_err(|_| StoreError::Corrupt(format!("serial number {raw:?}")))
 }
 
+/// The columns of a registration that a completion writes and a read decodes as they are (JSON
+/// as text, times in microseconds).
+#[derive(Clone, Serialize, sqlx::FromRow)]
+pub(crate) struct RegistrationColumns {
+    customer_name: Option<String>,
+    customer_phone: Option<String>,
+    channel_name: Option<String>,
+    form_slug: String,
+    order_number: Option<String>,
+    purchase_date: Option<i64>,
+    referrer: Option<String>,
+    email_marketing_consent: bool,
+    email_marketing_consent_time: Option<i64>,
+    custom_fields: String,
+    proof_urls: String,
+    warranty: Option<String>,
+}
+
+impl RegistrationColumns {
+    /// `registration`'s columns as a completion writes them, with its `warranty` (JSON text).
+    pub fn written(registration: &Registration, warranty: Option<String>) -> Result<Self, StoreError> {
+        Ok(Self {
+            customer_name: registration.customer_name.clone(),
+            customer_phone: registration.customer_phone.clone(),
+            channel_name: registration.channel_name.clone(),
+            form_slug: registration.form_slug.clone(),
+            order_number: registration.customer_provided_order_number.clone(),
+            purchase_date: registration.purchase_date.map(micros),
+            referrer: registration.referrer.clone(),
+            email_marketing_consent: registration.email_marketing_consent,
+            email_marketing_consent_time: registration.email_marketing_consent_time.map(micros),
+            custom_fields: to_json(&registration.custom_fields)?,
+            proof_urls: to_json(&registration.proof_of_purchase_urls)?,
+            warranty,
+        })
+    }
+}
+
 #[derive(Clone, sqlx::FromRow)]
 pub(crate) struct RegistrationRow {
     pub id: String,
@@ -128,18 +166,8 @@ pub(crate) struct RegistrationRow {
     registration_number: Option<String>,
     status: String,
     customer_email: String,
-    customer_name: Option<String>,
-    customer_phone: Option<String>,
-    channel_name: Option<String>,
-    form_slug: String,
-    order_number: Option<String>,
-    pub purchase_date: Option<i64>,
-    referrer: Option<String>,
-    email_marketing_consent: bool,
-    email_marketing_consent_time: Option<i64>,
-    custom_fields: String,
-    proof_urls: String,
-    warranty: Option<String>,
+    #[sqlx(flatten)]
+    columns: RegistrationColumns,
     denial_reason: Option<String>,
     create_time: i64,
     update_time: i64,
@@ -154,24 +182,25 @@ impl RegistrationRow {
         let what = |field: &'static str| move || format!("{field} of registration {id}");
         let status = RegistrationStatus::from_db(&self.status)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown status {:?}", self.status)))?;
+        let c = self.columns;
         Ok(Registration {
             id: registration_id(&self.id)?,
             registration_number: self.registration_number,
             status,
             customer_email: self.customer_email,
-            customer_name: self.customer_name,
-            customer_phone: self.customer_phone,
-            channel_name: self.channel_name,
-            form_slug: self.form_slug,
+            customer_name: c.customer_name,
+            customer_phone: c.customer_phone,
+            channel_name: c.channel_name,
+            form_slug: c.form_slug,
             line_items: Vec::new(),
-            customer_provided_order_number: self.order_number,
-            purchase_date: opt_time(self.purchase_date)?,
-            referrer: self.referrer,
-            email_marketing_consent: self.email_marketing_consent,
-            email_marketing_consent_time: opt_time(self.email_marketing_consent_time)?,
-            custom_fields: from_json(&self.custom_fields, what("custom_fields"))?,
-            proof_of_purchase_urls: from_json(&self.proof_urls, what("proof_urls"))?,
-            warranty: opt_json(self.warranty.as_deref(), what("warranty"))?,
+            customer_provided_order_number: c.order_number,
+            purchase_date: opt_time(c.purchase_date)?,
+            referrer: c.referrer,
+            email_marketing_consent: c.email_marketing_consent,
+            email_marketing_consent_time: opt_time(c.email_marketing_consent_time)?,
+            custom_fields: from_json(&c.custom_fields, what("custom_fields"))?,
+            proof_of_purchase_urls: from_json(&c.proof_urls, what("proof_urls"))?,
+            warranty: opt_json(c.warranty.as_deref(), what("warranty"))?,
             denial_reason: self.denial_reason,
             create_time: time(self.create_time)?,
             update_time: time(self.update_time)?,

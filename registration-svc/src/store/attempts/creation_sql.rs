@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{Registration, StoreError, Warranty, customer_tags};
-use crate::store::rows::{LineItemRow, micros, to_json};
+use crate::store::rows::{LineItemRow, RegistrationColumns, micros, to_json};
 
 /// A line item as the completion writes it: its position and serial key, and the columns a read
 /// renders (JSON text for its warranty and customer tags, `None` for none).
@@ -34,19 +34,9 @@ pub(in crate::store) struct Completion {
     pub(in crate::store) now: i64,
     customer_email: String,
     customer_email_key: String,
-    customer_name: Option<String>,
-    customer_phone: Option<String>,
-    channel_name: Option<String>,
-    form_slug: String,
-    order_number: Option<String>,
-    purchase_date: Option<i64>,
-    referrer: Option<String>,
-    email_marketing_consent: bool,
-    email_marketing_consent_time: Option<i64>,
-    custom_fields: String,
-    proof_urls: String,
-    /// The registration's warranty: its first serialized line item's.
-    warranty: Option<String>,
+    /// The registration's columns; its warranty is its first serialized line item's.
+    #[serde(flatten)]
+    columns: RegistrationColumns,
     items: Vec<Item>,
     /// The registration's customer tags (see [`customer_tags`]), for `registration_tags`.
     tags: Vec<String>,
@@ -80,18 +70,7 @@ impl Completion {
             now: micros(now),
             customer_email: registration.customer_email.clone(),
             customer_email_key: registration.customer_email.to_lowercase(),
-            customer_name: registration.customer_name.clone(),
-            customer_phone: registration.customer_phone.clone(),
-            channel_name: registration.channel_name.clone(),
-            form_slug: registration.form_slug.clone(),
-            order_number: registration.customer_provided_order_number.clone(),
-            purchase_date: registration.purchase_date.map(micros),
-            referrer: registration.referrer.clone(),
-            email_marketing_consent: registration.email_marketing_consent,
-            email_marketing_consent_time: registration.email_marketing_consent_time.map(micros),
-            custom_fields: to_json(&registration.custom_fields)?,
-            proof_urls: to_json(&registration.proof_of_purchase_urls)?,
-            warranty,
+            columns: RegistrationColumns::written(registration, warranty)?,
             items,
             tags: customer_tags(&registration.line_items),
         })
