@@ -32,10 +32,16 @@ use crate::domain::{
 };
 
 /// Binds a completion statement's parameters (see `creation_sql`): the org, the attempt's id,
-/// the time, the number prefix and the [`Completion`] as JSON.
+/// the time, the org's number prefix and the [`Completion`] as JSON (returning early if it
+/// cannot be written as JSON).
 macro_rules! bind_complete {
-    ($query:expr, $org:expr, $completion:expr, $prefix:expr, $job:expr) => {
-        $query.bind($org).bind(&$completion.id).bind($completion.now).bind(&$prefix).bind(&$job)
+    ($query:expr, $org:expr, $completion:expr) => {
+        $query
+            .bind($org)
+            .bind(&$completion.id)
+            .bind($completion.now)
+            .bind(RegistrationNumber::prefix_for($org))
+            .bind(to_json(&$completion)?)
     };
 }
 impl Store {
@@ -103,17 +109,13 @@ impl Store {
             })
             .collect();
         let completion = Completion::new(requested, &warranties, now)?;
-        let prefix = RegistrationNumber::prefix_for(ctx.org);
-        let job = to_json(&completion)?;
         let written = match &self.db {
-            Db::Postgres(pool) => {
-                bind_complete!(sqlx::query_scalar(COMPLETE_POSTGRES), ctx.org, completion, prefix, job)
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(StoreError::from)
-            }
+            Db::Postgres(pool) => bind_complete!(sqlx::query_scalar(COMPLETE_POSTGRES), ctx.org, completion)
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::from),
             Db::Sqlite(pools) => {
-                let script = bind_complete!(sqlx::query(COMPLETE_SQLITE), ctx.org, completion, prefix, job);
+                let script = bind_complete!(sqlx::query(COMPLETE_SQLITE), ctx.org, completion);
                 sqlite_write(pools, script).await.and_then(|rows| {
                     rows.first()
                         .map(|row| sqlx::Row::try_get::<String, _>(row, 0))
@@ -195,19 +197,16 @@ fn completed(
 /// Completes `completion` of `org` inside `tx` (see `complete_registration`): the number, or
 /// `None` if the attempt was not open.
 async fn complete_in(tx: &mut Tx, org: &str, completion: &Completion) -> Result<Option<String>, StoreError> {
-    let prefix = RegistrationNumber::prefix_for(org);
-    let job = to_json(completion)?;
     let number = match tx {
         Tx::Postgres(tx) => {
-            bind_complete!(sqlx::query_scalar(COMPLETE_POSTGRES), org, completion, prefix, job)
+            bind_complete!(sqlx::query_scalar(COMPLETE_POSTGRES), org, completion)
                 .fetch_optional(&mut **tx)
                 .await?
         }
         Tx::Sqlite(tx) => {
             // Every row, so that the script runs to its end (its savepoint released).
-            let rows = bind_complete!(sqlx::query(COMPLETE_SQLITE), org, completion, prefix, job)
-                .fetch_all(&mut **tx)
-                .await?;
+            let rows =
+                bind_complete!(sqlx::query(COMPLETE_SQLITE), org, completion).fetch_all(&mut **tx).await?;
             rows.first().map(<(String,)>::from_row).transpose()?.map(|(number,)| number)
         }
     };
